@@ -1,0 +1,1 @@
+"""Detectors: frames in, :class:`mot_bench.types.Detections` out."""

@@ -1,0 +1,32 @@
+"""What every detector is: built from options, called per frame, honest about what it gives."""
+
+from __future__ import annotations
+
+from mot_bench.timing import NullTimer, StageTimer
+from mot_bench.types import Detections, Frame, SeqInfo
+
+
+class Detector:
+    """Base class. Subclasses set the class attributes and implement ``__call__``.
+
+    ``needs_images``: the runner decodes frames only for detectors that look at pixels.
+    ``provides_embeddings``: trackers that need re-ID features check this before a run.
+    ``timer``: the runner attaches its :class:`StageTimer`; split your work into its stages.
+    """
+
+    name = "base"
+    needs_images = False
+    provides_embeddings = False
+
+    def __init__(self) -> None:
+        self.timer: StageTimer = NullTimer()
+
+    def reset(self, seq: SeqInfo) -> None:
+        """Called before the first frame of each sequence."""
+
+    def __call__(self, frame: Frame) -> Detections:
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        """Everything needed to repeat this detector's output (written to the run's config)."""
+        return {"name": self.name}

@@ -1,0 +1,1 @@
+"""MOTChallenge reading: sequences, splits, frames and the text files beside them."""

@@ -1,0 +1,155 @@
+"""Find MOTChallenge sequences, read seqinfo.ini (or infer it, and say so), and apply splits.
+
+Layout: ``<root>/<benchmark>/<train|test>/<SEQ>/{seqinfo.ini,img1/,gt/gt.txt,det/det.txt}``.
+``--data`` may also point at a split folder or at one sequence folder.
+
+Splits: ``train`` and ``test`` take every frame; ``half-train`` and ``half-val`` split each train
+sequence as ByteTrack's ``convert_mot17_to_coco.py`` (used by FairMOT/ByteTrack ablations) does:
+with N frames, half-train is frames 1..N//2+1 and half-val is frames N//2+2..N.
+"""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+from mot_bench.types import SeqInfo
+
+SPLITS = ("train", "test", "half-train", "half-val")
+BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
+DEFAULT_FPS = 30.0
+
+
+class DataError(ValueError):
+    """A dataset folder that cannot be read as MOTChallenge data."""
+
+
+def half_range(length: int, split: str) -> tuple[int, int]:
+    """First and last frame (1-based, inclusive) of a split of an ``length``-frame sequence."""
+    if split in ("train", "test"):
+        return 1, length
+    mid = length // 2  # 0-based index of the last half-train image, as ByteTrack
+    if split == "half-train":
+        return 1, mid + 1
+    if split == "half-val":
+        return mid + 2, length
+    raise DataError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+
+
+def is_sequence_dir(path: Path) -> bool:
+    return (path / "seqinfo.ini").is_file() or (path / "img1").is_dir() or (path / "gt" / "gt.txt").is_file()
+
+
+def split_dir(root: Path, benchmark: str | None, split: str) -> Path:
+    """Where the sequences of ``benchmark``/``split`` live under ``root`` (several layouts accepted)."""
+    root = Path(root)
+    folder = "test" if split == "test" else "train"
+    candidates = []
+    if benchmark:
+        candidates += [root / benchmark / folder, root / f"{benchmark}-{folder}", root / benchmark]
+    candidates += [root / folder, root]
+    for c in candidates:
+        if c.is_dir() and (is_sequence_dir(c) or any(is_sequence_dir(p) for p in c.iterdir() if p.is_dir())):
+            return c
+    raise DataError(
+        f"no MOTChallenge sequences found for benchmark={benchmark!r} split={split!r} under {root} "
+        f"(looked in: {', '.join(str(c) for c in candidates)})"
+    )
+
+
+def find_sequences(
+    root: str | Path,
+    benchmark: str | None = None,
+    split: str = "train",
+    seqs: list[str] | None = None,
+) -> list[SeqInfo]:
+    """All sequences of a benchmark split, sorted by name, optionally restricted to ``seqs``."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    base = split_dir(Path(root), benchmark, split)
+    if is_sequence_dir(base):
+        dirs = [base]
+    else:
+        dirs = sorted(p for p in base.iterdir() if p.is_dir() and is_sequence_dir(p))
+    if seqs:
+        by_name = {d.name: d for d in dirs}
+        missing = [s for s in seqs if s not in by_name]
+        if missing:
+            raise DataError(
+                f"sequence(s) {', '.join(missing)} not found in {base}; available: {', '.join(sorted(by_name))}"
+            )
+        dirs = [by_name[s] for s in seqs]
+    infos = []
+    for d in dirs:
+        info = read_seqinfo(d)
+        info.first_frame, info.last_frame = half_range(info.length, split)
+        infos.append(info)
+    return infos
+
+
+def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
+    """Read ``seqinfo.ini``; without one, infer length/size/fps and list what was inferred."""
+    seq_dir = Path(seq_dir)
+    ini = seq_dir / "seqinfo.ini"
+    if ini.is_file():
+        cp = configparser.ConfigParser()
+        try:
+            cp.read(ini, encoding="utf-8")
+            s = cp["Sequence"]
+            return SeqInfo(
+                name=s.get("name", seq_dir.name),
+                path=seq_dir,
+                length=int(s["seqLength"]),
+                width=int(s.get("imWidth", 0) or 0),
+                height=int(s.get("imHeight", 0) or 0),
+                fps=float(s.get("frameRate", DEFAULT_FPS)),
+                im_dir=s.get("imDir", "img1"),
+                im_ext=s.get("imExt", ".jpg"),
+            )
+        except (KeyError, ValueError, configparser.Error) as exc:
+            raise DataError(
+                f"{ini}: expected a [Sequence] section with integer seqLength (and imWidth, imHeight, "
+                f"frameRate): {exc}"
+            ) from None
+    return _infer_seqinfo(seq_dir)
+
+
+def _infer_seqinfo(seq_dir: Path) -> SeqInfo:
+    from mot_bench.data.motfile import read_mot_file
+
+    inferred = ["seqinfo.ini missing"]
+    images = sorted((seq_dir / "img1").glob("*.jpg")) if (seq_dir / "img1").is_dir() else []
+    ext = ".jpg"
+    if not images and (seq_dir / "img1").is_dir():
+        images = sorted((seq_dir / "img1").glob("*.png"))
+        ext = ".png"
+    length = 0
+    if images:
+        length = max(int(p.stem) for p in images if p.stem.isdigit())
+        inferred.append(f"length {length} from img1/")
+    width = height = 0
+    max_x = max_y = 0.0
+    for name, kind in (("gt/gt.txt", "gt"), ("det/det.txt", "det")):
+        f = seq_dir / name
+        if f.is_file():
+            rows = read_mot_file(f, kind)
+            if len(rows):
+                if int(rows[:, 0].max()) > length:
+                    length = int(rows[:, 0].max())
+                    inferred.append(f"length {length} from {name}")
+                max_x = max(max_x, float((rows[:, 2] + rows[:, 4]).max()))
+                max_y = max(max_y, float((rows[:, 3] + rows[:, 5]).max()))
+    if images:
+        import cv2
+
+        im = cv2.imread(str(images[0]))
+        if im is not None:
+            height, width = im.shape[:2]
+            inferred.append(f"size {width}x{height} from {images[0].name}")
+    if not width and max_x:
+        width, height = int(round(max_x)), int(round(max_y))
+        inferred.append(f"size {width}x{height} from box extents")
+    if length == 0:
+        raise DataError(f"{seq_dir}: no seqinfo.ini, no images in img1/ and no gt/det rows: cannot tell its length")
+    inferred.append(f"fps {DEFAULT_FPS:g} assumed")
+    return SeqInfo(seq_dir.name, seq_dir, length, width, height, DEFAULT_FPS, "img1", ext, inferred=inferred)

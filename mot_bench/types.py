@@ -1,0 +1,144 @@
+"""The contracts every detector, tracker and the runner share (see ../shared/DESIGN.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Detections:
+    """Detections of one frame, in original image pixels.
+
+    ``tlbr`` is (N, 4) float32 x1, y1, x2, y2; ``scores`` (N,) float32; ``embeddings`` (N, D)
+    float32, L2-normalised, or None when the detector has no re-ID branch.
+    """
+
+    tlbr: np.ndarray
+    scores: np.ndarray
+    embeddings: np.ndarray | None = None
+    classes: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.tlbr = np.asarray(self.tlbr, dtype=np.float32).reshape(-1, 4)
+        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
+        if len(self.scores) != len(self.tlbr):
+            raise ValueError(f"Detections: {len(self.tlbr)} boxes but {len(self.scores)} scores")
+        if self.embeddings is not None:
+            self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+            if self.embeddings.ndim != 2 or len(self.embeddings) != len(self.tlbr):
+                raise ValueError(
+                    f"Detections: embeddings must be (N={len(self.tlbr)}, D), got {self.embeddings.shape}"
+                )
+        if self.classes is not None:
+            self.classes = np.asarray(self.classes).reshape(-1)
+
+    @classmethod
+    def empty(cls, embedding_dim: int | None = None) -> Detections:
+        emb = None if embedding_dim is None else np.zeros((0, embedding_dim), np.float32)
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), emb)
+
+    def __len__(self) -> int:
+        return len(self.tlbr)
+
+    def select(self, keep: np.ndarray) -> Detections:
+        """The subset picked by a boolean mask or an index array."""
+        return Detections(
+            self.tlbr[keep],
+            self.scores[keep],
+            None if self.embeddings is None else self.embeddings[keep],
+            None if self.classes is None else self.classes[keep],
+        )
+
+    @property
+    def tlwh(self) -> np.ndarray:
+        out = self.tlbr.copy()
+        out[:, 2:] -= out[:, :2]
+        return out
+
+
+@dataclass
+class Tracks:
+    """What a tracker reports for one frame: boxes (tlbr, image pixels), ids (>=1), scores."""
+
+    tlbr: np.ndarray
+    ids: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.tlbr = np.asarray(self.tlbr, dtype=np.float64).reshape(-1, 4)
+        self.ids = np.asarray(self.ids, dtype=np.int64).reshape(-1)
+        self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        if not (len(self.tlbr) == len(self.ids) == len(self.scores)):
+            raise ValueError("Tracks: tlbr, ids and scores must have the same length")
+
+    @classmethod
+    def empty(cls) -> Tracks:
+        return cls(np.zeros((0, 4)), np.zeros((0,), np.int64), np.zeros((0,)))
+
+    @classmethod
+    def from_list(cls, rows: list[tuple[np.ndarray, int, float]]) -> Tracks:
+        """Build from (tlbr, id, score) triples; keeps an empty list cheap."""
+        if not rows:
+            return cls.empty()
+        return cls(np.stack([r[0] for r in rows]), [r[1] for r in rows], [r[2] for r in rows])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class SeqInfo:
+    """One sequence: where it lives and what seqinfo.ini (or inference) says about it.
+
+    ``first_frame``/``last_frame`` delimit the frames of the chosen split (1-based, inclusive);
+    for ``train``/``test`` they are 1 and ``length``.
+    """
+
+    name: str
+    path: Path
+    length: int
+    width: int
+    height: int
+    fps: float
+    im_dir: str = "img1"
+    im_ext: str = ".jpg"
+    first_frame: int = 1
+    last_frame: int = 0
+    inferred: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if self.last_frame == 0:
+            self.last_frame = self.length
+
+    @property
+    def frame_ids(self) -> range:
+        return range(self.first_frame, self.last_frame + 1)
+
+    @property
+    def num_frames(self) -> int:
+        return self.last_frame - self.first_frame + 1
+
+    def image_path(self, frame_id: int) -> Path:
+        return self.path / self.im_dir / f"{frame_id:06d}{self.im_ext}"
+
+    @property
+    def gt_path(self) -> Path:
+        return self.path / "gt" / "gt.txt"
+
+    @property
+    def det_path(self) -> Path:
+        return self.path / "det" / "det.txt"
+
+
+@dataclass
+class Frame:
+    """One frame handed to a detector. ``image`` is BGR uint8 (H, W, 3), or None when the
+    detector declared it does not need pixels (so nothing was decoded)."""
+
+    seq: SeqInfo
+    frame_id: int
+    image: np.ndarray | None = None
