@@ -1,0 +1,26 @@
+"""Shared fixtures: where the real MOTChallenge data lives, and tiny synthetic sequences."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_data() -> Path | None:
+    env = os.environ.get("MOT_BENCH_SHARED_DATA")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = _shared_data()
+    if path is None:
+        pytest.fail("real data not found: set MOT_BENCH_SHARED_DATA or place it at ../shared/data")
+    return path
