@@ -1,0 +1,111 @@
+"""Detections made from ground truth with seeded noise, for tracker-only studies.
+
+Boxes are the gt boxes the official kit scores (MOT16/17/20: consider flag 1 and class 1;
+MOT15-style gt: every row), then: each box is missed with probability ``miss_rate``; kept boxes
+are jittered by Gaussian noise of ``jitter`` x their size; ``fp_per_frame`` false positives
+(Poisson mean) of plausible size are added; scores are 1 - ``score_noise`` x U(0,1) for true
+boxes and U(0, ``fp_max_score``) for false ones. The same seed gives the same detections.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from detectors.base import Detector
+from mot_bench.data.motfile import read_mot_file
+from mot_bench.types import Detections, Frame, SeqInfo
+
+
+def scored_gt_rows(rows: np.ndarray) -> np.ndarray:
+    """The gt rows the MOTChallenge kit counts as pedestrians to track."""
+    if not len(rows):
+        return rows
+    # MOT16/17/20 gt carries a class id (1..12) in column 8; MOT15-style gt has -1 or world coordinates there.
+    if not np.all(np.isin(rows[:, 7], np.arange(1, 13))):
+        return rows
+    return rows[(rows[:, 6] != 0) & (rows[:, 7] == 1)]
+
+
+class OracleDetector(Detector):
+    name = "oracle"
+
+    def __init__(
+        self,
+        jitter: float = 0.0,
+        miss_rate: float = 0.0,
+        fp_per_frame: float = 0.0,
+        score_noise: float = 0.0,
+        fp_max_score: float = 0.5,
+        seed: int = 0,
+        with_embeddings: bool = False,
+        embedding_dim: int = 128,
+        embedding_noise: float = 0.1,
+    ) -> None:
+        super().__init__()
+        for name, value in (("miss_rate", miss_rate),):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"oracle option {name} must lie in [0, 1], got {value}")
+        if jitter < 0 or fp_per_frame < 0 or score_noise < 0:
+            raise ValueError("oracle options jitter, fp_per_frame and score_noise must be >= 0")
+        self.jitter, self.miss_rate, self.fp_per_frame = jitter, miss_rate, fp_per_frame
+        self.score_noise, self.fp_max_score, self.seed = score_noise, fp_max_score, seed
+        self.with_embeddings = with_embeddings
+        self.provides_embeddings = with_embeddings
+        self.embedding_dim, self.embedding_noise = embedding_dim, embedding_noise
+        self._frames: dict[int, np.ndarray] = {}
+        self._seq: SeqInfo | None = None
+
+    def reset(self, seq: SeqInfo) -> None:
+        if not seq.gt_path.is_file():
+            raise FileNotFoundError(f"oracle detector: {seq.gt_path} not found (the oracle needs ground truth)")
+        rows = scored_gt_rows(read_mot_file(seq.gt_path, "gt", seq_length=seq.length))
+        self._frames = {}
+        for r in rows:
+            self._frames.setdefault(int(r[0]), []).append(r)
+        self._seq = seq
+        self._rng = np.random.default_rng([self.seed, zlib.crc32(seq.name.encode())])
+        if self.with_embeddings:
+            ids = np.unique(rows[:, 1]).astype(np.int64) if len(rows) else np.zeros(0, np.int64)
+            base = self._rng.standard_normal((len(ids), self.embedding_dim))
+            self._id_emb = dict(zip(ids.tolist(), base / np.linalg.norm(base, axis=1, keepdims=True), strict=True))
+
+    def __call__(self, frame: Frame) -> Detections:
+        rng = self._rng
+        rows = np.asarray(self._frames.get(frame.frame_id, []), dtype=np.float64).reshape(-1, 10)
+        rows = rows[rng.random(len(rows)) >= self.miss_rate]
+        tlwh = rows[:, 2:6].copy()
+        if self.jitter > 0 and len(tlwh):
+            wh = np.repeat(tlwh[:, 2:], 2, axis=1)
+            tlwh += rng.standard_normal(tlwh.shape) * self.jitter * wh
+            tlwh[:, 2:] = np.maximum(tlwh[:, 2:], 1.0)
+        scores = 1.0 - self.score_noise * rng.random(len(tlwh))
+        emb = None
+        if self.with_embeddings:
+            emb = np.zeros((0, self.embedding_dim))
+            if len(rows):
+                emb = np.stack([self._id_emb[int(i)] for i in rows[:, 1]])
+            emb = emb + self.embedding_noise * rng.standard_normal(emb.shape) / np.sqrt(self.embedding_dim)
+        n_fp = rng.poisson(self.fp_per_frame) if self.fp_per_frame > 0 else 0
+        if n_fp:
+            seq = self._seq
+            h = rng.uniform(0.1, 0.4, n_fp) * max(seq.height, 1)
+            w = h * rng.uniform(0.3, 0.5, n_fp)
+            x = rng.uniform(0, max(seq.width - 1, 1), n_fp)
+            y = rng.uniform(0, max(seq.height - 1, 1), n_fp)
+            tlwh = np.concatenate([tlwh, np.stack([x, y, w, h], axis=1)])
+            scores = np.concatenate([scores, rng.uniform(0, self.fp_max_score, n_fp)])
+            if emb is not None:
+                fp_emb = rng.standard_normal((n_fp, self.embedding_dim))
+                emb = np.concatenate([emb, fp_emb])
+        if emb is not None and len(emb):
+            emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+        tlbr = tlwh.copy()
+        tlbr[:, 2:] += tlbr[:, :2]
+        return Detections(tlbr, scores, emb if emb is not None else None)
+
+    def config(self) -> dict:
+        keys = ("jitter", "miss_rate", "fp_per_frame", "score_noise", "fp_max_score", "seed", "with_embeddings",
+                "embedding_dim", "embedding_noise")
+        return {"name": self.name, **{k: getattr(self, k) for k in keys}}

@@ -1,0 +1,58 @@
+"""The sequence's public detections (det/det.txt), or ``<det_dir>/<SEQ>.txt`` files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from detectors.base import Detector
+from mot_bench.data.motfile import read_mot_file
+from mot_bench.types import Detections, Frame, SeqInfo
+
+
+def group_by_frame(rows: np.ndarray) -> dict[int, Detections]:
+    """(N, 10) MOT rows -> per-frame Detections (tlwh converted to tlbr, column 7 as score)."""
+    out: dict[int, Detections] = {}
+    if not len(rows):
+        return out
+    frames = rows[:, 0].astype(np.int64)
+    order = np.argsort(frames, kind="stable")
+    rows, frames = rows[order], frames[order]
+    for chunk in np.split(rows, np.flatnonzero(np.diff(frames)) + 1):
+        tlbr = chunk[:, 2:6].copy()
+        tlbr[:, 2:] += tlbr[:, :2]
+        out[int(chunk[0, 0])] = Detections(tlbr, chunk[:, 6])
+    return out
+
+
+class PublicDetector(Detector):
+    """Public detections from text files; ``min_score`` drops weaker boxes (none by default,
+    as SORT's published runs used every detection)."""
+
+    name = "public"
+
+    def __init__(self, det_dir: str | None = None, min_score: float | None = None) -> None:
+        super().__init__()
+        self.det_dir = Path(det_dir) if det_dir else None
+        self.min_score = min_score
+        self._frames: dict[int, Detections] = {}
+
+    def det_file(self, seq: SeqInfo) -> Path:
+        return self.det_dir / f"{seq.name}.txt" if self.det_dir else seq.det_path
+
+    def reset(self, seq: SeqInfo) -> None:
+        path = self.det_file(seq)
+        if not path.is_file():
+            where = f"--det-dir {self.det_dir}" if self.det_dir else f"sequence folder {seq.path}"
+            raise FileNotFoundError(f"public detector: no detection file {path} ({where})")
+        rows = read_mot_file(path, "det", seq_length=seq.length)
+        if self.min_score is not None:
+            rows = rows[rows[:, 6] >= self.min_score]
+        self._frames = group_by_frame(rows)
+
+    def __call__(self, frame: Frame) -> Detections:
+        return self._frames.get(frame.frame_id) or Detections.empty()
+
+    def config(self) -> dict:
+        return {"name": self.name, "det_dir": str(self.det_dir) if self.det_dir else None, "min_score": self.min_score}
