@@ -1,0 +1,389 @@
+"""Official MOTChallenge scores: TrackEval 1.3.0 itself (MotChallenge2DBox + HOTA, CLEAR, Identity).
+
+We do not re-implement any metric here. This module only
+* validates result files first, so a user gets ``file:line`` errors instead of a TrackEval traceback,
+* lays out gt and results in a temporary folder the way TrackEval expects (restricting both to a
+  sequence's frame sub-range, e.g. half-val, and renumbering from 1 as ByteTrack/FairMOT do),
+* runs TrackEval's own Evaluator silently (no printing, plotting or output files), and
+* flattens its nested result into plain JSON-ready dicts with TrackEval's field names.
+
+numpy 2: TrackEval 1.3.0 no longer uses the removed aliases (``np.float``, ``np.int`` ...), so no shim
+is applied; :func:`check_eval_dependencies` runs a tiny evaluation so that a broken install (an older
+TrackEval on numpy 2, a scipy built for another numpy) fails before a long run, not after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mot_bench.data.motfile import MOTFormatError, check_unique_ids, read_mot_file
+from mot_bench.types import SeqInfo
+
+METRICS = ("HOTA", "CLEAR", "Identity")
+BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
+_TRACKER = "mot_bench"  # folder name of our one "tracker" in the temporary TrackEval layout
+_CLASS = "pedestrian"  # the only class MotChallenge2DBox evaluates
+
+
+class EvalError(ValueError):
+    """Inputs that cannot be scored: names the file (and line) and what was expected."""
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None, line: int | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.line = line
+        super().__init__(message)
+
+
+# --------------------------------------------------------------------------------------------------
+# benchmark name
+
+
+def _gt_num_columns(gt_path: Path) -> int:
+    """Fields in the first non-blank gt line: 10 means MOT15's 3D format (no class column)."""
+    with open(gt_path, encoding="utf-8", errors="replace") as fh:
+        for raw in fh:
+            text = raw.strip()
+            if text:
+                return len(text.split(",") if "," in text else text.split())
+    return 0
+
+
+def infer_benchmark(seq: SeqInfo) -> str:
+    """MOT15 for 10-column gt (MOT15/PETS 3D style), MOT20/MOT16 by name, else MOT17.
+
+    Only MOT15 (no class-based preprocessing) and MOT20 (one more distractor class) change how
+    TrackEval scores; MOT16 and MOT17 are scored alike.
+    """
+    if seq.gt_path.is_file() and _gt_num_columns(seq.gt_path) >= 10:
+        return "MOT15"
+    name = seq.name.upper()
+    for bench in ("MOT20", "MOT16", "MOT15"):
+        if name.startswith(bench):
+            return bench
+    return "MOT17"
+
+
+def _resolve_benchmark(seqs: list[SeqInfo], benchmark: str | None) -> str:
+    if benchmark is not None:
+        bench = benchmark.upper()
+        if bench not in BENCHMARKS:
+            raise EvalError(f"unknown benchmark {benchmark!r}; expected one of {', '.join(BENCHMARKS)}")
+        return bench
+    found: dict[str, list[str]] = {}
+    for s in seqs:
+        found.setdefault(infer_benchmark(s), []).append(s.name)
+    if len(found) > 1:
+        detail = "; ".join(f"{b}: {', '.join(names)}" for b, names in sorted(found.items()))
+        raise EvalError(
+            f"sequences belong to different benchmarks ({detail}); TrackEval scores one benchmark at a "
+            "time: evaluate them separately or pass benchmark=..."
+        )
+    return next(iter(found))
+
+
+# --------------------------------------------------------------------------------------------------
+# input validation and the temporary TrackEval layout
+
+
+def _nonblank_line_number(path: Path, index: int) -> int:
+    """1-based file line of the ``index``-th (0-based) non-blank line (read_mot_file skips blanks)."""
+    seen = -1
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if raw.strip():
+                seen += 1
+                if seen == index:
+                    return lineno
+    return 0
+
+
+def _load_results(path: Path, seq: SeqInfo) -> np.ndarray:
+    """Read and check a result file as TrackEval would need it, with errors naming file and line."""
+    if not path.is_file():
+        raise EvalError(f"missing result file {path} for sequence {seq.name}", path=path)
+    try:
+        rows = read_mot_file(path, kind="result", seq_length=seq.length)
+        check_unique_ids(rows, path)
+    except MOTFormatError as exc:
+        raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
+    if len(rows):
+        bad = np.flatnonzero(rows[:, 1] < 0)
+        if len(bad):
+            line = _nonblank_line_number(path, int(bad[0]))
+            raise EvalError(f"{path}:{line}: track id must be >= 0, got {int(rows[bad[0], 1])}", path, line)
+        bad = np.flatnonzero(rows[:, 7] > 1)
+        if len(bad):
+            line = _nonblank_line_number(path, int(bad[0]))
+            raise EvalError(
+                f"{path}:{line}: column 8 is read as the class by the official kit and must be -1 or 1 "
+                f"(pedestrian), got {rows[bad[0], 7]:g}",
+                path, line,
+            )
+    return rows
+
+
+def _write_results(rows: np.ndarray, seq: SeqInfo, dest: Path) -> None:
+    """Write the rows of the evaluated frame range, renumbered from 1, as 10 comma-separated columns.
+
+    Values are written with ``repr`` so TrackEval parses back exactly the floats we validated.
+    """
+    if len(rows):
+        keep = (rows[:, 0] >= seq.first_frame) & (rows[:, 0] <= seq.last_frame)
+        rows = rows[keep]
+    offset = seq.first_frame - 1
+    lines = []
+    for r in rows.tolist():
+        lines.append(f"{int(r[0]) - offset},{int(r[1])}," + ",".join(repr(v) for v in r[2:]) + "\n")
+    dest.write_text("".join(lines), encoding="utf-8")
+
+
+def _write_gt(seq: SeqInfo, dest: Path) -> None:
+    """Link the gt file, or copy only the lines of the frame range with their frame renumbered from 1.
+
+    Every other field is kept byte for byte, so TrackEval reads the same gt values as in the original.
+    """
+    if not seq.gt_path.is_file():
+        raise EvalError(
+            f"no ground truth for sequence {seq.name}: {seq.gt_path} does not exist "
+            "(test sequences cannot be scored locally)",
+            path=seq.gt_path,
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if seq.first_frame == 1 and seq.last_frame == seq.length:
+        try:
+            os.symlink(seq.gt_path.resolve(), dest)
+            return
+        except OSError:
+            pass  # no symlinks here (some filesystems): fall through to a copy
+    offset = seq.first_frame - 1
+    out = []
+    with open(seq.gt_path, encoding="utf-8", errors="replace") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            text = raw.strip()
+            if not text:
+                continue
+            if "," in text:
+                sep = ","
+                head, _, rest = text.partition(",")
+            else:
+                sep = " "
+                head, rest = (text.split(None, 1) + [""])[:2]
+            try:
+                frame = int(float(head))
+            except ValueError:
+                msg = f"{seq.gt_path}:{lineno}: frame is not a number: {head!r}"
+                raise EvalError(msg, seq.gt_path, lineno) from None
+            if seq.first_frame <= frame <= seq.last_frame:
+                out.append(f"{frame - offset}{sep}{rest}\n")
+    dest.write_text("".join(out), encoding="utf-8")
+
+
+def _prepare_layout(seqs: list[SeqInfo], results_dir: Path, benchmark: str, tmp: Path) -> dict[str, int]:
+    gt_root, trk_root = tmp / "gt", tmp / "trackers" / _TRACKER
+    trk_root.mkdir(parents=True)
+    seq_lengths: dict[str, int] = {}
+    for seq in seqs:
+        if seq.name in seq_lengths:
+            raise EvalError(f"sequence {seq.name} is listed twice")
+        if not 1 <= seq.first_frame <= seq.last_frame <= seq.length:
+            raise EvalError(
+                f"sequence {seq.name}: frame range {seq.first_frame}..{seq.last_frame} "
+                f"is not inside 1..{seq.length}"
+            )
+        if benchmark != "MOT15" and seq.gt_path.is_file() and _gt_num_columns(seq.gt_path) >= 10:
+            raise EvalError(
+                f"{seq.gt_path}: 10-column gt is MOT15's 3D format (columns 8-10 are world coordinates, not "
+                f"class/visibility), but benchmark is {benchmark}; pass benchmark='MOT15'",
+                path=seq.gt_path,
+            )
+        rows = _load_results(results_dir / f"{seq.name}.txt", seq)
+        _write_gt(seq, gt_root / seq.name / "gt" / "gt.txt")
+        _write_results(rows, seq, trk_root / f"{seq.name}.txt")
+        seq_lengths[seq.name] = seq.num_frames
+    return seq_lengths
+
+
+# --------------------------------------------------------------------------------------------------
+# running TrackEval
+
+
+def _flatten(metric_objs: list[Any], seq_res: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """TrackEval's nested per-metric dicts -> one flat dict of plain floats/ints (and per-alpha lists).
+
+    Array fields (HOTA family, one value per alpha) become their mean, as TrackEval reports them,
+    and are also kept whole under ``<field>_alpha``.
+    """
+    out: dict[str, Any] = {}
+    for m in metric_objs:
+        r = seq_res[m.get_name()]
+        for f in m.float_array_fields:
+            arr = np.asarray(r[f], dtype=np.float64)
+            out[f] = float(arr.mean())
+            out[f"{f}_alpha"] = [float(v) for v in arr]
+        for f in m.integer_array_fields:
+            out[f"{f}_alpha"] = [int(round(float(v))) for v in r[f]]
+        for f in m.float_fields:
+            out[f] = float(r[f])
+        for f in m.integer_fields:
+            out[f] = int(round(float(r[f])))
+        if m.float_array_fields:
+            out["alphas"] = [float(a) for a in m.array_labels]
+    return out
+
+
+def _run_trackeval(
+    tmp: Path, seq_lengths: dict[str, int], benchmark: str, metrics: tuple[str, ...], num_workers: int
+) -> tuple[list[Any], dict[str, Any]]:
+    import trackeval
+    from trackeval.utils import TrackEvalException
+
+    workers = max(1, min(int(num_workers), len(seq_lengths)))
+    eval_config = {
+        "USE_PARALLEL": workers > 1,
+        "NUM_PARALLEL_CORES": workers,
+        "BREAK_ON_ERROR": True,
+        "RETURN_ON_ERROR": False,
+        "LOG_ON_ERROR": None,
+        "PRINT_RESULTS": False,
+        "PRINT_ONLY_COMBINED": False,
+        "PRINT_CONFIG": False,
+        "TIME_PROGRESS": False,
+        "DISPLAY_LESS_PROGRESS": True,
+        "OUTPUT_SUMMARY": False,
+        "OUTPUT_EMPTY_CLASSES": False,
+        "OUTPUT_DETAILED": False,
+        "PLOT_CURVES": False,
+    }
+    dataset_config = {
+        "GT_FOLDER": str(tmp / "gt"),
+        "TRACKERS_FOLDER": str(tmp / "trackers"),
+        "OUTPUT_FOLDER": str(tmp / "output"),
+        "TRACKERS_TO_EVAL": [_TRACKER],
+        "CLASSES_TO_EVAL": [_CLASS],
+        "BENCHMARK": benchmark,
+        "SPLIT_TO_EVAL": "train",
+        "INPUT_AS_ZIP": False,
+        "PRINT_CONFIG": False,
+        "DO_PREPROC": True,
+        "TRACKER_SUB_FOLDER": "",
+        "OUTPUT_SUB_FOLDER": "",
+        "SEQ_INFO": dict(seq_lengths),
+        "SKIP_SPLIT_FOL": True,
+    }
+    metric_classes = {"HOTA": trackeval.metrics.HOTA, "CLEAR": trackeval.metrics.CLEAR,
+                      "Identity": trackeval.metrics.Identity}
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            metric_objs = [metric_classes[m]({"PRINT_CONFIG": False}) for m in metrics]
+            dataset = trackeval.datasets.MotChallenge2DBox(dataset_config)
+            evaluator = trackeval.Evaluator(eval_config)
+            output, _ = evaluator.evaluate([dataset], metric_objs)
+    except TrackEvalException as exc:
+        raise EvalError(f"TrackEval refused the input: {exc}") from exc
+    res = output[dataset.get_name()][_TRACKER]
+    return metric_objs + [trackeval.metrics.Count()], res
+
+
+def evaluate(
+    seqs: list[SeqInfo],
+    results_dir: str | Path,
+    benchmark: str | None = None,
+    metrics: tuple[str, ...] = METRICS,
+    num_workers: int = 1,
+) -> dict:
+    """Score ``<results_dir>/<SEQ>.txt`` against each sequence's gt with TrackEval, as the official kit.
+
+    Only frames ``first_frame..last_frame`` of each sequence count, all of them (frames without
+    output are misses). Returns ``{"benchmark", "metrics", "alphas", "per_sequence": {SEQ: fields},
+    "combined": fields}`` with TrackEval's field names, fractions not percent; ``combined`` is
+    TrackEval's COMBINED_SEQ.
+    """
+    seqs = list(seqs)
+    if not seqs:
+        raise EvalError("no sequences to evaluate")
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown or not metrics:
+        raise EvalError(f"unknown metric(s) {unknown or list(metrics)}; available: {', '.join(METRICS)}")
+    metrics = tuple(m for m in METRICS if m in metrics)  # TrackEval order, no duplicates
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise EvalError(f"results folder {results_dir} does not exist", path=results_dir)
+    bench = _resolve_benchmark(seqs, benchmark)
+    with tempfile.TemporaryDirectory(prefix="mot_bench_eval_") as tmp_name:
+        tmp = Path(tmp_name)
+        seq_lengths = _prepare_layout(seqs, results_dir, bench, tmp)
+        metric_objs, res = _run_trackeval(tmp, seq_lengths, bench, metrics, num_workers)
+    per_sequence = {s.name: _flatten(metric_objs, res[s.name][_CLASS]) for s in seqs}
+    combined = _flatten(metric_objs, res["COMBINED_SEQ"][_CLASS])
+    out: dict[str, Any] = {"benchmark": bench, "metrics": list(metrics)}
+    if "alphas" in combined:
+        out["alphas"] = combined["alphas"]
+    out["per_sequence"] = per_sequence
+    out["combined"] = combined
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# dependency check
+
+
+def _selftest_case(root: Path) -> SeqInfo:
+    """Two people over four frames; the "tracker" reports them exactly except frame 4 of person 2."""
+    seq_dir = root / "SELFTEST-01"
+    (seq_dir / "gt").mkdir(parents=True)
+    gt = []
+    res = []
+    for f in range(1, 5):
+        gt.append(f"{f},1,{10 + f},20,30,60,1,1,1.0\n")
+        gt.append(f"{f},2,{100 + f},20,30,60,1,1,1.0\n")
+        res.append(f"{f},7,{10 + f},20,30,60,1,-1,-1,-1\n")
+        if f < 4:
+            res.append(f"{f},8,{100 + f},20,30,60,1,-1,-1,-1\n")
+    (seq_dir / "gt" / "gt.txt").write_text("".join(gt), encoding="utf-8")
+    (root / "results").mkdir()
+    (root / "results" / "SELFTEST-01.txt").write_text("".join(res), encoding="utf-8")
+    return SeqInfo("SELFTEST-01", seq_dir, 4, 640, 480, 30.0)
+
+
+def check_eval_dependencies() -> None:
+    """Fail fast, with advice, when TrackEval/scipy/numpy cannot score (before a long run, not after).
+
+    Runs a tiny evaluation whose exact answer is known (7 of 8 boxes found, no false positive).
+    """
+    versions = []
+    for mod in ("numpy", "scipy", "trackeval"):
+        try:
+            versions.append(f"{mod} {__import__(mod).__version__}")
+        except Exception as exc:  # ImportError, or a binary built for another numpy
+            raise RuntimeError(
+                f"cannot import {mod} ({type(exc).__name__}: {exc}); official metrics need trackeval>=1.3.0 "
+                "with scipy and numpy installed together (pip install 'trackeval>=1.3.0' scipy numpy)"
+            ) from exc
+    try:
+        with tempfile.TemporaryDirectory(prefix="mot_bench_selftest_") as tmp_name:
+            tmp = Path(tmp_name)
+            seq = _selftest_case(tmp)
+            out = evaluate([seq], tmp / "results", benchmark="MOT17")["combined"]
+    except Exception as exc:
+        raise RuntimeError(
+            f"TrackEval cannot evaluate a tiny synthetic sequence ({type(exc).__name__}: {exc}) with "
+            f"{', '.join(versions)}. TrackEval releases before 1.3.0 use aliases removed in numpy 2 "
+            "(np.float, np.int): upgrade trackeval to >=1.3.0, or install 'numpy<2' for an older one."
+        ) from exc
+    expected = {"CLR_TP": 7, "CLR_FN": 1, "CLR_FP": 0, "IDSW": 0, "MOTA": 7 / 8, "IDF1": 14 / 15}
+    wrong = {k: out.get(k) for k, v in expected.items()
+             if not math.isclose(out.get(k, math.nan), v, abs_tol=1e-12)}
+    if wrong or not 0 < out.get("HOTA", 0) < 1:
+        raise RuntimeError(
+            f"TrackEval gives wrong numbers on a tiny synthetic sequence with {', '.join(versions)}: "
+            f"got {wrong or {'HOTA': out.get('HOTA')}}, expected {expected}"
+        )
