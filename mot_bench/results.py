@@ -83,7 +83,7 @@ class RunFolder:
         writer = csv.DictWriter(buf, fieldnames=TIMING_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _fmt(row.get(k, 0.0)) for k in TIMING_COLUMNS})
+            writer.writerow({k: _fmt(k, row.get(k, 0.0)) for k in TIMING_COLUMNS})
         atomic_write_text(self.timing_dir / f"{seq}.csv", buf.getvalue())
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:
@@ -144,8 +144,8 @@ def _summary(frames: int, warmup: int, totals: dict[str, float]) -> dict[str, An
     }
 
 
-def _fmt(value: float) -> str:
-    return repr(int(value)) if float(value).is_integer() and abs(value) >= 1 else f"{value:.9f}"
+def _fmt(column: str, value: float) -> str:
+    return str(int(value)) if column in ("frame", "warmup") else f"{value:.9f}"
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -48,6 +48,10 @@ def split_dir(root: Path, benchmark: str | None, split: str) -> Path:
     if benchmark:
         candidates += [root / benchmark / folder, root / f"{benchmark}-{folder}", root / benchmark]
     candidates += [root / folder, root]
+    if not benchmark and root.is_dir():  # a root holding exactly one benchmark needs no --benchmark
+        found = sorted(p / folder for p in root.iterdir() if (p / folder).is_dir())
+        if len(found) == 1:
+            candidates.append(found[0])
     for c in candidates:
         if c.is_dir() and (is_sequence_dir(c) or any(is_sequence_dir(p) for p in c.iterdir() if p.is_dir())):
             return c
