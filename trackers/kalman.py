@@ -1,0 +1,185 @@
+"""The two Kalman filters the official trackers use, re-implemented in numpy.
+
+* :class:`KalmanFilterXYAH`: the 8-d constant-velocity filter of deep_sort/JDE, used unchanged by
+  FairMOT (``tracking_utils/kalman_filter.py``) and ByteTrack (``yolox/tracker/kalman_filter.py``):
+  state (cx, cy, a=w/h, h) and their velocities, noise proportional to the box height.
+* :class:`SortKalmanFilter`: SORT's 7-d filter (cx, cy, s=area, r=w/h, vx, vy, vs) with the initial
+  F, H, R, P, Q that ``sort.py`` sets on a ``filterpy.kalman.KalmanFilter``, and filterpy's predict
+  and (Joseph-form) update arithmetic, so SORT needs no filterpy.
+
+The arithmetic follows the reference code operation by operation (same matrix products, same
+Cholesky solve), so results agree with it to the last few ulps rather than only approximately.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+# 0.95 quantile of the chi-square distribution with N degrees of freedom (N = 1..9), the table
+# deep_sort/JDE/FairMOT/ByteTrack use as Mahalanobis gating threshold.
+CHI2INV95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877, 5: 11.070, 6: 12.592, 7: 14.067, 8: 15.507, 9: 16.919}
+
+
+class KalmanFilterXYAH:
+    """JDE/ByteTrack/FairMOT box filter: x, y, a, h (+ velocities), std weights 1/20 and 1/160."""
+
+    ndim = 4
+
+    def __init__(self) -> None:
+        ndim, dt = self.ndim, 1.0
+        self._motion_mat = np.eye(2 * ndim, 2 * ndim)
+        for i in range(ndim):
+            self._motion_mat[i, ndim + i] = dt
+        self._update_mat = np.eye(ndim, 2 * ndim)
+        self._std_weight_position = 1.0 / 20
+        self._std_weight_velocity = 1.0 / 160
+
+    def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New track from an (x, y, a, h) measurement; velocities start at 0 with wide uncertainty."""
+        h = measurement[3]
+        mean = np.r_[measurement, np.zeros_like(measurement)]
+        wp, wv = self._std_weight_position, self._std_weight_velocity
+        std = [2 * wp * h, 2 * wp * h, 1e-2, 2 * wp * h, 10 * wv * h, 10 * wv * h, 1e-5, 10 * wv * h]
+        return mean, np.diag(np.square(std))
+
+    def _motion_std(self, h: np.ndarray | float) -> list:
+        wp, wv = self._std_weight_position, self._std_weight_velocity
+        ones = np.ones_like(h)
+        return [wp * h, wp * h, 1e-2 * ones, wp * h, wv * h, wv * h, 1e-5 * ones, wv * h]
+
+    def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One constant-velocity step for one track."""
+        motion_cov = np.diag(np.square(np.r_[self._motion_std(mean[3])]))
+        mean = np.dot(mean, self._motion_mat.T)
+        covariance = np.linalg.multi_dot((self._motion_mat, covariance, self._motion_mat.T)) + motion_cov
+        return mean, covariance
+
+    def multi_predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised :meth:`predict` over (N, 8) means and (N, 8, 8) covariances (as the official code)."""
+        sqr = np.square(np.stack(self._motion_std(mean[:, 3]), axis=1))  # (N, 8)
+        motion_cov = np.zeros((len(mean), 8, 8))
+        idx = np.arange(8)
+        motion_cov[:, idx, idx] = sqr
+        mean = np.dot(mean, self._motion_mat.T)
+        left = np.dot(self._motion_mat, covariance).transpose((1, 0, 2))
+        covariance = np.dot(left, self._motion_mat.T) + motion_cov
+        return mean, covariance
+
+    def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """State distribution -> measurement space, plus measurement noise."""
+        wp = self._std_weight_position
+        std = [wp * mean[3], wp * mean[3], 1e-1, wp * mean[3]]
+        innovation_cov = np.diag(np.square(std))
+        mean = np.dot(self._update_mat, mean)
+        covariance = np.linalg.multi_dot((self._update_mat, covariance, self._update_mat.T))
+        return mean, covariance + innovation_cov
+
+    def update(
+        self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Correction step with a Cholesky solve for the gain (as the official code)."""
+        projected_mean, projected_cov = self.project(mean, covariance)
+        chol_factor, lower = scipy.linalg.cho_factor(projected_cov, lower=True, check_finite=False)
+        kalman_gain = scipy.linalg.cho_solve(
+            (chol_factor, lower), np.dot(covariance, self._update_mat.T).T, check_finite=False
+        ).T
+        innovation = measurement - projected_mean
+        new_mean = mean + np.dot(innovation, kalman_gain.T)
+        new_covariance = covariance - np.linalg.multi_dot((kalman_gain, projected_cov, kalman_gain.T))
+        return new_mean, new_covariance
+
+    def gating_distance(
+        self,
+        mean: np.ndarray,
+        covariance: np.ndarray,
+        measurements: np.ndarray,
+        only_position: bool = False,
+        metric: str = "maha",
+    ) -> np.ndarray:
+        """Squared Mahalanobis (or squared Euclidean, ``metric='gaussian'``) distance to each measurement;
+        compare with ``CHI2INV95[4]`` (or ``[2]`` with ``only_position``)."""
+        mean, covariance = self.project(mean, covariance)
+        if only_position:
+            mean, covariance = mean[:2], covariance[:2, :2]
+            measurements = measurements[:, :2]
+        d = measurements - mean
+        if metric == "gaussian":
+            return np.sum(d * d, axis=1)
+        if metric == "maha":
+            cholesky_factor = np.linalg.cholesky(covariance)
+            z = scipy.linalg.solve_triangular(cholesky_factor, d.T, lower=True, check_finite=False, overwrite_b=True)
+            return np.sum(z * z, axis=0)
+        raise ValueError(f"invalid distance metric {metric!r}; expected 'maha' or 'gaussian'")
+
+
+def sort_bbox_to_z(bbox: np.ndarray) -> np.ndarray:
+    """SORT's measurement: [x1, y1, x2, y2] -> (4, 1) [cx, cy, area, w/h]."""
+    w = bbox[2] - bbox[0]
+    h = bbox[3] - bbox[1]
+    x = bbox[0] + w / 2.0
+    y = bbox[1] + h / 2.0
+    return np.array([x, y, w * h, w / float(h)]).reshape((4, 1))
+
+
+def sort_x_to_bbox(x: np.ndarray) -> np.ndarray:
+    """SORT's state -> [x1, y1, x2, y2] (NaN when area*ratio went negative, as the original)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.sqrt(x[2] * x[3])
+        h = x[2] / w
+    return np.array([x[0] - w / 2.0, x[1] - h / 2.0, x[0] + w / 2.0, x[1] + h / 2.0]).reshape(4)
+
+
+class SortKalmanFilter:
+    """SORT's per-track 7-d filter with filterpy's ``KalmanFilter(dim_x=7, dim_z=4)`` semantics.
+
+    filterpy starts with x=0, P=Q=I, R=I(4); ``sort.py`` then sets F, H and scales R[2:,2:] by 10,
+    P[4:,4:] by 1000, all of P by 10, Q[-1,-1] by 0.01 and Q[4:,4:] by 0.01 (in that order).
+    """
+
+    F = np.array(
+        [
+            [1, 0, 0, 0, 1, 0, 0],
+            [0, 1, 0, 0, 0, 1, 0],
+            [0, 0, 1, 0, 0, 0, 1],
+            [0, 0, 0, 1, 0, 0, 0],
+            [0, 0, 0, 0, 1, 0, 0],
+            [0, 0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+        ],
+        dtype=np.float64,
+    )
+    H = np.array(
+        [[1, 0, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0]],
+        dtype=np.float64,
+    )
+    _I = np.eye(7)
+
+    def __init__(self, bbox: np.ndarray) -> None:
+        self.R = np.eye(4)
+        self.R[2:, 2:] *= 10.0
+        self.P = np.eye(7)
+        self.P[4:, 4:] *= 1000.0
+        self.P *= 10.0
+        self.Q = np.eye(7)
+        self.Q[-1, -1] *= 0.01
+        self.Q[4:, 4:] *= 0.01
+        self.x = np.zeros((7, 1))
+        self.x[:4] = sort_bbox_to_z(bbox)
+
+    def predict(self) -> None:
+        """filterpy predict: x = F x; P = F P F' + Q (fading memory alpha = 1)."""
+        self.x = np.dot(self.F, self.x)
+        self.P = 1.0 * np.dot(np.dot(self.F, self.P), self.F.T) + self.Q
+
+    def update(self, z: np.ndarray) -> None:
+        """filterpy update with an explicit inverse of S and the Joseph-form covariance update."""
+        H, R = self.H, self.R
+        y = z - np.dot(H, self.x)
+        PHT = np.dot(self.P, H.T)
+        S = np.dot(H, PHT) + R
+        SI = np.linalg.inv(S)
+        K = np.dot(PHT, SI)
+        self.x = self.x + np.dot(K, y)
+        I_KH = self._I - np.dot(K, H)
+        self.P = np.dot(np.dot(I_KH, self.P), I_KH.T) + np.dot(np.dot(K, R), K.T)
