@@ -1,0 +1,198 @@
+"""Run folders as the reports see them: one flat, read-only summary per run, loaded through RunFolder.
+
+Reports never re-run anything: everything here comes from config.json, env.json, metrics.json and
+timing/<SEQ>.csv, so a report is as honest as the run folder it reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mot_bench.results import RunFolder, RunFolderError
+from mot_bench.timing import STAGES
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How to read one TrackEval field: whether higher is better, and whether it is a 0..1 ratio."""
+
+    name: str
+    title: str
+    higher_is_better: bool | None  # None: neither direction is "better" (e.g. PT)
+    ratio: bool
+
+
+# The TrackEval fields a report or a baseline cares about, in reading order.
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("HOTA", "HOTA", True, True),
+        Metric("DetA", "DetA", True, True),
+        Metric("AssA", "AssA", True, True),
+        Metric("LocA", "LocA", True, True),
+        Metric("DetRe", "DetRe", True, True),
+        Metric("DetPr", "DetPr", True, True),
+        Metric("AssRe", "AssRe", True, True),
+        Metric("AssPr", "AssPr", True, True),
+        Metric("MOTA", "MOTA", True, True),
+        Metric("MOTP", "MOTP", True, True),
+        Metric("IDF1", "IDF1", True, True),
+        Metric("IDP", "IDP", True, True),
+        Metric("IDR", "IDR", True, True),
+        Metric("IDSW", "IDSW", False, False),
+        Metric("Frag", "Frag", False, False),
+        Metric("MT", "MT", True, False),
+        Metric("PT", "PT", None, False),
+        Metric("ML", "ML", False, False),
+        Metric("CLR_TP", "TP", True, False),
+        Metric("CLR_FP", "FP", False, False),
+        Metric("CLR_FN", "FN", False, False),
+        Metric("FPS", "FPS", True, False),
+    )
+}
+
+# Columns of the leaderboard, in order (FPS comes from timing, the rest from metrics.json).
+LEADERBOARD_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "MT", "ML")
+PER_SEQUENCE_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "MT", "ML")
+ALPHA_CURVES = ("HOTA", "DetA", "AssA")
+
+
+class ReportError(ValueError):
+    """A run folder a report cannot read, with the path and what is wrong."""
+
+
+def better(metric: str, delta: float) -> int:
+    """+1 when a change of ``delta`` in ``metric`` is an improvement, -1 when worse, 0 when neutral."""
+    meta = METRICS.get(metric)
+    if meta is None or meta.higher_is_better is None or delta == 0:
+        return 0
+    return 1 if (delta > 0) == meta.higher_is_better else -1
+
+
+def fmt_value(metric: str, value: Any) -> str:
+    """Human form: ratios as percentages (MOTChallenge convention), counts as integers."""
+    if value is None:
+        return "–"
+    meta = METRICS.get(metric)
+    if meta is not None and meta.ratio:
+        return f"{100 * value:.1f}"
+    if metric == "FPS" or metric.startswith("FPS"):
+        return f"{value:.1f}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.2f}"
+    return f"{int(value)}"
+
+
+def fmt_delta(metric: str, delta: float | None) -> str:
+    """A signed change in display units (points for ratios)."""
+    if delta is None:
+        return "–"
+    meta = METRICS.get(metric)
+    if meta is not None and meta.ratio:
+        return f"{100 * delta:+.2f}"
+    if isinstance(delta, float) and not delta.is_integer():
+        return f"{delta:+.2f}"
+    return f"{int(delta):+d}"
+
+
+@dataclass
+class RunSummary:
+    """Everything a report shows about one run."""
+
+    path: Path
+    label: str
+    config: dict[str, Any]
+    env: dict[str, Any]
+    combined: dict[str, Any]
+    per_sequence: dict[str, dict[str, Any]]
+    timing: dict[str, Any]
+    sequences: list[str] = field(default_factory=list)
+
+    @property
+    def detector(self) -> str:
+        return str(self.config.get("detector", {}).get("name", "?"))
+
+    @property
+    def tracker(self) -> str:
+        return str(self.config.get("tracker", {}).get("name", "?"))
+
+    @property
+    def fps(self) -> float | None:
+        return self.timing.get("combined", {}).get("fps")
+
+    def stage_fps(self, stage: str) -> float | None:
+        return self.timing.get("combined", {}).get("stage_fps", {}).get(stage)
+
+    def stage_ms(self) -> dict[str, float]:
+        """Mean milliseconds per frame for each stage that took any time."""
+        ms = self.timing.get("combined", {}).get("ms_per_frame", {})
+        return {s: ms[s] for s in STAGES if ms.get(s)}
+
+    @property
+    def hardware(self) -> str:
+        """GPU name when the run used one, else the CPU, with the device and precision."""
+        name = self.env.get("gpu") or self.env.get("cpu") or "unknown hardware"
+        device = self.config.get("device") or self.env.get("device") or "?"
+        precision = self.config.get("precision") or self.env.get("precision") or ""
+        return f"{name} ({device}{', ' + precision if precision else ''})"
+
+    def options(self) -> dict[str, Any]:
+        """Detector and tracker options, flattened as ``det.key`` / ``trk.key`` (names excluded)."""
+        out: dict[str, Any] = {}
+        for prefix, part in (("det", "detector"), ("trk", "tracker")):
+            for key, value in sorted((self.config.get(part) or {}).items()):
+                if key != "name":
+                    out[f"{prefix}.{key}"] = value
+        return out
+
+    def frame_timing(self, seq: str) -> list[dict[str, float]]:
+        return RunFolder(self.path).read_timing(seq)
+
+
+def load_run(path: str | Path) -> RunSummary:
+    """Read one run folder; raise ReportError naming the folder and the missing or broken file."""
+    path = Path(path)
+    folder = RunFolder(path)
+    if not path.is_dir():
+        raise ReportError(f"{path}: no such run folder")
+    if not folder.exists():
+        raise ReportError(f"{path}: not a run folder (no config.json)")
+    try:
+        config = folder.read_config()
+        env = folder.read_env()
+        metrics = folder.read_metrics()
+        timing = folder.timing_summary()
+    except RunFolderError as exc:
+        raise ReportError(str(exc)) from None
+    if not metrics:
+        raise ReportError(f"{folder.metrics_path}: missing; score the run first (mot-bench eval {path})")
+    for key in ("combined", "per_sequence"):
+        if not isinstance(metrics.get(key), dict):
+            raise ReportError(f"{folder.metrics_path}: expected an object under {key!r}")
+    det = (config.get("detector") or {}).get("name", "?")
+    trk = (config.get("tracker") or {}).get("name", "?")
+    label = str(config.get("label") or f"{det}+{trk}")
+    return RunSummary(
+        path=path,
+        label=label,
+        config=config,
+        env=env,
+        combined=metrics["combined"],
+        per_sequence=metrics["per_sequence"],
+        timing=timing,
+        sequences=sorted(metrics["per_sequence"]),
+    )
+
+
+def load_runs(paths: list[str | Path]) -> list[RunSummary]:
+    """Load several runs, making labels unique (a repeated label gets the folder name appended)."""
+    runs = [load_run(p) for p in paths]
+    seen: dict[str, int] = {}
+    for run in runs:
+        seen[run.label] = seen.get(run.label, 0) + 1
+    for run in runs:
+        if seen[run.label] > 1:
+            run.label = f"{run.label} [{run.path.name}]"
+    return runs
