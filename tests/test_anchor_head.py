@@ -1,0 +1,92 @@
+"""Anchor-based head: IoU assignment thresholds, delta round trip, loss and decode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from detectors.fairmot.anchor_head import (
+    AnchorConfig,
+    AnchorLoss,
+    anchor_heads,
+    assign_anchors,
+    decode_anchor_based,
+    decode_deltas,
+    encode_deltas,
+)
+
+# input 64x64, stride 4 -> 16x16 map; one anchor 4 wide, 12 tall (output units)
+CFG = AnchorConfig(heights=(48 / 64,), aspect=1 / 3)
+
+
+def _labels(cx, cy, w, h, tid=5):
+    return np.array([[0, tid, cx / 16, cy / 16, w / 16, h / 16]])
+
+
+def test_assignment_thresholds_hand_computed() -> None:
+    t = assign_anchors(_labels(8, 8, 4, 12), CFG, 64, 64)
+    conf = t["anc_conf"][0]
+    assert conf[8, 8] == 1  # IoU 1
+    assert conf[8, 9] == 1  # x shift 1: IoU 36/60 = 0.6
+    assert conf[8, 10] == 0  # x shift 2: IoU 24/72 = 0.33 < 0.4
+    assert conf[11, 8] == 1  # y shift 3: IoU 36/60 = 0.6
+    assert conf[12, 8] == -1  # y shift 4: IoU 32/64 = 0.5, neither > 0.5 nor < 0.4: ignored
+    assert conf[0, 0] == 0
+    np.testing.assert_allclose(t["anc_box"][0, 8, 8], 0, atol=1e-6)
+    np.testing.assert_allclose(t["anc_box"][0, 8, 9], [-0.25, 0, 0, 0], atol=1e-6)
+    assert t["emb_mask"][8, 8] == 1 and t["emb_ids"][8, 8] == 5
+    assert t["emb_mask"][8, 10] == 0 and t["emb_ids"][8, 10] == -1
+
+
+def test_empty_image_is_all_background() -> None:
+    t = assign_anchors(np.zeros((0, 6)), CFG, 64, 64)
+    assert (t["anc_conf"] == 0).all() and t["emb_mask"].sum() == 0
+
+
+def test_delta_round_trip() -> None:
+    anchors = np.array([[5.0, 6.0, 4.0, 12.0], [1.0, 2.0, 3.0, 9.0]])
+    boxes = np.array([[5.5, 5.0, 5.0, 10.0], [2.0, 2.5, 2.0, 12.0]])
+    d = encode_deltas(anchors, boxes)
+    back = decode_deltas(torch.tensor(anchors), torch.tensor(d)).numpy()
+    np.testing.assert_allclose(back, boxes, atol=1e-9)
+
+
+def _perfect_outputs(targets, reid_dim=4):
+    """Logits/deltas that reproduce the targets exactly (objectness = fg where conf == 1)."""
+    conf = torch.from_numpy(targets["anc_conf"])[None]  # (1, A, H, W)
+    a, h, w = conf.shape[1:]
+    logits = torch.zeros(1, a, 2, h, w)
+    logits[:, :, 1] = torch.where(conf == 1, 10.0, -10.0)
+    box = torch.from_numpy(targets["anc_box"])[None].permute(0, 1, 4, 2, 3).reshape(1, 4 * a, h, w)
+    emb = torch.zeros(1, reid_dim, h, w)
+    emb[:, 0] = 1
+    return {"anc_cls": logits.reshape(1, 2 * a, h, w), "anc_box": box, "id": emb}
+
+
+def test_decode_recovers_the_box_after_nms() -> None:
+    t = assign_anchors(_labels(8, 8, 4, 12), CFG, 64, 64)
+    (boxes, scores, emb), = decode_anchor_based(_perfect_outputs(t), CFG, input_h=64, conf_thres=0.5)
+    assert len(boxes) == 1  # every positive anchor decodes to the same box; NMS keeps one
+    np.testing.assert_allclose(boxes[0].numpy(), [(8 - 2) * 4, (8 - 6) * 4, (8 + 2) * 4, (8 + 6) * 4], atol=1e-4)
+    assert scores[0] > 0.99
+    assert emb.shape == (1, 4) and emb[0].norm().item() == pytest.approx(1.0)
+
+
+def test_anchor_loss_small_for_perfect_prediction_and_grad_flows() -> None:
+    t = assign_anchors(_labels(8, 8, 4, 12), CFG, 64, 64)
+    batch = {k: torch.from_numpy(v)[None] for k, v in t.items()}
+    crit = AnchorLoss(CFG, emb_dim=4, num_ids=8, multi_loss="fixed")
+    _, good = crit(_perfect_outputs(t), batch)
+    out = {k: torch.zeros_like(v, requires_grad=True) for k, v in _perfect_outputs(t).items()}
+    loss, bad = crit(out, batch)
+    assert good["conf_loss"] < 1e-3 and good["box_loss"] < 1e-9
+    assert bad["conf_loss"] > 0.5 and bad["box_loss"] > 0
+    loss.backward()
+    assert out["anc_box"].grad.abs().sum() > 0
+
+
+def test_heads_default_four_anchors_of_aspect_one_third() -> None:
+    cfg = AnchorConfig()
+    assert cfg.num_anchors == 4 and cfg.aspect == pytest.approx(1 / 3)
+    assert anchor_heads(cfg, 128) == {"anc_cls": 8, "anc_box": 16, "id": 128}
