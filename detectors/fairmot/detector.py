@@ -1,0 +1,245 @@
+"""The ``fairmot`` detector: FairMOT's network, pre- and post-processing, with a detection cache.
+
+Per frame: letterbox (``preprocess``), network forward (``model``), ``mot_decode`` + inverse letterbox
++ threshold (``postprocess``), exactly as FairMOT's tracker produces its detections and id features.
+
+Cache: with ``cache_dir`` set, the first run of a sequence writes its detections and embeddings in
+the deep_sort convention (``detectors.precomputed.save_npy``) to a file keyed by the sequence name,
+the frame range, the weights hash and a hash of every option that changes the output; later runs
+with the same key replay that file and never build or run the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detectors.base import Detector
+from mot_bench.types import Detections, Frame, SeqInfo
+
+log = logging.getLogger(__name__)
+
+EMBEDDING_DIM = 128
+
+
+class FairMOTDetector(Detector):
+    """FairMOT (DLA-34 by default) detections with 128-d L2-normalised re-ID embeddings."""
+
+    name = "fairmot"
+    needs_images = True
+    provides_embeddings = True
+
+    def __init__(
+        self,
+        weights: str | None = None,
+        arch: str = "dla34",
+        dcn: str = "auto",
+        device: str = "cpu",
+        input_width: int = 1088,
+        input_height: int = 608,
+        conf_thres: float = 0.4,
+        K: int = 500,
+        fp16: bool = False,
+        channels_last: bool = False,
+        cache_dir: str | None = None,
+        allow_random: bool = False,
+        head_conv: int = 256,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        from detectors.fairmot.networks import canonical_arch
+
+        if dcn not in ("auto", "fast", "torchvision"):
+            raise ValueError(f"fairmot: dcn must be auto, fast or torchvision, got {dcn!r}")
+        if input_width % 32 or input_height % 32:
+            raise ValueError(f"fairmot: input size must be a multiple of 32, got {input_width}x{input_height}")
+        if not 0.0 <= conf_thres <= 1.0:
+            raise ValueError(f"fairmot: conf_thres must lie in [0, 1], got {conf_thres}")
+        if K < 1:
+            raise ValueError(f"fairmot: K must be >= 1, got {K}")
+        if weights is None and not allow_random:
+            raise ValueError(
+                "fairmot: no weights given. Pass weights=PATH to an official FairMOT checkpoint "
+                "(e.g. fairmot_dla34.pth), or allow_random=true for a randomly initialised network (tests only)."
+            )
+        if weights is not None and not Path(weights).is_file():
+            raise FileNotFoundError(f"fairmot: weights file {weights} not found")
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"fairmot: device {device!r} requested but CUDA is not available")
+        self.weights = weights
+        self.arch = canonical_arch(arch)
+        self.device = str(device)
+        self.dcn = dcn if dcn != "auto" else ("torchvision" if self.device.startswith("cuda") else "fast")
+        self.input_width = int(input_width)
+        self.input_height = int(input_height)
+        self.conf_thres = float(conf_thres)
+        self.K = int(K)
+        self.fp16 = bool(fp16)
+        self.channels_last = bool(channels_last)
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.allow_random = allow_random
+        self.head_conv = int(head_conv)
+        self.seed = int(seed)
+        self.down_ratio = 4
+        self._model: torch.nn.Module | None = None
+        self._weights_hash: str | None = None
+        self._state: dict | None = None
+        self._seq: SeqInfo | None = None
+        self._replay: dict[int, Detections] | None = None
+        self._record: dict[int, Detections] | None = None
+        self._cache_path: Path | None = None
+        self._seen: set[int] = set()
+        self.network_calls = 0  # frames that went through the network (tests check the cache with it)
+        if self.fp16 and not self.device.startswith("cuda"):
+            log.warning("fairmot: fp16 applies to CUDA only; running float32 on %s", self.device)
+            self.fp16 = False
+
+    # ------------------------------------------------------------------ model and weights hash
+
+    def _state_and_hash(self) -> tuple[dict | None, str]:
+        from detectors.fairmot.checkpoint import read_checkpoint, weights_hash
+
+        if self.weights is None:
+            return None, f"random-seed{self.seed}-{self.arch}-hc{self.head_conv}"
+        state, _ = read_checkpoint(self.weights)
+        return state, weights_hash(state)
+
+    @property
+    def weights_hash(self) -> str:
+        """sha256 of the checkpoint tensors (read once; the model itself is built only when needed)."""
+        if self._weights_hash is None:
+            self._state, self._weights_hash = self._state_and_hash()
+        return self._weights_hash
+
+    def _ensure_model(self) -> torch.nn.Module:
+        if self._model is not None:
+            return self._model
+        from detectors.fairmot import build_model, heads_from_state_dict
+        from detectors.fairmot.checkpoint import load_state_dict
+
+        digest = self.weights_hash
+        state, self._state = self._state, None
+        if state is None:
+            log.warning(
+                "fairmot: RANDOM WEIGHTS (allow_random=true, seed %d): detections are meaningless", self.seed
+            )
+            torch.manual_seed(self.seed)
+            model = build_model(self.arch, None, self.head_conv, self.dcn)
+        else:
+            heads = heads_from_state_dict(state) or None
+            model = build_model(self.arch, heads, self.head_conv, self.dcn)
+            load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch})")
+        model = model.to(self.device).eval()
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self._model = model
+        log.info("fairmot: %s weights %s (sha256 %s), dcn %s", self.arch, self.weights, digest[:16], self.dcn)
+        return model
+
+    # ------------------------------------------------------------------------------ the cache
+
+    def _config_hash(self) -> str:
+        keys = {k: v for k, v in self.config().items() if k in self._OUTPUT_KEYS}
+        return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
+
+    # What changes the detections. The DCN backend and the device are left out on purpose: the
+    # backends agree to float32 rounding (tests/test_dcn.py), so a cache made on a GPU replays on CPU.
+    _OUTPUT_KEYS = ("arch", "input_width", "input_height", "conf_thres", "K", "fp16", "head_conv")
+
+    def cache_path(self, seq: SeqInfo) -> Path:
+        assert self.cache_dir is not None
+        frames = f"{seq.first_frame}-{seq.last_frame}"
+        return self.cache_dir / f"{seq.name}_f{frames}_w{self.weights_hash[:16]}_c{self._config_hash()}.npy"
+
+    def _flush_cache(self) -> None:
+        """Write the recorded sequence once every frame of its range went through the network."""
+        if self._record is None or self._seq is None or self._cache_path is None:
+            return
+        if self._seen >= set(self._seq.frame_ids):
+            from detectors.precomputed import save_npy
+
+            save_npy(self._cache_path, self._record)
+            log.info("fairmot: cached %s detections in %s", self._seq.name, self._cache_path)
+            self._record = None
+
+    # ------------------------------------------------------------------------------ interface
+
+    def reset(self, seq: SeqInfo) -> None:
+        self._seq = seq
+        self._seen = set()
+        self._replay = None
+        self._record = None
+        self._cache_path = None
+        if self.cache_dir is not None:
+            self._cache_path = self.cache_path(seq)
+            if self._cache_path.is_file():
+                from detectors.precomputed import load_npy
+
+                self._replay = load_npy(self._cache_path)
+                log.info("fairmot: replaying cached detections %s", self._cache_path)
+            else:
+                self._record = {}
+
+    def __call__(self, frame: Frame) -> Detections:
+        if self._replay is not None:
+            with self.timer.stage("postprocess"):
+                return self._replay.get(frame.frame_id) or Detections.empty(EMBEDDING_DIM)
+        if frame.image is None:
+            raise ValueError(f"fairmot: frame {frame.frame_id} of {frame.seq.name} has no image")
+        dets = self.detect(frame.image)
+        if self._record is not None:
+            self._record[frame.frame_id] = dets
+            self._seen.add(frame.frame_id)
+            self._flush_cache()
+        return dets
+
+    def detect(self, image_bgr: np.ndarray) -> Detections:
+        """One BGR uint8 image -> Detections in its pixels (no cache involved)."""
+        from detectors.fairmot.decode import decode_outputs, make_meta
+        from detectors.fairmot.preprocess import preprocess
+
+        model = self._ensure_model()
+        with self.timer.stage("preprocess"):
+            blob = torch.from_numpy(preprocess(image_bgr, self.input_width, self.input_height)).unsqueeze(0)
+            blob = blob.to(self.device, non_blocking=True)
+            if self.channels_last:
+                blob = blob.contiguous(memory_format=torch.channels_last)
+        with self.timer.stage("model"), torch.inference_mode():
+            if self.fp16:
+                with torch.autocast("cuda", dtype=torch.float16):
+                    out = model(blob)
+            else:
+                out = model(blob)
+        self.network_calls += 1
+        with self.timer.stage("postprocess"):
+            h, w = image_bgr.shape[:2]
+            meta = make_meta(w, h, self.input_width, self.input_height, self.down_ratio)
+            tlbr, scores, emb = decode_outputs(out, meta, self.conf_thres, self.K, ltrb=out["wh"].shape[1] == 4)
+        return Detections(tlbr, scores, emb)
+
+    def config(self) -> dict:
+        return {
+            "name": self.name,
+            "weights": None if self.weights is None else os.path.abspath(self.weights),
+            "weights_hash": self.weights_hash,
+            "random_weights": self.weights is None,
+            "arch": self.arch,
+            "head_conv": self.head_conv,
+            "dcn": self.dcn,
+            "device": self.device,
+            "input_width": self.input_width,
+            "input_height": self.input_height,
+            "conf_thres": self.conf_thres,
+            "K": self.K,
+            "fp16": self.fp16,
+            "precision": "fp16-autocast" if self.fp16 else "fp32",
+            "channels_last": self.channels_last,
+            "cache_dir": None if self.cache_dir is None else str(self.cache_dir),
+            **({"WARNING": "randomly initialised network, detections are meaningless"} if self.weights is None else {}),
+        }
