@@ -13,9 +13,10 @@ Backends (``DCN.backend``):
 * ``"torchvision"``: ``torchvision.ops.deform_conv2d`` (reference; the one to use on CUDA).
 * ``"fast"``: :func:`deform_conv2d_fast`, plain PyTorch ops: the bilinear sampling of every kernel
   tap is a sparse matrix (4 weights per sampled point, the mask folded in) multiplied with the
-  channels-last input, then one dense matmul applies the weights. It reproduces torchvision's
-  sampling arithmetic (zero outside the image, same float32 position and weight formulas) and is
-  several times faster on CPU because both products run in multi-threaded BLAS/sparse kernels.
+  channels-last input, then one dense matmul applies the weights. When gradients are needed the
+  sampling runs as a gather + weighted sum instead (autograd does not differentiate the CSR values).
+  It reproduces torchvision's sampling arithmetic (zero outside the image, same float32 position and
+  weight formulas) and is several times faster on CPU: both products run in multi-threaded kernels.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _check_backend(backend: str) -> str:
     return backend
 
 
-def _sampling_matrix(
+def _sampling_weights(
     offset: torch.Tensor,
     mask: torch.Tensor,
     in_hw: tuple[int, int],
@@ -44,9 +45,10 @@ def _sampling_matrix(
     stride: tuple[int, int],
     padding: tuple[int, int],
     dilation: tuple[int, int],
-) -> torch.Tensor:
-    """Sparse CSR matrix (P*K, H*W) for one image: row ``p*K + k`` holds the bilinear weights
-    (times the mask) with which output position ``p`` samples the input for kernel tap ``k``."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """For one image: (flat input index (P*K, 4), weight (P*K, 4)) of the four bilinear corners with
+    which output position ``p`` samples the input for kernel tap ``k`` (row ``p*K + k``), the mask
+    folded into the weights and corners outside the image weighted 0."""
     height, width = in_hw
     kh, kw = kernel
     taps = kh * kw
@@ -63,7 +65,7 @@ def _sampling_matrix(
     off = offset.view(taps, 2, out_h, out_w)
     py = base_y + off[:, 0]
     px = base_x + off[:, 1]
-    # (K, Ho, Wo) -> (Ho*Wo, K): rows ordered position-major so the columns come out as (P, K, C)
+    # (K, Ho, Wo) -> (Ho*Wo*K,): rows ordered position-major so the columns come out as (P, K, C)
     py = py.permute(1, 2, 0).reshape(-1)
     px = px.permute(1, 2, 0).reshape(-1)
     m = mask.view(taps, out_h, out_w).permute(1, 2, 0).reshape(-1)
@@ -86,15 +88,25 @@ def _sampling_matrix(
         ok = (yy >= 0) & (yy < height) & (xx >= 0) & (xx < width)
         cols.append(yy.clamp(0, height - 1) * width + xx.clamp(0, width - 1))
         vals.append(torch.where(ok, wgt * mz, torch.zeros_like(wgt)))
-    n_rows = py.numel()
-    col_idx = torch.stack(cols, 1).reshape(-1)
-    values = torch.stack(vals, 1).reshape(-1)
-    crow = torch.arange(0, 4 * n_rows + 1, 4, device=dev)
+    return torch.stack(cols, 1), torch.stack(vals, 1)
+
+
+def _sample(x_cl: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, differentiable: bool) -> torch.Tensor:
+    """(H*W, C) input, corners (R, 4) -> (R, C) sampled values.
+
+    Inference: one CSR sparse @ dense product (multi-threaded, no (R, 4, C) temporary). Training:
+    a gather + weighted sum, which autograd differentiates w.r.t. the input, offsets and mask."""
+    n_rows = cols.shape[0]
+    if differentiable:
+        picked = x_cl.index_select(0, cols.reshape(-1)).view(n_rows, 4, -1)
+        return (picked * vals.unsqueeze(-1)).sum(1)
+    crow = torch.arange(0, 4 * n_rows + 1, 4, device=cols.device)
     with warnings.catch_warnings():  # "CSR support is in beta": we rely only on CSR @ dense, tested here
         warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(
-            crow, col_idx, values, size=(n_rows, height * width), check_invariants=False
+        smat = torch.sparse_csr_tensor(
+            crow, cols.reshape(-1), vals.reshape(-1), size=(n_rows, x_cl.shape[0]), check_invariants=False
         )
+    return torch.sparse.mm(smat, x_cl)
 
 
 def deform_conv2d_fast(
@@ -127,11 +139,14 @@ def deform_conv2d_fast(
         mask = torch.ones((n, taps, out_h, out_w), dtype=input.dtype, device=input.device)
     # (O, C, kh, kw) -> (K*C, O) so that columns laid out as (P, K, C) multiply it directly
     w_mat = weight.permute(2, 3, 1, 0).reshape(taps * c, out_ch)
+    differentiable = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (input, offset, mask, weight, bias)
+    )
     outs = []
     for b in range(n):
-        smat = _sampling_matrix(offset[b], mask[b], (height, width), (kh, kw), stride, padding, dilation)
-        x_cl = input[b].reshape(c, height * width).t()  # (H*W, C), a strided view; mm copies as needed
-        sampled = torch.sparse.mm(smat, x_cl.contiguous())  # (P*K, C)
+        idx, wgt = _sampling_weights(offset[b], mask[b], (height, width), (kh, kw), stride, padding, dilation)
+        x_cl = input[b].reshape(c, height * width).t().contiguous()  # (H*W, C) channels-last rows
+        sampled = _sample(x_cl, idx, wgt, differentiable)  # (P*K, C)
         cols = sampled.view(out_h * out_w, taps * c)
         out = cols @ w_mat  # (P, O)
         outs.append(out.t().reshape(out_ch, out_h, out_w))
