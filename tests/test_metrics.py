@@ -164,6 +164,20 @@ def test_frames_without_output_are_misses(tmp_path: Path) -> None:
     assert (r0["CLR_TP"], r0["CLR_FN"], r0["MOTA"], r0["HOTA"]) == (0, 12, 0.0, 0.0)
 
 
+@pytest.mark.parametrize("first", [1, 3])
+def test_result_files_trackeval_cannot_read_are_scored_the_same(tmp_path: Path, first: int) -> None:
+    """6 columns, spaces and blank lines are valid MOT text; TrackEval's reader would fail on them."""
+    clean = [box(f, o, x + f + 0.25, None) for f in range(1, 7) for o, x in ((1, 10), (2, 300)) if (f, o) != (4, 2)]
+    odd = []
+    for row in clean:
+        odd += [" ".join(row.split(",")[:6]), ""]
+    seq = make_seq(tmp_path, "SYN-08", 6, two_people(6), first=first, last=6)
+    want = evaluate([seq], write_results(tmp_path / "clean", "SYN-08", clean), benchmark="MOT17")
+    got = evaluate([seq], write_results(tmp_path / "odd", "SYN-08", odd), benchmark="MOT17")
+    assert got == want
+    assert want["combined"]["CLR_FN"] == (1 if first <= 4 else 0) and want["combined"]["CLR_TP"] > 0
+
+
 def test_mot20_removes_its_extra_distractor_class(tmp_path: Path) -> None:
     """non_mot_vehicle (class 6) is a distractor in MOT20 only: a box on it is ignored there, an FP in MOT17."""
     gt = [r for f in range(1, 4) for r in (box(f, 1, 10), box(f, 2, 300, cls=6))]

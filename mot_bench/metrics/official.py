@@ -145,27 +145,30 @@ def _write_results(rows: np.ndarray, seq: SeqInfo, dest: Path) -> None:
     dest.write_text("".join(lines), encoding="utf-8")
 
 
-def _write_gt(seq: SeqInfo, dest: Path) -> None:
-    """Link the gt file, or copy only the lines of the frame range with their frame renumbered from 1.
+def _trackeval_readable(path: Path) -> bool:
+    """Whether TrackEval's csv reader takes the file as it is: comma-separated, the same number (>= 7)
+    of fields on every line, no blank line (a blank row makes TrackEval fail)."""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    if not lines:
+        return True
+    n = lines[0].count(",")
+    return n >= 6 and all(line.count(",") == n and line.strip() for line in lines)
 
-    Every other field is kept byte for byte, so TrackEval reads the same gt values as in the original.
+
+def _link_frame_range(src: Path, seq: SeqInfo, dest: Path) -> None:
+    """Link ``src``, or copy only the lines of the frame range with their frame renumbered from 1.
+
+    Every other field is kept byte for byte, so TrackEval reads the same values as in the original.
     """
-    if not seq.gt_path.is_file():
-        raise EvalError(
-            f"no ground truth for sequence {seq.name}: {seq.gt_path} does not exist "
-            "(test sequences cannot be scored locally)",
-            path=seq.gt_path,
-        )
-    dest.parent.mkdir(parents=True, exist_ok=True)
     if seq.first_frame == 1 and seq.last_frame == seq.length:
         try:
-            os.symlink(seq.gt_path.resolve(), dest)
+            os.symlink(src.resolve(), dest)
             return
         except OSError:
             pass  # no symlinks here (some filesystems): fall through to a copy
     offset = seq.first_frame - 1
     out = []
-    with open(seq.gt_path, encoding="utf-8", errors="replace") as fh:
+    with open(src, encoding="utf-8", errors="replace") as fh:
         for lineno, raw in enumerate(fh, start=1):
             text = raw.strip()
             if not text:
@@ -179,8 +182,7 @@ def _write_gt(seq: SeqInfo, dest: Path) -> None:
             try:
                 frame = int(float(head))
             except ValueError:
-                msg = f"{seq.gt_path}:{lineno}: frame is not a number: {head!r}"
-                raise EvalError(msg, seq.gt_path, lineno) from None
+                raise EvalError(f"{src}:{lineno}: frame is not a number: {head!r}", src, lineno) from None
             if seq.first_frame <= frame <= seq.last_frame:
                 out.append(f"{frame - offset}{sep}{rest}\n")
     dest.write_text("".join(out), encoding="utf-8")
@@ -204,9 +206,20 @@ def _prepare_layout(seqs: list[SeqInfo], results_dir: Path, benchmark: str, tmp:
                 f"class/visibility), but benchmark is {benchmark}; pass benchmark='MOT15'",
                 path=seq.gt_path,
             )
-        rows = _load_results(results_dir / f"{seq.name}.txt", seq)
-        _write_gt(seq, gt_root / seq.name / "gt" / "gt.txt")
-        _write_results(rows, seq, trk_root / f"{seq.name}.txt")
+        if not seq.gt_path.is_file():
+            raise EvalError(
+                f"no ground truth for sequence {seq.name}: {seq.gt_path} does not exist "
+                "(test sequences cannot be scored locally)",
+                path=seq.gt_path,
+            )
+        res_path = results_dir / f"{seq.name}.txt"
+        rows = _load_results(res_path, seq)
+        (gt_root / seq.name / "gt").mkdir(parents=True)
+        _link_frame_range(seq.gt_path, seq, gt_root / seq.name / "gt" / "gt.txt")
+        if _trackeval_readable(res_path):  # the common case: TrackEval reads the user's file itself
+            _link_frame_range(res_path, seq, trk_root / f"{seq.name}.txt")
+        else:  # e.g. 6 columns, spaces, blank lines: hand TrackEval the validated rows instead
+            _write_results(rows, seq, trk_root / f"{seq.name}.txt")
         seq_lengths[seq.name] = seq.num_frames
     return seq_lengths
 
