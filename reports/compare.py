@@ -23,23 +23,24 @@ def _value(run: RunSummary, metric: str) -> float | None:
     return run.fps if metric == "FPS" else run.combined.get(metric)
 
 
-def differing_axes(base: RunSummary, variants: Sequence[RunSummary]) -> list[dict[str, Any]]:
-    """For each variant, the options (and device/precision) whose value differs from the base run."""
+def differing_axes(base: RunSummary, variants: Sequence[RunSummary]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The settings that differ from the base: detector/tracker names, device, precision, and the options
+    both runs have (options of another tracker are implied by its name). Returns (base values, per variant)."""
     def flat(run: RunSummary) -> dict[str, Any]:
-        return {"detector": run.detector, "tracker": run.tracker, **run.options(),
-                "device": run.config.get("device"), "precision": run.config.get("precision")}
+        return {"detector": run.detector, "tracker": run.tracker, "device": run.config.get("device"),
+                "precision": run.config.get("precision"), **run.options()}
 
     ref = flat(base)
     flats = [flat(v) for v in variants]
-    keys = [k for k in dict.fromkeys([*ref, *(k for f in flats for k in f)])
-            if any(repr(f.get(k)) != repr(ref.get(k)) for f in flats)]
-    return [{k: f.get(k) for k in keys} for f in flats]
+    keys = [k for k in ref if any(k in f and repr(f[k]) != repr(ref[k]) for f in flats)]
+    return {k: ref[k] for k in keys}, [{k: f.get(k, "") for k in keys} for f in flats]
 
 
-def comparison_table(base: RunSummary, variants: Sequence[tuple[RunSummary, dict[str, Any]]]) -> dict[str, Any]:
+def comparison_table(base: RunSummary, variants: Sequence[tuple[RunSummary, dict[str, Any]]],
+                     base_axes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Rows of values and deltas vs ``base``; ``direction`` is +1 better, -1 worse, 0 same/neutral."""
     axes = list(dict.fromkeys(k for _, ax in variants for k in ax))
-    base_axes = {k: "(base)" for k in axes}
+    base_axes = {k: (base_axes or {}).get(k, "(base)") for k in axes}
     rows = []
     for run, ax in [(base, base_axes), *variants]:
         cells = {}
@@ -102,7 +103,8 @@ def comparison_markdown(table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path) -> dict:
+def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, sort_by: str = "HOTA",
+                     figures: bool = True) -> dict:
     """Compare variant run folders to a base run folder; write comparison.csv/.md and the full HTML report.
 
     ``variants`` pairs each run folder with its axis values (e.g. ``{"head": "anchor_free"}``); pass
@@ -114,14 +116,15 @@ def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path) -
     runs = load_runs([base, *(Path(v) for v, _ in variants)])
     base_run, var_runs = runs[0], runs[1:]
     axes = [dict(ax) for _, ax in variants]
+    base_axes = None
     if not any(axes):
-        axes = differing_axes(base_run, var_runs)
-    table = comparison_table(base_run, list(zip(var_runs, axes, strict=True)))
+        base_axes, axes = differing_axes(base_run, var_runs)
+    table = comparison_table(base_run, list(zip(var_runs, axes, strict=True)), base_axes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "comparison.csv", comparison_frame(table).to_csv(index=False))
     atomic_write_text(out / "comparison.md", comparison_markdown(table))
-    files = write_report(runs, out, comparison=table)
+    files = write_report(runs, out, sort_by=sort_by, comparison=table, figures=figures)
     table["files"] = {"comparison_csv": str(out / "comparison.csv"), "comparison_md": str(out / "comparison.md"),
                       **files}
     return table

@@ -46,7 +46,7 @@ def colour(i: int) -> str:
 def _svg(fig: plt.Figure) -> str:
     """Serialise a figure as an inline <svg> element with unique ids and a responsive size."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    fig.savefig(buf, format="svg")
     plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg") :]

@@ -72,8 +72,9 @@ def _rows(df, columns: Sequence[str]) -> list[list[dict[str, Any]]]:
 
 
 def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
-                 comparison: dict[str, Any] | None = None) -> dict[str, str]:
-    """Write every report file for ``runs`` into ``out``; return {kind: path}."""
+                 comparison: dict[str, Any] | None = None, figures: bool = True) -> dict[str, str]:
+    """Write every report file for ``runs`` into ``out``; return {kind: path}. ``figures=False`` skips
+    the plots (a second or more of matplotlib) and leaves the HTML with tables only."""
     sort_by = resolve_metric(sort_by)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -88,12 +89,12 @@ def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
     atomic_write_text(files["leaderboard_csv"], board.to_csv(index=False))
     atomic_write_text(files["per_sequence_csv"], per_seq.to_csv(index=False))
     atomic_write_text(files["leaderboard_md"], leaderboard_markdown(board, per_seq, sort_by))
-    atomic_write_text(files["html"], render_html(runs, board, per_seq, sort_by, comparison))
+    atomic_write_text(files["html"], render_html(runs, board, per_seq, sort_by, comparison, figures))
     return {k: str(v) for k, v in files.items()}
 
 
 def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
-                comparison: dict[str, Any] | None = None) -> str:
+                comparison: dict[str, Any] | None = None, figures: bool = True) -> str:
     ordered = {r.label: r for r in runs}
     runs_sorted = [ordered[label] for label in board["label"]]
     stage_cols = [c for c in STAGE_FPS_COLUMNS if board[c].notna().any()]
@@ -104,13 +105,16 @@ def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
     for seq in sorted(per_seq["sequence"].unique()) if not per_seq.empty else []:
         sub = sort_frame(per_seq[per_seq["sequence"] == seq].reset_index(drop=True), sort_by)
         sequences.append({"name": seq, "rows": _rows(sub, seq_cols), "frames": int(sub["frames"].max() or 0)})
-    figures = {
-        "scatter": plots.hota_vs_fps(runs_sorted),
-        "stages": plots.stage_timing(runs_sorted),
-        "bars": plots.per_sequence_bars(runs_sorted),
-        "alpha": plots.alpha_curves(runs_sorted),
-    }
-    frame_figs = [{"label": r.label, "svg": plots.frame_timing(r)} for r in runs_sorted]
+    figs: dict[str, str] = {}
+    frame_figs: list[dict[str, str]] = []
+    if figures:
+        figs = {
+            "scatter": plots.hota_vs_fps(runs_sorted),
+            "stages": plots.stage_timing(runs_sorted),
+            "bars": plots.per_sequence_bars(runs_sorted),
+            "alpha": plots.alpha_curves(runs_sorted),
+        }
+        frame_figs = [{"label": r.label, "svg": plots.frame_timing(r)} for r in runs_sorted]
     details = [{"label": r.label, "path": str(r.path), "hardware": r.hardware,
                 "config": json.dumps(r.config, indent=2, default=str),
                 "env": json.dumps(r.env, indent=2, default=str)} for r in runs_sorted]
@@ -135,7 +139,7 @@ def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
         rows=_rows(board, cols),
         seq_columns=[_column(c) for c in seq_cols],
         sequences=sequences,
-        figures=figures,
+        figures=figs,
         frame_figs=frame_figs,
         details=details,
         stages=STAGES,

@@ -89,3 +89,19 @@ def make_run(path: Path, label: str, tracker: str = "sort", detector: str = "pub
                            sum(GT_DETS.get(s, 500) for s in seqs))
     folder.write_metrics({"benchmark": "MOT15", "per_sequence": per_seq, "combined": combined})
     return path
+
+
+_REAL: dict[str, Path] = {}
+
+
+def real_sample_run(root: Path, tracker: str, label: str | None = None, **tracker_options: Any) -> Path:
+    """A real ``mot-bench run`` (public detections) on the bundled TUD-Campus sample, cached per process."""
+    from mot_bench.runner import RunOptions, run
+
+    key = f"{tracker}:{label}:{sorted(tracker_options.items())}"
+    if key not in _REAL or not _REAL[key].is_dir():
+        out = root / (label or tracker).replace("+", "_").replace(" ", "_")
+        run(RunOptions(detector="public", tracker=tracker, tracker_options=tracker_options, out=str(out),
+                       label=label, progress=False))
+        _REAL[key] = out
+    return _REAL[key]
