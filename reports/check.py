@@ -256,7 +256,7 @@ HEADERS = ["scope", "metric", "baseline", "current", "change", "tolerance", "ver
 
 def moved(result: CheckResult) -> list[Row]:
     """The rows worth showing: anything that changed, and anything missing."""
-    return [r for r in result.rows if r.status != "ok"]
+    return [r for r in result.rows if r.status != "ok" or r.metric == "FPS"]
 
 
 def text_report(result: CheckResult) -> str:
@@ -269,9 +269,9 @@ def text_report(result: CheckResult) -> str:
     if rows:
         widths = [max(len(x) for x in col) for col in zip(HEADERS, *rows, strict=True)]
         fmt = "  ".join(f"{{:<{w}}}" if i < 2 or i == 6 else f"{{:>{w}}}" for i, w in enumerate(widths))
-        lines.append(fmt.format(*HEADERS))
-        lines.append(fmt.format(*("-" * w for w in widths)))
-        lines += [fmt.format(*row) for row in rows]
+        lines.append(fmt.format(*HEADERS).rstrip())
+        lines.append(fmt.format(*("-" * w for w in widths)).rstrip())
+        lines += [fmt.format(*row).rstrip() for row in rows]
     else:
         lines.append("  every checked value is identical to the baseline")
     return "\n".join(lines) + "\n"
