@@ -11,7 +11,7 @@ from detectors.fairmot.dcn import DCN, deform_conv2d_fast, set_dcn_backend
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
+    return float((a - b).detach().abs().max() / b.detach().abs().max().clamp_min(1e-12))
 
 
 @pytest.mark.parametrize(
