@@ -23,6 +23,16 @@ from detectors.fairmot.dcn import DCN
 _DTYPES = {"float32": torch.float32, "int64": torch.int64}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: on a shared, oversubscribed CPU, OpenMP's spinning threads make small
+    models ten times slower with 2 threads than with 1."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def official_keys(shared_data: Path) -> dict:
     path = shared_data.parent / "fairmot" / "fairmot_dla34_keys.json"

@@ -1,0 +1,127 @@
+"""The ``fairmot`` detector end to end on real frames (tiny random network), options and cache."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from detectors.fairmot import build_model, save_checkpoint, weights_hash
+from detectors.fairmot.detector import FairMOTDetector
+from detectors.precomputed import load_npy
+from mot_bench.data.sequences import read_seqinfo
+from mot_bench.registry import DETECTORS
+from mot_bench.types import Frame, SeqInfo
+
+TINY = {"arch": "dla_tiny", "input_width": 320, "input_height": 192, "head_conv": 32, "K": 40}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: on a shared, oversubscribed CPU, OpenMP's spinning threads make small
+    models ten times slower with 2 threads than with 1."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def campus(shared_data: Path) -> SeqInfo:
+    seq = read_seqinfo(shared_data / "MOT15" / "train" / "TUD-Campus")
+    return dataclasses.replace(seq, last_frame=3)  # three real frames keep it fast
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny network whose heat map fires: hm bias raised so random features give scores > 0.4."""
+    torch.manual_seed(0)
+    model = build_model("dla_tiny", head_conv=32)
+    with torch.no_grad():
+        model.hm[2].bias.fill_(0.5)
+    path = tmp_path_factory.mktemp("w") / "tiny.pth"
+    save_checkpoint(path, model, epoch=1)
+    return path
+
+
+def _run(det: FairMOTDetector, seq: SeqInfo) -> dict[int, object]:
+    det.reset(seq)
+    out = {}
+    for fid in seq.frame_ids:
+        img = cv2.imread(str(seq.image_path(fid)))
+        assert img is not None
+        out[fid] = det(Frame(seq, fid, img))
+    return out
+
+
+def test_detector_on_real_frames(campus: SeqInfo, tiny_weights: Path) -> None:
+    det = FairMOTDetector(weights=str(tiny_weights), **TINY)
+    assert det.needs_images and det.provides_embeddings and det.dcn == "fast"
+    results = _run(det, campus)
+    assert det.network_calls == 3
+    total = 0
+    for d in results.values():
+        n = len(d)
+        total += n
+        assert n <= TINY["K"]
+        assert d.tlbr.dtype == np.float32 and np.isfinite(d.tlbr).all()
+        assert (d.scores > 0.4).all() and (d.scores <= 1).all()
+        assert d.embeddings.shape == (n, 128)
+        assert np.allclose(np.linalg.norm(d.embeddings, axis=1), 1.0, atol=1e-5)
+        assert (d.tlbr[:, 2] >= d.tlbr[:, 0]).all() or n == 0
+    assert total > 0, "raised hm bias should give detections above 0.4"
+    cfg = det.config()
+    assert cfg["weights_hash"] == weights_hash(torch.load(tiny_weights, weights_only=True)["state_dict"])
+    assert cfg["input_width"] == 320 and cfg["conf_thres"] == 0.4 and cfg["dcn"] == "fast"
+    assert cfg["precision"] == "fp32" and cfg["random_weights"] is False
+
+
+def test_cache_round_trip_skips_the_network(campus: SeqInfo, tiny_weights: Path, tmp_path: Path) -> None:
+    first = FairMOTDetector(weights=str(tiny_weights), cache_dir=str(tmp_path), **TINY)
+    ref = _run(first, campus)
+    path = first.cache_path(campus)
+    assert path.is_file() and first.network_calls == 3
+    assert path.name.startswith("TUD-Campus_f1-3_w")
+    stored = load_npy(path)
+    assert set(stored) <= {1, 2, 3}
+
+    second = FairMOTDetector(weights=str(tiny_weights), cache_dir=str(tmp_path), **TINY)
+    again = _run(second, campus)
+    assert second.network_calls == 0 and second._model is None
+    for fid, d in ref.items():
+        r = again[fid]
+        assert len(r) == len(d)
+        assert np.allclose(r.tlbr, d.tlbr, atol=1e-3)
+        assert np.allclose(r.scores, d.scores, atol=1e-6)
+        assert np.allclose(r.embeddings, d.embeddings, atol=1e-5)
+    # another threshold is another cache entry: the network runs again
+    third = FairMOTDetector(weights=str(tiny_weights), cache_dir=str(tmp_path), **{**TINY, "conf_thres": 0.5})
+    assert third.cache_path(campus) != path
+    _run(third, campus)
+    assert third.network_calls == 3
+
+
+def test_random_weights_need_consent_and_options_coerce(campus: SeqInfo) -> None:
+    with pytest.raises(ValueError, match="allow_random"):
+        FairMOTDetector(arch="dla_tiny")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        FairMOTDetector(weights="/nonexistent/fairmot.pth")
+    with pytest.raises(ValueError, match="multiple of 32"):
+        FairMOTDetector(allow_random=True, input_width=1000)
+    det = DETECTORS.create(
+        "fairmot",
+        {"arch": "dla_tiny", "allow_random": "true", "input_width": "320", "input_height": "192",
+         "conf_thres": "0.0", "K": "10", "fp16": "false", "head_conv": "16"},
+    )  # fmt: skip
+    assert isinstance(det, FairMOTDetector)
+    assert det.K == 10 and det.conf_thres == 0.0 and det.fp16 is False and det.allow_random is True
+    cfg = det.config()
+    assert cfg["random_weights"] is True and "WARNING" in cfg
+    img = cv2.imread(str(campus.image_path(1)))
+    det.reset(campus)
+    d = det(Frame(campus, 1, img))
+    assert len(d) == 10 and d.embeddings.shape == (10, 128)
