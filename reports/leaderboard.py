@@ -27,13 +27,23 @@ def resolve_metric(name: str) -> str:
 
 
 def key_options(runs: Sequence[RunSummary]) -> list[dict[str, Any]]:
-    """Per run, the options worth a column: those that differ between runs (all of them for one run)."""
+    """Per run, the options worth a column: those that vary between runs of the same detector (``det.*``)
+    or the same tracker (``trk.*``); another tracker's defaults are implied by its name. One run: all."""
     opts = [r.options() for r in runs]
     if len(runs) <= 1:
         return opts
-    keys = sorted(set().union(*opts))
-    varying = [k for k in keys if len({repr(o.get(k)) for o in opts}) > 1]
-    return [{k: o.get(k) for k in varying if k in o} for o in opts]
+    keep: list[set[str]] = [set() for _ in runs]
+    for prefix, name_of in (("det.", lambda r: r.detector), ("trk.", lambda r: r.tracker)):
+        groups: dict[str, list[int]] = {}
+        for i, run in enumerate(runs):
+            groups.setdefault(name_of(run), []).append(i)
+        for members in groups.values():
+            keys = {k for i in members for k in opts[i] if k.startswith(prefix)}
+            for k in keys:
+                if len({repr(opts[i].get(k)) for i in members}) > 1:
+                    for i in members:
+                        keep[i].add(k)
+    return [{k: o[k] for k in sorted(o) if k in kept} for o, kept in zip(opts, keep, strict=True)]
 
 
 def _options_text(opts: dict[str, Any]) -> str:

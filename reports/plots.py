@@ -60,18 +60,21 @@ def _svg(fig: plt.Figure) -> str:
 def hota_vs_fps(runs: Sequence[RunSummary]) -> str:
     """Accuracy against speed, one labelled point per run: the trade-off at a glance."""
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+        fig, ax = plt.subplots(figsize=(5.4, 3.6), layout="constrained")
         fps = [r.fps for r in runs]
         for i, run in enumerate(runs):
             hota = run.combined.get("HOTA")
             if run.fps is None or hota is None:
                 continue
-            ax.scatter(run.fps, 100 * hota, s=60, color=colour(i), marker=MARKERS[i % len(MARKERS)],
+            ax.scatter(run.fps, 100 * hota, s=70, color=colour(i), marker=MARKERS[i % len(MARKERS)],
                        label=run.label, zorder=3, edgecolor="white", linewidth=0.8)
-            ax.annotate(run.label, (run.fps, 100 * hota), textcoords="offset points", xytext=(6, 4), fontsize=8)
         known = [f for f in fps if f]
         if known and max(known) / max(min(known), 1e-9) > 20:
             ax.set_xscale("log")
+        ax.margins(0.15)
+        if known:  # a legend, not annotations: labels of nearby points would overlap
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=min(len(runs), 3),
+                       frameon=False)
         ax.set_xlabel("FPS, whole pipeline (higher is faster)")
         ax.set_ylabel("HOTA %")
         ax.set_title("Accuracy vs speed")
@@ -104,7 +107,7 @@ def per_sequence_bars(runs: Sequence[RunSummary], metrics: Sequence[str] = ("HOT
 def stage_timing(runs: Sequence[RunSummary]) -> str:
     """Stacked mean milliseconds per frame per stage: where the time goes, run by run."""
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(runs) + 1.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(5.4, 0.45 * len(runs) + 1.6), layout="constrained")
         y = np.arange(len(runs))
         left = np.zeros(len(runs))
         for stage in STAGES:

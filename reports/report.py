@@ -56,7 +56,7 @@ def _column(key: str) -> dict[str, Any]:
         hib = True
     title = HELP.get(key) or (f"Frames per second of the {key[4:]} stage alone" if key.startswith("FPS_") else "")
     return {"key": key, "title": header(key), "numeric": numeric, "help": title,
-            "default_desc": hib is not False}
+            "default_desc": numeric and hib is not False}
 
 
 def _rows(df, columns: Sequence[str]) -> list[list[dict[str, Any]]]:
