@@ -316,9 +316,10 @@ def evaluate(
     """Score ``<results_dir>/<SEQ>.txt`` against each sequence's gt with TrackEval, as the official kit.
 
     Only frames ``first_frame..last_frame`` of each sequence count, all of them (frames without
-    output are misses). Returns ``{"benchmark", "metrics", "alphas", "per_sequence": {SEQ: fields},
-    "combined": fields}`` with TrackEval's field names, fractions not percent; ``combined`` is
-    TrackEval's COMBINED_SEQ.
+    output are misses); result files use the sequence's own frame numbers (rows outside the range
+    are ignored), and both gt and results are renumbered from 1 for TrackEval, as ByteTrack does.
+    Returns ``{"benchmark", "metrics", "alphas", "per_sequence": {SEQ: fields}, "combined": fields}``
+    with TrackEval's field names, fractions not percent; ``combined`` is TrackEval's COMBINED_SEQ.
     """
     seqs = list(seqs)
     if not seqs:
