@@ -89,3 +89,17 @@ def test_sort_filter_predict_update_match_textbook():
     np.testing.assert_allclose(kf.x, x, rtol=1e-12)
     np.testing.assert_allclose(kf.P, P, rtol=1e-8, atol=1e-9)  # Joseph form == simple form in exact math
     assert 2 < kf.x[4, 0] < 2.5  # velocity picks up most of the 2.5 px shift of the centre
+
+
+def test_forward_substitution_matches_lapack_to_an_ulp():
+    import scipy.linalg
+
+    from trackers.kalman import _forward_substitution
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        a = rng.normal(size=(4, 4))
+        lower = np.linalg.cholesky(a @ a.T + 4 * np.eye(4))
+        b = rng.normal(size=(4, 6)) * 100
+        ref = scipy.linalg.solve_triangular(lower, b, lower=True)
+        np.testing.assert_allclose(_forward_substitution(lower, b), ref, rtol=1e-13, atol=1e-12)

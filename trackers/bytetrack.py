@@ -38,7 +38,7 @@ class TrackState:
     REMOVED = 3
 
 
-def _tlbr_to_tlwh64(tlbr: np.ndarray) -> np.ndarray:
+def tlbr_to_tlwh64(tlbr: np.ndarray) -> np.ndarray:
     """As the official ``tlbr_to_tlwh`` on the detector's float32 boxes, then cast to float64."""
     tlwh = np.array(tlbr, copy=True)
     tlwh[:, 2:] -= tlwh[:, :2]
@@ -312,7 +312,7 @@ class ByteTracker(JDEStyleTracker):
         self.frame_id += 1
         activated, refind, lost, removed = [], [], [], []
         scores = detections.scores
-        tlwh = _tlbr_to_tlwh64(detections.tlbr)
+        tlwh = tlbr_to_tlwh64(detections.tlbr)
         remain = scores > self.track_thresh
         second = np.logical_and(scores > self.low_thresh, scores < self.track_thresh)
         dets = [STrack(b, s) for b, s in zip(tlwh[remain], scores[remain], strict=True)]

@@ -117,7 +117,11 @@ def sort_associate(
     return out, np.array(unmatched_dets, dtype=int), np.array(unmatched_trks, dtype=int)
 
 
-def embedding_distance(track_feats: np.ndarray, det_feats: np.ndarray, metric: str = "cosine") -> np.ndarray:
+def embedding_distance(
+    track_feats: np.ndarray | list[np.ndarray],
+    det_feats: np.ndarray | list[np.ndarray],
+    metric: str = "cosine",
+) -> np.ndarray:
     """FairMOT's appearance cost: cdist (cosine) between tracks' smoothed and detections' current
     features, in float64, clipped at 0."""
     if len(track_feats) == 0 or len(det_feats) == 0:

@@ -1,0 +1,181 @@
+"""FairMOT's tracker, decision for decision as ``JDETracker.update`` in ifzhang/FairMOT
+``src/lib/tracker/multitracker.py`` (the model part lives in :mod:`detectors.fairmot`).
+
+Per frame:
+0. keep detections with score > ``conf_thres`` (0.4);
+1. confirmed + lost tracks (Kalman-predicted) vs. detections: cosine distance between the track's
+   smoothed embedding and the detection's, gated by the chi2 0.95 Mahalanobis gate and fused with
+   it (``fuse_motion``, lambda 0.98); assignment threshold 0.4;
+2. the still unmatched *tracked* tracks vs. the remaining detections: IoU distance (+1 pixel
+   convention), threshold 0.5; tracked tracks left over become lost;
+3. unconfirmed tracks vs. what remains: IoU, 0.7; unconfirmed tracks left over are removed;
+4. remaining detections with score >= ``conf_thres`` start tracks;
+5. lost tracks older than ``int(frame_rate / 30 * track_buffer)`` frames are removed, duplicates
+   between tracked and lost (IoU > 0.85) dropped (shared with ByteTrack, see :mod:`trackers.bytetrack`).
+Embeddings are smoothed with alpha 0.9 and re-normalised. The reported boxes pass ``src/track.py``'s
+filter: area > ``min_box_area`` (100) and not w/h > 1.6.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mot_bench.types import Detections, Frame, SeqInfo, Tracks
+from trackers.bytetrack import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
+from trackers.matching import embedding_distance, fuse_motion, linear_assignment
+
+
+class FeatureSTrack(STrack):
+    """STrack with FairMOT's appearance state: current and exponentially smoothed embedding."""
+
+    alpha = 0.9
+
+    def __init__(self, tlwh: np.ndarray, score: float, feat: np.ndarray) -> None:
+        super().__init__(tlwh, score)
+        self.smooth_feat: np.ndarray | None = None
+        self.curr_feat: np.ndarray | None = None
+        self.update_features(np.array(feat, dtype=np.float32, copy=True))
+
+    def update_features(self, feat: np.ndarray) -> None:
+        """As the official code: normalise (in place), smooth, re-normalise. On the first call the
+        smoothed and current feature are one array, so both get normalised twice."""
+        feat /= np.linalg.norm(feat)
+        self.curr_feat = feat
+        if self.smooth_feat is None:
+            self.smooth_feat = feat
+        else:
+            self.smooth_feat = self.alpha * self.smooth_feat + (1 - self.alpha) * feat
+        self.smooth_feat /= np.linalg.norm(self.smooth_feat)
+
+    def re_activate(self, new_track: STrack, frame_id: int) -> None:
+        """Found again: Kalman and feature update; FairMOT keeps the track's old score here."""
+        self.mean, self.covariance = self.kalman_filter.update(
+            self.mean, self.covariance, self.tlwh_to_xyah(new_track.tlwh)
+        )
+        self.update_features(new_track.curr_feat)
+        self.tracklet_len = 0
+        self.state = TrackState.TRACKED
+        self.is_activated = True
+        self.frame_id = frame_id
+
+    def update(self, new_track: STrack, frame_id: int) -> None:
+        super().update(new_track, frame_id)
+        self.update_features(new_track.curr_feat)
+
+
+class FairMOTTracker(JDEStyleTracker):
+    """JDE-style association on FairMOT embeddings (needs a detector that provides them)."""
+
+    name = "fairmot"
+    needs_embeddings = True
+    motion_only = False
+
+    def __init__(
+        self,
+        conf_thres: float = 0.4,
+        track_buffer: int = 30,
+        min_box_area: float = 100.0,
+        aspect_ratio_thresh: float | None = 1.6,
+        frame_rate: float | None = None,
+    ) -> None:
+        self.conf_thres = float(conf_thres)
+        self.det_thresh = self.conf_thres
+        self.track_buffer = int(track_buffer)
+        self.min_box_area = float(min_box_area)
+        self.aspect_ratio_thresh = None if aspect_ratio_thresh is None else float(aspect_ratio_thresh)
+        self.frame_rate = None if frame_rate is None else float(frame_rate)
+        self._reset_state(None)
+
+    def config(self) -> dict:
+        return {
+            "name": self.name,
+            "conf_thres": self.conf_thres,
+            "track_buffer": self.track_buffer,
+            "min_box_area": self.min_box_area,
+            "aspect_ratio_thresh": self.aspect_ratio_thresh,
+            "frame_rate": self.frame_rate,
+        }
+
+    def reset(self, seq: SeqInfo | None) -> None:
+        """Fresh lists, ids from 1, lost-track buffer scaled by the sequence frame rate."""
+        self._reset_state(seq)
+
+    def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
+        return self._report(self.step(detections))
+
+    def step(self, detections: Detections) -> list[STrack]:
+        """One official ``JDETracker.update`` after the network; returns the activated tracks."""
+        if detections.embeddings is None and len(detections):
+            raise ValueError(
+                "fairmot tracker: the detector provides no embeddings (re-ID features); use a detector "
+                "that does: 'fairmot' (the FairMOT model) or 'precomputed' (detections + embeddings .npy)"
+            )
+        self.frame_id += 1
+        activated, refind, lost, removed = [], [], [], []
+
+        keep = detections.scores > self.conf_thres
+        tlwh = tlbr_to_tlwh64(detections.tlbr[keep])
+        scores = detections.scores[keep]
+        feats = detections.embeddings[keep] if detections.embeddings is not None else np.zeros((0, 1), np.float32)
+        dets = [FeatureSTrack(b, s, f) for b, s, f in zip(tlwh, scores, feats, strict=True)]
+
+        unconfirmed, tracked = self._split_tracked()
+
+        # Step 2: appearance + motion association of confirmed and lost tracks.
+        pool = joint_stracks(tracked, self.lost_stracks)
+        STrack.multi_predict(pool)
+        dists = embedding_distance([t.smooth_feat for t in pool], [d.curr_feat for d in dets])
+        if dists.size:
+            measurements = np.asarray([d.to_xyah() for d in dets])
+            dists = fuse_motion(
+                self.kalman_filter, dists, [t.mean for t in pool], [t.covariance for t in pool], measurements
+            )
+        matches, u_track, u_det = linear_assignment(dists, thresh=0.4)
+        for it, idet in matches:
+            track, det = pool[it], dets[idet]
+            if track.state == TrackState.TRACKED:
+                track.update(det, self.frame_id)
+                activated.append(track)
+            else:
+                track.re_activate(det, self.frame_id)
+                refind.append(track)
+
+        # Step 3: IoU association of the remaining tracked tracks.
+        dets = [dets[i] for i in u_det]
+        r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.TRACKED]
+        dists = track_iou_distance(r_tracked, dets)
+        matches, u_track, u_det = linear_assignment(dists, thresh=0.5)
+        for it, idet in matches:
+            track, det = r_tracked[it], dets[idet]
+            if track.state == TrackState.TRACKED:
+                track.update(det, self.frame_id)
+                activated.append(track)
+            else:
+                track.re_activate(det, self.frame_id)
+                refind.append(track)
+        for it in u_track:
+            track = r_tracked[it]
+            if track.state != TrackState.LOST:
+                track.mark_lost()
+                lost.append(track)
+
+        # Unconfirmed tracks vs. what is left.
+        dets = [dets[i] for i in u_det]
+        dists = track_iou_distance(unconfirmed, dets)
+        matches, u_unconfirmed, u_det = linear_assignment(dists, thresh=0.7)
+        for it, idet in matches:
+            unconfirmed[it].update(dets[idet], self.frame_id)
+            activated.append(unconfirmed[it])
+        for it in u_unconfirmed:
+            unconfirmed[it].mark_removed()
+            removed.append(unconfirmed[it])
+
+        # Step 4: new tracks.
+        for inew in u_det:
+            track = dets[inew]
+            if track.score < self.det_thresh:
+                continue
+            track.activate(self.kalman_filter, self.frame_id, self._new_id())
+            activated.append(track)
+
+        return self._finish_frame(activated, refind, lost, removed)
