@@ -204,9 +204,12 @@ def check_run(run: RunSummary, baseline: dict[str, Any], baseline_path: Path,
         key = result.key = next(iter(runs))
         result.notes.append(f"run label {run.label!r} is not in the baseline; compared with its only entry {key!r}")
     entry = runs[key]
-    for part in ("detector", "tracker"):
-        if entry.get(part) and entry[part] != getattr(run, part):
-            result.notes.append(f"baseline {part} is {entry[part]!r} but this run used {getattr(run, part)!r}")
+    data = run.config.get("data") or {}
+    used = {"detector": run.detector, "tracker": run.tracker, "benchmark": data.get("benchmark"),
+            "split": data.get("split")}
+    for part, value in used.items():
+        if entry.get(part) and entry[part] != value:
+            result.notes.append(f"baseline {part} is {entry[part]!r} but this run used {value!r}")
     tolerances = {**default_tolerances(), **baseline.get("tolerances", {}), **(overrides or {})}
     scopes = [("combined", entry["combined"], run.combined)]
     for seq, values in sorted(entry["per_sequence"].items()):

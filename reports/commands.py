@@ -87,8 +87,9 @@ def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, n
 @click.option("--write-baseline", "write_to", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE",
               help="Instead of checking, record these runs' combined and per-sequence metrics (and FPS, "
-                   "hardware) in FILE, with default tolerances. An existing FILE keeps its other entries and "
-                   "tolerances. Small JSON meant to be committed.")
+                   "hardware) in FILE, with default tolerances (0.5 points for ratios such as HOTA/MOTA/IDF1; "
+                   "max(2, 2%) for IDSW/Frag/FP/FN; max(1, 2%) for MT/ML). An existing FILE keeps its other "
+                   "entries and tolerances. Small JSON meant to be committed.")
 @click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=VALUE",
               help="Allowed change in the worse direction, overriding the baseline's. VALUE is absolute in "
                    "metrics.json units (ratios are fractions: HOTA=0.005 is half a point) or relative with a "

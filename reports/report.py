@@ -104,7 +104,7 @@ def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
     sequences = []
     for seq in sorted(per_seq["sequence"].unique()) if not per_seq.empty else []:
         sub = sort_frame(per_seq[per_seq["sequence"] == seq].reset_index(drop=True), sort_by)
-        sequences.append({"name": seq, "rows": _rows(sub, seq_cols), "frames": int(sub["frames"].max() or 0)})
+        sequences.append({"name": seq, "rows": _rows(sub, seq_cols), "frames": int(sub["frames"].fillna(0).max())})
     figs: dict[str, str] = {}
     frame_figs: list[dict[str, str]] = []
     if figures:
