@@ -38,10 +38,14 @@ def gt_style(rows: np.ndarray, seq: SeqInfo, benchmark: str | None) -> str:
     """'mot15' (col 7 active flag, cols 8-10 world coords) or 'mot16' (consider flag, class, visibility)."""
     if benchmark:
         return "mot15" if benchmark.upper() in ("MOT15", "2DMOT2015", "PETS2009") else "mot16"
-    if "MOT15" in {p.upper() for p in seq.path.parts} or "PETS2009" in {p.upper() for p in seq.path.parts}:
+    parts = {p.upper() for p in seq.path.parts}
+    if "MOT15" in parts or "PETS2009" in parts:
         return "mot15"
-    # MOT16/17 gt rows carry a class in column 8 (>= 1); MOT15 rows carry -1 world coordinates there.
-    if len(rows) and np.all(rows[:, 7] == -1):
+    # MOT16/17/20 rows carry an integer class 1..12 in column 8 and a visibility in [0, 1] in column 9;
+    # MOT15 rows carry -1 or world coordinates there.
+    cls, vis = rows[:, 7], rows[:, 8]
+    if len(rows) and not (np.all(cls == np.round(cls)) and np.all((cls >= 1) & (cls <= 12))
+                          and np.all((vis >= 0) & (vis <= 1))):
         return "mot15"
     return "mot16"
 
@@ -74,7 +78,9 @@ def collect_samples(
 ) -> tuple[list[Sample], int, list[dict]]:
     """Build the sample list from dataset specs.
 
-    Each spec: ``{"root": path, "benchmark": name|None, "split": "train"|"half-train", "seqs": [...]|None}``.
+    Each spec: ``{"root": path, "benchmark": name|None, "split": "train"|"half-train", "seqs": [...]|None,
+    "every": n}`` (``every``: keep every n-th frame of the split, for quick CPU runs; identities still
+    count over all frames).
     Returns (samples, nID, per-dataset summary).
     """
     samples: list[Sample] = []
@@ -104,7 +110,10 @@ def collect_samples(
             if not seq.width or not seq.height:
                 raise DataError(f"{seq.path}: image size unknown (seqinfo.ini lacks imWidth/imHeight)")
             frames = rows[:, 0].astype(np.int64)
-            for fid in seq.frame_ids:
+            every = int(spec.get("every", 1))
+            if every < 1:
+                raise DataError(f"dataset {spec['root']}: 'every' must be >= 1, got {every}")
+            for fid in list(seq.frame_ids)[::every]:
                 img = seq.image_path(fid)
                 if not img.is_file():
                     raise DataError(f"{img}: image listed by {seq.path / 'seqinfo.ini'} not found")
@@ -121,17 +130,12 @@ def collect_samples(
 
 
 # ----------------------------------------------------------------------------- augmentation
-def letterbox(img: np.ndarray, height: int, width: int, color=BORDER) -> tuple[np.ndarray, float, float, float]:
-    """Resize keeping aspect ratio and pad to (height, width); returns (image, ratio, pad_w, pad_h)."""
-    shape = img.shape[:2]
-    ratio = min(float(height) / shape[0], float(width) / shape[1])
-    new_w, new_h = round(shape[1] * ratio), round(shape[0] * ratio)
-    dw, dh = (width - new_w) / 2, (height - new_h) / 2
-    top, bottom = round(dh - 0.1), round(dh + 0.1)
-    left, right = round(dw - 0.1), round(dw + 0.1)
-    img = cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=color)
-    return img, ratio, dw, dh
+def letterbox(img: np.ndarray, height: int, width: int) -> tuple[np.ndarray, float, float, float]:
+    """The inference letterbox (same rounding and grey border); returns (image, ratio, pad_w, pad_h)."""
+    from detectors.fairmot.preprocess import letterbox as _letterbox
+
+    out, lb = _letterbox(img, height=height, width=width)
+    return out, lb.ratio, lb.dw, lb.dh
 
 
 def hsv_jitter(img: np.ndarray, rng: random.Random, fraction: float = 0.5) -> np.ndarray:

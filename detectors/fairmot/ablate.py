@@ -1,0 +1,239 @@
+"""``mot-bench ablate``: train what a grid of variants needs, run and score each, compare to a base.
+
+Config (JSON)::
+
+    {
+      "out": "ablations/heads",
+      "base": {<TrainConfig options>, "tracker": "fairmot", "tracker_options": {}, "conf_thres": 0.4},
+      "axes": {"head": ["anchor_free", "anchor_based"], "reid_dim": [64, 128]},
+      "eval": {"data": "../shared/data", "benchmark": "MOT15", "split": "half-val", "seqs": ["TUD-Campus"]},
+      "parallel": 1
+    }
+
+Every axis value may be a training option (a TrainConfig field: retrains, keyed by the training
+config hash so identical trainings are shared and finished ones are skipped) or an evaluation option
+(``tracker``, ``tracker_options``, ``conf_thres``, ``eval_input_w``/``eval_input_h``). The base
+variant takes, on each axis, the base config's value when the axis lists it, else the axis's first
+value. Each variant becomes one run folder (``mot_bench.runner``); the comparison table (CSV +
+Markdown + HTML) comes from ``reports.write_comparison`` and ``ablation.json`` is its manifest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mot_bench.atomic import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+EVAL_KEYS = ("tracker", "tracker_options", "conf_thres", "eval_input_w", "eval_input_h", "nms_thres")
+
+
+def _train_fields() -> set[str]:
+    from detectors.fairmot.train import TrainConfig
+
+    return {f.name for f in fields(TrainConfig)}
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    for key in ("base", "axes", "eval"):
+        if key not in cfg:
+            raise ValueError(f"{path}: ablation config needs '{key}' (see detectors/fairmot/ablate.py)")
+    if not isinstance(cfg["axes"], dict) or not all(isinstance(v, list) and v for v in cfg["axes"].values()):
+        raise ValueError(f"{path}: 'axes' must map option names to non-empty lists of values")
+    allowed = _train_fields() | set(EVAL_KEYS)
+    bad = [k for k in [*cfg["axes"], *cfg["base"]] if k not in allowed]
+    if bad:
+        raise ValueError(f"{path}: unknown option(s) {bad}; valid: {sorted(allowed)}")
+    cfg.setdefault("out", str(path.with_suffix("")))
+    return cfg
+
+
+def expand(cfg: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    """All variants (base options + one value per axis) and the index of the base variant."""
+    axes = cfg["axes"]
+    names = list(axes)
+    base_values = tuple(cfg["base"][n] if cfg["base"].get(n) in axes[n] else axes[n][0] for n in names)
+    variants, base_index = [], 0
+    for i, values in enumerate(itertools.product(*(axes[n] for n in names))):
+        variants.append({"options": {**cfg["base"], **dict(zip(names, values, strict=True))},
+                         "axes": dict(zip(names, values, strict=True))})
+        if values == base_values:
+            base_index = i
+    return variants, base_index
+
+
+def _label(axes: dict[str, Any]) -> str:
+    return "-".join(f"{k}={v}" for k, v in axes.items()).replace("/", "_").replace(" ", "")
+
+
+def train_config_for(options: dict[str, Any], out_root: Path):
+    from detectors.fairmot.train import TrainConfig
+
+    tf = _train_fields()
+    tcfg = TrainConfig.from_dict({k: v for k, v in options.items() if k in tf})
+    tcfg.out = str(out_root / "train" / tcfg.key())
+    return tcfg
+
+
+def is_trained(tcfg) -> bool:
+    last = Path(tcfg.out) / "model_last.pth"
+    if not last.is_file():
+        return False
+    import torch
+
+    return int(torch.load(last, map_location="cpu", weights_only=False).get("epoch", -1)) >= tcfg.num_epochs
+
+
+def train_one(tcfg_dict: dict[str, Any]) -> str:
+    """Train (or finish) one configuration; a process-pool entry point."""
+    from detectors.fairmot.train import TrainConfig, train
+
+    tcfg = TrainConfig.from_dict(tcfg_dict)
+    if is_trained(tcfg):
+        return tcfg.out
+    tcfg.resume = True  # an interrupted training continues where it stopped
+    train(tcfg)
+    return tcfg.out
+
+
+def detector_for(train_dir: str | Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Registry name and options of the detector that runs a trained checkpoint."""
+    meta = json.loads((Path(train_dir) / "train_config.json").read_text(encoding="utf-8"))["meta"]
+    det_opts: dict[str, Any] = {
+        "weights": str(Path(train_dir) / "model_last.pth"), "arch": meta["arch"], "head_conv": meta["head_conv"],
+        "input_width": options.get("eval_input_w", meta["input_w"]),
+        "input_height": options.get("eval_input_h", meta["input_h"]),
+        "conf_thres": options.get("conf_thres", 0.4), "dcn": meta.get("dcn", "auto"),
+    }
+    if meta["head"] == "anchor_based":
+        det_opts["nms_thres"] = options.get("nms_thres", 0.4)
+        ensure_anchor_detector_registered()
+        return "fairmot_anchor", det_opts
+    return "fairmot", det_opts
+
+
+def ensure_anchor_detector_registered() -> None:
+    """Until the lead lists it as a built-in, register the anchor-head detector for this process."""
+    from mot_bench.registry import DETECTORS
+
+    if "fairmot_anchor" not in DETECTORS.names():
+        from detectors.fairmot.anchor_head import AnchorFairMOTDetector
+
+        DETECTORS.register("fairmot_anchor")(AnchorFairMOTDetector)
+
+
+def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, Any], run_dir: str) -> dict[str, Any]:
+    """The one "run and score" step: detector + tracker over the eval sequences -> run folder + metrics."""
+    from mot_bench.runner import RunOptions, run
+
+    det_name, det_opts = detector_for(train_dir, options)
+    result = run(RunOptions(
+        detector=det_name, tracker=options.get("tracker", "fairmot"), data=eval_cfg.get("data"),
+        benchmark=eval_cfg.get("benchmark"), split=eval_cfg.get("split", "half-val"), seqs=eval_cfg.get("seqs"),
+        detector_options=det_opts, tracker_options=dict(options.get("tracker_options") or {}),
+        device=eval_cfg.get("device", "cpu"), out=run_dir, progress=False, label=Path(run_dir).name,
+    ))
+    return result.metrics.get("combined", {})
+
+
+def _score_entry(args: tuple) -> dict[str, Any]:
+    return score_variant(*args)
+
+
+def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
+    """Train, run, score and compare every variant; returns the comparison table (and writes it)."""
+    out = Path(cfg["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    variants, base_index = expand(cfg)
+    parallel = int(parallel or cfg.get("parallel", 1))
+    for v in variants:
+        v["train"] = train_config_for(v["options"], out)
+        v["label"] = _label(v["axes"])
+        v["run_dir"] = str(out / "runs" / v["label"])
+    # 1. train each distinct configuration once
+    todo: dict[str, dict] = {}
+    for v in variants:
+        todo.setdefault(v["train"].out, v["train"].to_dict())
+    pending = {k: d for k, d in todo.items() if not is_trained(train_config_for(d, out))}
+    log.warning("ablate: %d variant(s), %d distinct training(s), %d to train", len(variants), len(todo), len(pending))
+    _map(train_one, list(pending.values()), parallel)
+    # 2. run and score each variant
+    jobs = [(v["train"].out, v["options"], cfg["eval"], v["run_dir"]) for v in variants]
+    scores = _map(_score_entry, jobs, parallel)
+    for v, s in zip(variants, scores, strict=True):
+        v["combined"] = s
+    manifest = {
+        "base": str(Path(variants[base_index]["run_dir"]).relative_to(out)),
+        "variants": [{"run": str(Path(v["run_dir"]).relative_to(out)), "axes": v["axes"],
+                      "train_dir": v["train"].out} for i, v in enumerate(variants) if i != base_index],
+        "base_axes": variants[base_index]["axes"],
+    }
+    atomic_write_json(out / "ablation.json", manifest)
+    from reports.compare import write_comparison
+
+    table = write_comparison(Path(variants[base_index]["run_dir"]),
+                             [(Path(v["run_dir"]), v["axes"]) for i, v in enumerate(variants) if i != base_index],
+                             out, figures=bool(cfg.get("figures", True)))
+    return table
+
+
+def _map(fn, items: list, parallel: int) -> list:
+    if parallel <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=mp.get_context("spawn")) as pool:
+        return list(pool.map(fn, items))
+
+
+# ----------------------------------------------------------------------------- detection recall
+def detection_recall(detector, seqs, iou_thres: float = 0.5, min_score: float = 0.0) -> dict[str, float]:
+    """Share of gt boxes (pedestrians as the training uses them) matched by a detection at IoU >= iou_thres.
+
+    Greedy one-to-one matching per frame by IoU; a quick check of the detector alone, separate from the
+    tracking metrics.
+    """
+    import cv2
+
+    from detectors.fairmot.anchor_head import iou_matrix
+    from detectors.fairmot.dataset import training_rows
+    from mot_bench.types import Frame
+
+    matched = total = dets_total = 0
+    for seq in seqs:
+        rows = training_rows(seq)
+        detector.reset(seq)
+        for fid in seq.frame_ids:
+            gt = rows[rows[:, 0] == fid]
+            img = cv2.imread(str(seq.image_path(fid)))
+            dets = detector(Frame(seq, fid, img))
+            boxes = dets.tlbr[dets.scores >= min_score]
+            dets_total += len(boxes)
+            total += len(gt)
+            if len(gt) == 0 or len(boxes) == 0:
+                continue
+            g = np.stack([gt[:, 2], gt[:, 3], gt[:, 2] + gt[:, 4], gt[:, 3] + gt[:, 5]], 1)
+            iou = iou_matrix(g, boxes.astype(np.float64))
+            while True:
+                i, j = np.unravel_index(iou.argmax(), iou.shape)
+                if iou[i, j] < iou_thres:
+                    break
+                matched += 1
+                iou[i, :] = -1
+                iou[:, j] = -1
+    return {"recall": matched / total if total else float("nan"), "gt": total, "matched": matched,
+            "detections": dets_total, "precision": matched / dets_total if dets_total else float("nan")}
