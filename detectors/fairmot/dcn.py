@@ -137,8 +137,8 @@ def deform_conv2d_fast(
         raise ValueError(f"offset spatial size {(out_h, out_w)} does not match the output size {(exp_h, exp_w)}")
     if mask is None:
         mask = torch.ones((n, taps, out_h, out_w), dtype=input.dtype, device=input.device)
-    # (O, C, kh, kw) -> (K*C, O) so that columns laid out as (P, K, C) multiply it directly
-    w_mat = weight.permute(2, 3, 1, 0).reshape(taps * c, out_ch)
+    # (O, C, kh, kw) -> (O, K*C) to match columns laid out as (P, K, C)
+    w_mat = weight.permute(0, 2, 3, 1).reshape(out_ch, taps * c)
     differentiable = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (input, offset, mask, weight, bias)
     )
@@ -148,8 +148,8 @@ def deform_conv2d_fast(
         x_cl = input[b].reshape(c, height * width).t().contiguous()  # (H*W, C) channels-last rows
         sampled = _sample(x_cl, idx, wgt, differentiable)  # (P*K, C)
         cols = sampled.view(out_h * out_w, taps * c)
-        out = cols @ w_mat  # (P, O)
-        outs.append(out.t().reshape(out_ch, out_h, out_w))
+        out = torch.mm(w_mat, cols.t())  # (O, P): BLAS reads the transposed operand in place
+        outs.append(out.view(out_ch, out_h, out_w))
     result = torch.stack(outs)
     if bias is not None:
         result = result + bias.view(1, -1, 1, 1)
