@@ -315,7 +315,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if distributed:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        wrapped = DDP(wrapped, device_ids=[device.index] if device.type == "cuda" else None)
+        # DLA's Tree keeps 'project' layers that the official forward never uses: DDP must be told.
+        wrapped = DDP(wrapped, device_ids=[device.index] if device.type == "cuda" else None,
+                      find_unused_parameters=True)
     sampler = None
     if distributed:
         from torch.utils.data.distributed import DistributedSampler
