@@ -223,6 +223,46 @@ class JDEStyleTracker(Tracker):
         confirmed = [t for t in self.tracked_stracks if t.is_activated]
         return unconfirmed, confirmed
 
+    def _apply_matches(self, tracks, dets, matches, activated: list[STrack], refind: list[STrack]) -> None:
+        """Matched tracked tracks take the detection; matched lost tracks are re-activated."""
+        for it, idet in matches:
+            track, det = tracks[it], dets[idet]
+            if track.state == TrackState.TRACKED:
+                track.update(det, self.frame_id)
+                activated.append(track)
+            else:
+                track.re_activate(det, self.frame_id)
+                refind.append(track)
+
+    @staticmethod
+    def _mark_lost(tracks: list[STrack], unmatched, lost: list[STrack]) -> None:
+        for it in unmatched:
+            track = tracks[it]
+            if track.state != TrackState.LOST:
+                track.mark_lost()
+                lost.append(track)
+
+    def _match_unconfirmed(self, unconfirmed: list[STrack], dets: list[STrack], dists: np.ndarray,
+                           activated: list[STrack], removed: list[STrack]):
+        """Tracks seen once are confirmed by an IoU match (0.7) or removed; returns unmatched detections."""
+        matches, u_unconfirmed, u_det = linear_assignment(dists, thresh=0.7)
+        for it, idet in matches:
+            unconfirmed[it].update(dets[idet], self.frame_id)
+            activated.append(unconfirmed[it])
+        for it in u_unconfirmed:
+            unconfirmed[it].mark_removed()
+            removed.append(unconfirmed[it])
+        return u_det
+
+    def _start_new(self, dets: list[STrack], unmatched, activated: list[STrack]) -> None:
+        """New tracks from unmatched detections scoring at least ``det_thresh``."""
+        for inew in unmatched:
+            track = dets[inew]
+            if track.score < self.det_thresh:
+                continue
+            track.activate(self.kalman_filter, self.frame_id, self._new_id())
+            activated.append(track)
+
     def _finish_frame(
         self,
         activated: list[STrack],
@@ -327,52 +367,23 @@ class ByteTracker(JDEStyleTracker):
         if not self.mot20:
             dists = fuse_score(dists, np.array([d.score for d in dets]))
         matches, u_track, u_det = linear_assignment(dists, thresh=self.match_thresh)
-        for it, idet in matches:
-            track, det = pool[it], dets[idet]
-            if track.state == TrackState.TRACKED:
-                track.update(det, self.frame_id)
-                activated.append(track)
-            else:
-                track.re_activate(det, self.frame_id)
-                refind.append(track)
+        self._apply_matches(pool, dets, matches, activated, refind)
 
         # Step 3: second association, low-score detections vs. still unmatched tracked tracks.
         r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.TRACKED]
         dists = track_iou_distance(r_tracked, dets_second)
         matches, u_track, _ = linear_assignment(dists, thresh=0.5)
-        for it, idet in matches:
-            track, det = r_tracked[it], dets_second[idet]
-            if track.state == TrackState.TRACKED:
-                track.update(det, self.frame_id)
-                activated.append(track)
-            else:
-                track.re_activate(det, self.frame_id)
-                refind.append(track)
-        for it in u_track:
-            track = r_tracked[it]
-            if track.state != TrackState.LOST:
-                track.mark_lost()
-                lost.append(track)
+        self._apply_matches(r_tracked, dets_second, matches, activated, refind)
+        self._mark_lost(r_tracked, u_track, lost)
 
         # Unconfirmed tracks (one frame old) vs. the remaining high-score detections.
         dets = [dets[i] for i in u_det]
         dists = track_iou_distance(unconfirmed, dets)
         if not self.mot20:
             dists = fuse_score(dists, np.array([d.score for d in dets]))
-        matches, u_unconfirmed, u_det = linear_assignment(dists, thresh=0.7)
-        for it, idet in matches:
-            unconfirmed[it].update(dets[idet], self.frame_id)
-            activated.append(unconfirmed[it])
-        for it in u_unconfirmed:
-            unconfirmed[it].mark_removed()
-            removed.append(unconfirmed[it])
+        u_det = self._match_unconfirmed(unconfirmed, dets, dists, activated, removed)
 
         # Step 4: new tracks from confident leftovers.
-        for inew in u_det:
-            track = dets[inew]
-            if track.score < self.det_thresh:
-                continue
-            track.activate(self.kalman_filter, self.frame_id, self._new_id())
-            activated.append(track)
+        self._start_new(dets, u_det, activated)
 
         return self._finish_frame(activated, refind, lost, removed)

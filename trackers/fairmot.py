@@ -131,51 +131,22 @@ class FairMOTTracker(JDEStyleTracker):
                 self.kalman_filter, dists, [t.mean for t in pool], [t.covariance for t in pool], measurements
             )
         matches, u_track, u_det = linear_assignment(dists, thresh=0.4)
-        for it, idet in matches:
-            track, det = pool[it], dets[idet]
-            if track.state == TrackState.TRACKED:
-                track.update(det, self.frame_id)
-                activated.append(track)
-            else:
-                track.re_activate(det, self.frame_id)
-                refind.append(track)
+        self._apply_matches(pool, dets, matches, activated, refind)
 
         # Step 3: IoU association of the remaining tracked tracks.
         dets = [dets[i] for i in u_det]
         r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.TRACKED]
         dists = track_iou_distance(r_tracked, dets)
         matches, u_track, u_det = linear_assignment(dists, thresh=0.5)
-        for it, idet in matches:
-            track, det = r_tracked[it], dets[idet]
-            if track.state == TrackState.TRACKED:
-                track.update(det, self.frame_id)
-                activated.append(track)
-            else:
-                track.re_activate(det, self.frame_id)
-                refind.append(track)
-        for it in u_track:
-            track = r_tracked[it]
-            if track.state != TrackState.LOST:
-                track.mark_lost()
-                lost.append(track)
+        self._apply_matches(r_tracked, dets, matches, activated, refind)
+        self._mark_lost(r_tracked, u_track, lost)
 
         # Unconfirmed tracks vs. what is left.
         dets = [dets[i] for i in u_det]
         dists = track_iou_distance(unconfirmed, dets)
-        matches, u_unconfirmed, u_det = linear_assignment(dists, thresh=0.7)
-        for it, idet in matches:
-            unconfirmed[it].update(dets[idet], self.frame_id)
-            activated.append(unconfirmed[it])
-        for it in u_unconfirmed:
-            unconfirmed[it].mark_removed()
-            removed.append(unconfirmed[it])
+        u_det = self._match_unconfirmed(unconfirmed, dets, dists, activated, removed)
 
         # Step 4: new tracks.
-        for inew in u_det:
-            track = dets[inew]
-            if track.score < self.det_thresh:
-                continue
-            track.activate(self.kalman_filter, self.frame_id, self._new_id())
-            activated.append(track)
+        self._start_new(dets, u_det, activated)
 
         return self._finish_frame(activated, refind, lost, removed)
