@@ -141,13 +141,22 @@ def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, A
     from mot_bench.runner import RunOptions, run
 
     det_name, det_opts = detector_for(train_dir, options)
+    tracker = options.get("tracker", "fairmot")
     result = run(RunOptions(
-        detector=det_name, tracker=options.get("tracker", "fairmot"), data=eval_cfg.get("data"),
+        detector=det_name, tracker=tracker, data=eval_cfg.get("data"),
         benchmark=eval_cfg.get("benchmark"), split=eval_cfg.get("split", "half-val"), seqs=eval_cfg.get("seqs"),
-        detector_options=det_opts, tracker_options=dict(options.get("tracker_options") or {}),
+        detector_options=det_opts, tracker_options=tracker_options_for(tracker, options.get("tracker_options")),
         device=eval_cfg.get("device", "cpu"), out=run_dir, progress=False, label=Path(run_dir).name,
     ))
     return result.metrics.get("combined", {})
+
+
+def tracker_options_for(tracker: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """``tracker_options`` is either one dict for every tracker or ``{tracker name: {options}}``."""
+    options = dict(options or {})
+    if options and all(isinstance(v, dict) for v in options.values()):
+        return dict(options.get(tracker, {}))
+    return options
 
 
 def _score_entry(args: tuple) -> dict[str, Any]:
