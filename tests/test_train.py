@@ -26,7 +26,7 @@ def syn_root(tmp_path_factory) -> Path:
 
 def tiny_cfg(root: Path, out: Path, **kw) -> TrainConfig:
     base = dict(datasets=[{"root": str(root)}], out=str(out), arch="dla_tiny", head_conv=8, reid_dim=8,
-                dcn="fast", input_w=128, input_h=64, batch_size=4, num_epochs=2, lr=1e-3, lr_step=[2],
+                dcn="fast", input_w=128, input_h=64, batch_size=4, num_epochs=2, lr=1e-3, lr_step=[1],
                 num_workers=0, threads=1, progress=False)
     base.update(kw)
     return TrainConfig.from_dict(base)
@@ -62,8 +62,9 @@ def test_train_checkpoints_log_and_resume_are_exact(syn_root, tmp_path) -> None:
     assert {"epoch", "state_dict", "optimizer"} <= set(ck) and ck["epoch"] == 2
     assert ck["meta"]["heads"] == {"hm": 1, "wh": 4, "id": 8, "reg": 2}
     assert (tmp_path / "a" / "model_2.pth").is_file()
-    # lr x0.1 at the lr step (epoch 2)
+    # lr x0.1 after the lr step (epoch 1), as the official train.py
     assert [e["lr"] for e in straight["epochs"]] == pytest.approx([1e-3, 1e-4])
+    assert (tmp_path / "a" / "model_1.pth").is_file()
     records = [json.loads(line) for line in (tmp_path / "a" / "train_log.jsonl").read_text().splitlines()]
     assert {r["type"] for r in records} == {"iter", "epoch"}
     assert all(np.isfinite(r["loss"]) for r in records)
@@ -75,6 +76,20 @@ def test_train_checkpoints_log_and_resume_are_exact(syn_root, tmp_path) -> None:
     ck_b = torch.load(tmp_path / "b" / "model_last.pth", map_location="cpu", weights_only=False)
     for k, v in ck["state_dict"].items():
         torch.testing.assert_close(ck_b["state_dict"][k], v, rtol=1e-5, atol=1e-6)
+
+
+def test_lr_schedule_matches_official_defaults() -> None:
+    from detectors.fairmot.train import lr_at
+
+    cfg = TrainConfig()
+    assert (cfg.lr, cfg.batch_size, cfg.num_epochs, cfg.lr_step) == (1e-4, 12, 30, [20])
+    assert (cfg.input_w, cfg.input_h, cfg.reid_dim, cfg.max_objs) == (1088, 608, 128, 500)
+    assert lr_at(cfg, 20) == pytest.approx(1e-4) and lr_at(cfg, 21) == pytest.approx(1e-5)
+
+
+def test_zero_epochs_saves_the_untrained_network(syn_root, tmp_path) -> None:
+    train(tiny_cfg(syn_root, tmp_path, num_epochs=0))
+    assert torch.load(tmp_path / "model_last.pth", map_location="cpu", weights_only=False)["epoch"] == 0
 
 
 def test_partial_load_reports_what_it_skipped(syn_root, tmp_path) -> None:

@@ -264,8 +264,9 @@ def make_dataset(cfg: TrainConfig):
 
 
 def lr_at(cfg: TrainConfig, epoch: int) -> float:
-    """Official step schedule: lr * 0.1^(number of lr steps reached), epochs counted from 1."""
-    return cfg.lr * (0.1 ** sum(1 for s in cfg.lr_step if epoch >= s))
+    """Official step schedule: the lr drops x0.1 *after* each epoch listed in lr_step (epochs from 1),
+    so with lr_step [20] epochs 1-20 use lr and 21-30 use lr/10."""
+    return cfg.lr * (0.1 ** sum(1 for s in cfg.lr_step if epoch > s))
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
@@ -358,6 +359,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             save_checkpoint(last, epoch, model, loss, optimizer, meta)
             if cfg.save_all or epoch in cfg.lr_step or epoch == cfg.num_epochs:
                 save_checkpoint(out / f"model_{epoch}.pth", epoch, model, loss, optimizer, meta)
+    if cfg.num_epochs == 0 and is_main and not last.is_file():
+        save_checkpoint(last, 0, model, loss, optimizer, meta)  # the untrained baseline of an ablation
     if distributed:
         import torch.distributed as dist
 
