@@ -61,6 +61,9 @@ def test_fast_matches_torchvision_all_outside() -> None:
     ref = deform_conv2d(x, offset, weight, bias, padding=1, mask=mask)
     assert torch.equal(got, bias.view(1, 4, 1, 1).expand_as(got))
     assert torch.allclose(got, ref)
+    offset[0, :, 2, 2] = float("inf")  # a diverged offset predictor: zero contribution, as torchvision
+    got = deform_conv2d_fast(x, offset, weight, bias, 1, 1, 1, mask)
+    assert torch.equal(got, bias.view(1, 4, 1, 1).expand_as(got))
 
 
 def test_fast_zero_offset_is_plain_conv() -> None:

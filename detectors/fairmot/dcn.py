@@ -81,13 +81,12 @@ def _sampling_weights(
     x0 = x0f.to(torch.int64)
     y1 = y0 + 1
     x1 = x0 + 1
-    mz = torch.where(inside, m, torch.zeros_like(m))
     cols = []
     vals = []
     for yy, xx, wgt in ((y0, x0, hy * hx), (y0, x1, hy * lx), (y1, x0, ly * hx), (y1, x1, ly * lx)):
         ok = (yy >= 0) & (yy < height) & (xx >= 0) & (xx < width)
         cols.append(yy.clamp(0, height - 1) * width + xx.clamp(0, width - 1))
-        vals.append(torch.where(ok, wgt * mz, torch.zeros_like(wgt)))
+        vals.append(torch.where(ok & inside, wgt * m, 0.0))  # where, not a product: inf offsets give 0
     return torch.stack(cols, 1), torch.stack(vals, 1)
 
 
@@ -145,15 +144,17 @@ def deform_conv2d_fast(
     outs = []
     for b in range(n):
         idx, wgt = _sampling_weights(offset[b], mask[b], (height, width), (kh, kw), stride, padding, dilation)
-        x_cl = input[b].reshape(c, height * width).t().contiguous()  # (H*W, C) channels-last rows
+        # (H*W, C) rows: a free view for a channels_last input, one copy otherwise
+        x_cl = input[b].permute(1, 2, 0).reshape(height * width, c)
         sampled = _sample(x_cl, idx, wgt, differentiable)  # (P*K, C)
         cols = sampled.view(out_h * out_w, taps * c)
-        out = torch.mm(w_mat, cols.t())  # (O, P): BLAS reads the transposed operand in place
+        # (O, P) = W (O, K*C) @ cols^T: BLAS reads the transposed operand in place; bias fused
+        if bias is None:
+            out = torch.mm(w_mat, cols.t())
+        else:
+            out = torch.addmm(bias.view(-1, 1), w_mat, cols.t())
         outs.append(out.view(out_ch, out_h, out_w))
-    result = torch.stack(outs)
-    if bias is not None:
-        result = result + bias.view(1, -1, 1, 1)
-    return result
+    return outs[0].unsqueeze(0) if n == 1 else torch.stack(outs)
 
 
 def _torchvision_deform_conv2d(input, offset, weight, bias, stride, padding, dilation, mask):
