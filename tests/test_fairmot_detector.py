@@ -98,6 +98,12 @@ def test_cache_round_trip_skips_the_network(campus: SeqInfo, tiny_weights: Path,
         assert np.allclose(r.tlbr, d.tlbr, atol=1e-3)
         assert np.allclose(r.scores, d.scores, atol=1e-6)
         assert np.allclose(r.embeddings, d.embeddings, atol=1e-5)
+    # an interrupted sequence (2 of 3 frames) leaves no cache behind
+    partial = FairMOTDetector(weights=str(tiny_weights), cache_dir=str(tmp_path / "p"), **TINY)
+    partial.reset(campus)
+    for fid in (1, 2):
+        partial(Frame(campus, fid, cv2.imread(str(campus.image_path(fid)))))
+    assert not partial.cache_path(campus).exists()
     # another threshold is another cache entry: the network runs again
     third = FairMOTDetector(weights=str(tiny_weights), cache_dir=str(tmp_path), **{**TINY, "conf_thres": 0.5})
     assert third.cache_path(campus) != path

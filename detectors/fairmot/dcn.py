@@ -25,6 +25,7 @@ import math
 import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _pair
 
@@ -46,9 +47,11 @@ def _sampling_weights(
     padding: tuple[int, int],
     dilation: tuple[int, int],
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """For one image: (flat input index (P*K, 4), weight (P*K, 4)) of the four bilinear corners with
-    which output position ``p`` samples the input for kernel tap ``k`` (row ``p*K + k``), the mask
-    folded into the weights and corners outside the image weighted 0."""
+    """For one image: (flat index (P*K, 4) into the input padded by one zero pixel on every side,
+    weight (P*K, 4)) of the four bilinear corners with which output position ``p`` samples kernel
+    tap ``k`` (row ``p*K + k``), the mask folded in. A corner that falls outside the image reads the
+    zero border, and a point with no corner inside (torchvision's ``y <= -1 or y >= H`` test) gets
+    weight 0, which is exactly torchvision's rule."""
     height, width = in_hw
     kh, kw = kernel
     taps = kh * kw
@@ -60,34 +63,30 @@ def _sampling_weights(
     xs = torch.arange(out_w, device=dev) * stride[1] - padding[1]
     ky = torch.arange(kh, device=dev).repeat_interleave(kw) * dilation[0]
     kx = torch.arange(kw, device=dev).repeat(kh) * dilation[1]
-    base_y = (ys.view(1, out_h, 1) + ky.view(taps, 1, 1)).to(dt)  # (K, Ho, 1)
-    base_x = (xs.view(1, 1, out_w) + kx.view(taps, 1, 1)).to(dt)  # (K, 1, Wo)
-    off = offset.view(taps, 2, out_h, out_w)
-    py = base_y + off[:, 0]
-    px = base_x + off[:, 1]
-    # (K, Ho, Wo) -> (Ho*Wo*K,): rows ordered position-major so the columns come out as (P, K, C)
-    py = py.permute(1, 2, 0).reshape(-1)
-    px = px.permute(1, 2, 0).reshape(-1)
+    base_y = (ys.view(out_h, 1, 1) + ky.view(1, 1, taps)).to(dt)  # (Ho, 1, K)
+    base_x = (xs.view(1, out_w, 1) + kx.view(1, 1, taps)).to(dt)  # (1, Wo, K)
+    # (K, 2, Ho, Wo) -> (Ho, Wo, K): rows ordered position-major so the columns come out as (P, K, C)
+    off = offset.view(taps, 2, out_h, out_w).permute(1, 2, 3, 0)
+    py = (base_y + off[0]).reshape(-1)
+    px = (base_x + off[1]).reshape(-1)
     m = mask.view(taps, out_h, out_w).permute(1, 2, 0).reshape(-1)
 
     inside = (py > -1) & (py < height) & (px > -1) & (px < width)
+    m = m.masked_fill(~inside, 0.0)  # also keeps inf/nan positions out of the weights below
+    py = py.masked_fill(~inside, 0.0)
+    px = px.masked_fill(~inside, 0.0)
     y0f = torch.floor(py)
     x0f = torch.floor(px)
     ly = py - y0f
     lx = px - x0f
-    hy = 1 - ly
-    hx = 1 - lx
-    y0 = y0f.to(torch.int64)
-    x0 = x0f.to(torch.int64)
-    y1 = y0 + 1
-    x1 = x0 + 1
-    cols = []
-    vals = []
-    for yy, xx, wgt in ((y0, x0, hy * hx), (y0, x1, hy * lx), (y1, x0, ly * hx), (y1, x1, ly * lx)):
-        ok = (yy >= 0) & (yy < height) & (xx >= 0) & (xx < width)
-        cols.append(yy.clamp(0, height - 1) * width + xx.clamp(0, width - 1))
-        vals.append(torch.where(ok & inside, wgt * m, 0.0))  # where, not a product: inf offsets give 0
-    return torch.stack(cols, 1), torch.stack(vals, 1)
+    wy = torch.stack((1 - ly, ly), 1)  # (R, 2): rows y0, y0 + 1
+    wx = torch.stack((1 - lx, lx), 1) * m.unsqueeze(1)  # (R, 2): columns x0, x0 + 1, mask folded in
+    vals = (wy.unsqueeze(2) * wx.unsqueeze(1)).reshape(-1, 4)  # (y0,x0) (y0,x1) (y1,x0) (y1,x1)
+    pw = width + 2
+    # y0 in [-1, H - 1] for inside points: +1 for the zero border
+    base = (y0f.to(torch.int64) + 1) * pw + (x0f.to(torch.int64) + 1)
+    corners = torch.tensor([0, 1, pw, pw + 1], device=dev)
+    return base.unsqueeze(1) + corners, vals
 
 
 def _sample(x_cl: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, differentiable: bool) -> torch.Tensor:
@@ -144,8 +143,8 @@ def deform_conv2d_fast(
     outs = []
     for b in range(n):
         idx, wgt = _sampling_weights(offset[b], mask[b], (height, width), (kh, kw), stride, padding, dilation)
-        # (H*W, C) rows: a free view for a channels_last input, one copy otherwise
-        x_cl = input[b].permute(1, 2, 0).reshape(height * width, c)
+        # ((H+2)*(W+2), C) rows of the zero-bordered input (a strided view of one padded copy)
+        x_cl = F.pad(input[b], (1, 1, 1, 1)).permute(1, 2, 0).reshape((height + 2) * (width + 2), c)
         sampled = _sample(x_cl, idx, wgt, differentiable)  # (P*K, C)
         cols = sampled.view(out_h * out_w, taps * c)
         # (O, P) = W (O, K*C) @ cols^T: BLAS reads the transposed operand in place; bias fused

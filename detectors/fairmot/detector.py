@@ -95,6 +95,7 @@ class FairMOTDetector(Detector):
         self._record: dict[int, Detections] | None = None
         self._cache_path: Path | None = None
         self._seen: set[int] = set()
+        self._seq_frames: range = range(0)
         self.network_calls = 0  # frames that went through the network (tests check the cache with it)
         if self.fp16 and not self.device.startswith("cuda"):
             log.warning("fairmot: fp16 applies to CUDA only; running float32 on %s", self.device)
@@ -161,7 +162,7 @@ class FairMOTDetector(Detector):
         """Write the recorded sequence once every frame of its range went through the network."""
         if self._record is None or self._seq is None or self._cache_path is None:
             return
-        if self._seen >= set(self._seq.frame_ids):
+        if len(self._seen) == self._seq.num_frames:
             from detectors.precomputed import save_npy
 
             save_npy(self._cache_path, self._record)
@@ -172,6 +173,7 @@ class FairMOTDetector(Detector):
 
     def reset(self, seq: SeqInfo) -> None:
         self._seq = seq
+        self._seq_frames = seq.frame_ids
         self._seen = set()
         self._replay = None
         self._record = None
@@ -193,7 +195,7 @@ class FairMOTDetector(Detector):
         if frame.image is None:
             raise ValueError(f"fairmot: frame {frame.frame_id} of {frame.seq.name} has no image")
         dets = self.detect(frame.image)
-        if self._record is not None:
+        if self._record is not None and frame.frame_id in self._seq_frames:
             self._record[frame.frame_id] = dets
             self._seen.add(frame.frame_id)
             self._flush_cache()
