@@ -3,7 +3,9 @@
 Both backends run the same network (DLA-34 by default) with the same seeded random weights, the
 offset/mask predictors included (non-zero, so the deformable sampling is really exercised), on the
 same seeded input at 1088x608. Each backend runs in its own subprocess so its peak memory (maxrss)
-is its own; ``--rounds`` alternates the backends to spread the noise of a shared CPU. Warm-up runs
+is its own; the process CPU seconds per forward are reported next to the wall time (on a shared,
+oversubscribed CPU the wall time says more about the neighbours than about the code);
+``--rounds`` alternates the backends to spread the noise of a shared CPU. Warm-up runs
 are timed and reported apart. The outputs of the two backends are compared head by head.
 
     python benchmarks/bench_dcn.py                        # CPU, 2 threads, 1088x608
@@ -72,18 +74,20 @@ def _worker(args: argparse.Namespace) -> None:
         out = forward()
         sync()
         warm.append(time.perf_counter() - t0)
-    times = []
+    times, cpu = [], []
     for _ in range(args.reps):
         sync()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = forward()
         sync()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     torch.save({k: v.float().cpu() for k, v in out.items()}, args.out)
     rec = {
         "backend": args.backend,
         "warmup_s": warm,
         "times_s": times,
+        "cpu_s": cpu,
         "maxrss_mb_after_build": rss_before / 1024,
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "cuda_peak_mb": torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") else None,
@@ -150,6 +154,7 @@ def main() -> None:
             "min_s": min(times),
             "max_s": max(times),
             "n": len(times),
+            "cpu_median_s": statistics.median(t for rec in recs for t in rec["cpu_s"]),
             "warmup_s": [t for rec in recs for t in rec["warmup_s"]],
             "maxrss_mb": max(rec["maxrss_mb"] for rec in recs),
             "maxrss_mb_after_build": max(rec["maxrss_mb_after_build"] for rec in recs),
@@ -169,12 +174,13 @@ def main() -> None:
           f"threads {args.threads}, fp16 {args.fp16}, channels_last {args.channels_last}")  # fmt: skip
     print(f"host {platform.node()} cpu {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"load average {load_start[0]:.1f} -> {load_end[0]:.1f} ({os.cpu_count()} cores)")  # fmt: skip
-    print(f"{'backend':<12} {'median s':>9} {'min s':>8} {'max s':>8} {'n':>3} {'warm-up s':>10} "
+    print(f"{'backend':<12} {'median s':>9} {'min s':>8} {'max s':>8} {'n':>3} {'cpu s':>7} {'warm-up s':>12} "
           f"{'maxrss MB':>10} {'rss after build':>16}")  # fmt: skip
     for b, row in rows.items():
         warm = ",".join(f"{t:.2f}" for t in row["warmup_s"])
         print(f"{b:<12} {row['median_s']:>9.3f} {row['min_s']:>8.3f} {row['max_s']:>8.3f} {row['n']:>3} "
-              f"{warm:>10} {row['maxrss_mb']:>10.0f} {row['maxrss_mb_after_build']:>16.0f}")  # fmt: skip
+              f"{row['cpu_median_s']:>7.2f} {warm:>12} {row['maxrss_mb']:>10.0f} "
+              f"{row['maxrss_mb_after_build']:>16.0f}")  # fmt: skip
     if "fast" in rows and "torchvision" in rows:
         sp_med = rows["torchvision"]["median_s"] / rows["fast"]["median_s"]
         sp_min = rows["torchvision"]["min_s"] / rows["fast"]["min_s"]
