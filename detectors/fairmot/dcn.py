@@ -16,7 +16,9 @@ Backends (``DCN.backend``):
   channels-last input, then one dense matmul applies the weights. When gradients are needed the
   sampling runs as a gather + weighted sum instead (autograd does not differentiate the CSR values).
   It reproduces torchvision's sampling arithmetic (zero outside the image, same float32 position and
-  weight formulas) and is several times faster on CPU: both products run in multi-threaded kernels.
+  weight formulas); both products run in multi-threaded kernels where torchvision's CPU im2col is a
+  scalar loop. On a 64-channel 272x152 layer it takes about a third of torchvision's time; end to end
+  (where the ordinary convolutions are shared) see ``benchmarks/bench_dcn.py``.
 """
 
 from __future__ import annotations
