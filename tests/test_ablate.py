@@ -64,3 +64,35 @@ def test_ablate_two_axis_grid_writes_comparison(tmp_path) -> None:
     res = CliRunner().invoke(ablate, [str(_config(tmp_path, root))], catch_exceptions=False)
     assert res.exit_code == 0
     assert [(d / "model_last.pth").stat().st_mtime_ns for d in trained] == stamps  # nothing retrained
+
+
+def test_detection_recall_with_an_oracle_detector(tmp_path) -> None:
+    """Boxes equal to gt give recall 1 and precision 1; shifted boxes (IoU < 0.5) give 0."""
+    import numpy as np
+
+    from detectors.fairmot.ablate import detection_recall, tracker_options_for
+    from mot_bench.data.sequences import find_sequences
+    from mot_bench.types import Detections
+
+    make_sequence(tmp_path, "SYN-01", length=3, width=64, height=64, num_people=2)
+    seqs = find_sequences(tmp_path, None, "train")
+    gt = np.loadtxt(seqs[0].gt_path, delimiter=",")
+
+    class Oracle:
+        def __init__(self, shift: float) -> None:
+            self.shift = shift
+
+        def reset(self, seq) -> None:
+            pass
+
+        def __call__(self, frame) -> Detections:
+            r = gt[gt[:, 0] == frame.frame_id]
+            tlbr = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], 1) + self.shift
+            return Detections(tlbr, np.full(len(r), 0.9))
+
+    res = detection_recall(Oracle(0.0), seqs, (0.5, 0.95))["SYN-01"]
+    assert res["0.5"]["recall"] == 1.0 and res["0.5"]["precision"] == 1.0 and res["0.5"]["gt"] == 6
+    assert res["0.95"]["detections"] == 0 and res["0.95"]["recall"] == 0.0
+    assert detection_recall(Oracle(40.0), seqs, (0.5,))["SYN-01"]["0.5"]["recall"] == 0.0
+    assert tracker_options_for("sort", {"sort": {"max_age": 3}, "fairmot": {}}) == {"max_age": 3}
+    assert tracker_options_for("sort", {"max_age": 3}) == {"max_age": 3}

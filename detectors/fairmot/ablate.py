@@ -210,11 +210,13 @@ def _map(fn, items: list, parallel: int) -> list:
 
 
 # ----------------------------------------------------------------------------- detection recall
-def detection_recall(detector, seqs, iou_thres: float = 0.5, min_score: float = 0.0) -> dict[str, float]:
-    """Share of gt boxes (pedestrians as the training uses them) matched by a detection at IoU >= iou_thres.
+def detection_recall(detector, seqs, thresholds: tuple[float, ...] = (0.4,), iou_thres: float = 0.5,
+                     frame_stride: int = 1) -> dict[str, dict[str, dict[str, float]]]:
+    """Per sequence and score threshold: share of gt boxes (the training's pedestrian rule) matched one-to-one
+    (greedy by IoU) by a detection at IoU >= ``iou_thres``, and the precision of those detections.
 
-    Greedy one-to-one matching per frame by IoU; a quick check of the detector alone, separate from the
-    tracking metrics.
+    Run the detector with a conf_thres at or below the smallest threshold. A check of the detector alone,
+    apart from the tracking metrics.
     """
     import cv2
 
@@ -222,27 +224,59 @@ def detection_recall(detector, seqs, iou_thres: float = 0.5, min_score: float = 
     from detectors.fairmot.dataset import training_rows
     from mot_bench.types import Frame
 
-    matched = total = dets_total = 0
+    out: dict[str, dict[str, dict[str, float]]] = {}
     for seq in seqs:
         rows = training_rows(seq)
         detector.reset(seq)
-        for fid in seq.frame_ids:
+        acc = {t: [0, 0, 0] for t in thresholds}  # matched, gt, detections
+        for fid in list(seq.frame_ids)[::frame_stride]:
             gt = rows[rows[:, 0] == fid]
-            img = cv2.imread(str(seq.image_path(fid)))
-            dets = detector(Frame(seq, fid, img))
-            boxes = dets.tlbr[dets.scores >= min_score]
-            dets_total += len(boxes)
-            total += len(gt)
-            if len(gt) == 0 or len(boxes) == 0:
-                continue
+            dets = detector(Frame(seq, fid, cv2.imread(str(seq.image_path(fid)))))
             g = np.stack([gt[:, 2], gt[:, 3], gt[:, 2] + gt[:, 4], gt[:, 3] + gt[:, 5]], 1)
-            iou = iou_matrix(g, boxes.astype(np.float64))
-            while True:
-                i, j = np.unravel_index(iou.argmax(), iou.shape)
-                if iou[i, j] < iou_thres:
-                    break
-                matched += 1
-                iou[i, :] = -1
-                iou[:, j] = -1
-    return {"recall": matched / total if total else float("nan"), "gt": total, "matched": matched,
-            "detections": dets_total, "precision": matched / dets_total if dets_total else float("nan")}
+            for t in thresholds:
+                boxes = dets.tlbr[dets.scores >= t].astype(np.float64)
+                acc[t][1] += len(g)
+                acc[t][2] += len(boxes)
+                if len(g) == 0 or len(boxes) == 0:
+                    continue
+                iou = iou_matrix(g, boxes)
+                while True:
+                    i, j = np.unravel_index(iou.argmax(), iou.shape)
+                    if iou[i, j] < iou_thres:
+                        break
+                    acc[t][0] += 1
+                    iou[i, :] = -1
+                    iou[:, j] = -1
+        out[seq.name] = {str(t): {"recall": a[0] / a[1] if a[1] else float("nan"),
+                                  "precision": a[0] / a[2] if a[2] else float("nan"), "gt": a[1], "detections": a[2]}
+                         for t, a in acc.items()}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m detectors.fairmot.ablate recall TRAIN_DIR --data ROOT --benchmark B --split S --seqs A,B``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m detectors.fairmot.ablate")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("recall", help="detection recall/precision of a trained checkpoint vs score threshold")
+    r.add_argument("train_dir")
+    r.add_argument("--data", required=True)
+    r.add_argument("--benchmark")
+    r.add_argument("--split", default="half-val")
+    r.add_argument("--seqs")
+    r.add_argument("--thresholds", default="0.05,0.1,0.2,0.3,0.4")
+    r.add_argument("--frame-stride", type=int, default=1)
+    args = ap.parse_args(argv)
+    from mot_bench.data.sequences import find_sequences
+    from mot_bench.registry import DETECTORS
+
+    ths = tuple(float(x) for x in args.thresholds.split(","))
+    name, opts = detector_for(args.train_dir, {"conf_thres": min(ths)})
+    det = DETECTORS.create(name, opts)
+    seqs = find_sequences(args.data, args.benchmark, args.split, args.seqs.split(",") if args.seqs else None)
+    print(json.dumps(detection_recall(det, seqs, ths, frame_stride=args.frame_stride), indent=1))
+
+
+if __name__ == "__main__":
+    main()
