@@ -120,20 +120,9 @@ def detector_for(train_dir: str | Path, options: dict[str, Any]) -> tuple[str, d
         "conf_thres": options.get("conf_thres", 0.4), "dcn": meta.get("dcn", "auto"),
     }
     if meta["head"] == "anchor_based":
+        det_opts["head"] = "anchor_based"
         det_opts["nms_thres"] = options.get("nms_thres", 0.4)
-        ensure_anchor_detector_registered()
-        return "fairmot_anchor", det_opts
     return "fairmot", det_opts
-
-
-def ensure_anchor_detector_registered() -> None:
-    """Until the lead lists it as a built-in, register the anchor-head detector for this process."""
-    from mot_bench.registry import DETECTORS
-
-    if "fairmot_anchor" not in DETECTORS.names():
-        from detectors.fairmot.anchor_head import AnchorFairMOTDetector
-
-        DETECTORS.register("fairmot_anchor")(AnchorFairMOTDetector)
 
 
 def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, Any], run_dir: str) -> dict[str, Any]:

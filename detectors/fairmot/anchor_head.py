@@ -255,82 +255,19 @@ def anchor_heads_from_state_dict(state: dict[str, torch.Tensor]) -> dict[str, in
     return heads
 
 
-def _make_detector_class():
-    """Defined lazily so importing this module does not import the runner-facing detector."""
-    from detectors.fairmot.detector import FairMOTDetector
-    from mot_bench.types import Detections
+def decode_anchor_based_to_image(
+    outputs: dict[str, torch.Tensor], cfg: AnchorConfig, width: int, height: int, input_w: int, input_h: int,
+    conf_thres: float, nms_thres: float, K: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's anchor-head outputs -> (tlbr in original pixels, scores, L2-normalised embeddings).
 
-    class AnchorFairMOTDetector(FairMOTDetector):
-        """FairMOT backbone with the anchor-based head: the hook the anchor-free detector lacks.
+    Boxes leave the letterboxed input the way JDE maps them back: ``(x - pad) / ratio``, clipped.
+    """
+    from detectors.fairmot.preprocess import letterbox
 
-        Same options as ``fairmot`` plus ``nms_thres``; anchors come from the checkpoint's ``meta``
-        (written by the trainer) unless ``anchors`` (JSON) is given.
-        """
-
-        name = "fairmot_anchor"
-        _OUTPUT_KEYS = (*FairMOTDetector._OUTPUT_KEYS, "nms_thres", "anchors")
-
-        def __init__(self, weights: str | None = None, arch: str = "dla34", dcn: str = "auto", device: str = "cpu",
-                     input_width: int = 1088, input_height: int = 608, conf_thres: float = 0.4,
-                     nms_thres: float = 0.4, K: int = 500, head_conv: int = 256, anchors: str | None = None,
-                     cache_dir: str | None = None) -> None:
-            super().__init__(weights=weights, arch=arch, dcn=dcn, device=device, input_width=input_width,
-                             input_height=input_height, conf_thres=conf_thres, K=K, head_conv=head_conv,
-                             cache_dir=cache_dir)
-            self.nms_thres = float(nms_thres)
-            self.anchors_json = anchors
-            self._anchor_cfg: AnchorConfig | None = None
-
-        def _ensure_model(self) -> nn.Module:
-            if self._model is not None:
-                return self._model
-            import json
-
-            from detectors.fairmot import build_model
-            from detectors.fairmot.checkpoint import load_state_dict, read_checkpoint
-
-            _ = self.weights_hash
-            state, meta = read_checkpoint(self.weights)
-            self._state = None
-            anchors = json.loads(self.anchors_json) if self.anchors_json else (meta.get("meta") or {}).get("anchors")
-            self._anchor_cfg = AnchorConfig.from_dict({**(anchors or {}), "down_ratio": self.down_ratio})
-            model = build_model(self.arch, anchor_heads_from_state_dict(state), self.head_conv, self.dcn)
-            load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch}, anchor head)")
-            self._model = model.to(self.device).eval()
-            return self._model
-
-        def detect(self, image_bgr: np.ndarray) -> Detections:
-            from detectors.fairmot.preprocess import letterbox, preprocess
-
-            model = self._ensure_model()
-            with self.timer.stage("preprocess"):
-                blob = torch.from_numpy(preprocess(image_bgr, self.input_width, self.input_height))[None]
-                blob = blob.to(self.device)
-            with self.timer.stage("model"), torch.inference_mode():
-                out = model(blob)
-                out = out[-1] if isinstance(out, (list, tuple)) else out
-            self.network_calls += 1
-            with self.timer.stage("postprocess"):
-                (xyxy, scores, emb), = decode_anchor_based(out, self._anchor_cfg, self.input_height, self.conf_thres,
-                                                           self.nms_thres, self.K)
-                h, w = image_bgr.shape[:2]
-                _, lb = letterbox(np.zeros((h, w, 3), np.uint8), self.input_height, self.input_width)
-                boxes = xyxy.cpu().numpy().astype(np.float64)
-                boxes[:, [0, 2]] = ((boxes[:, [0, 2]] - lb.dw) / lb.ratio).clip(0, w)
-                boxes[:, [1, 3]] = ((boxes[:, [1, 3]] - lb.dh) / lb.ratio).clip(0, h)
-            return Detections(boxes, scores.cpu().numpy(), emb.cpu().numpy())
-
-        def config(self) -> dict:
-            return {**super().config(), "name": self.name, "head": "anchor_based", "nms_thres": self.nms_thres,
-                    "anchors": None if self._anchor_cfg is None else self._anchor_cfg.to_dict()}
-
-    return AnchorFairMOTDetector
-
-
-def __getattr__(name: str):
-    """``detectors.fairmot.anchor_head:AnchorFairMOTDetector`` works as a registry target."""
-    if name == "AnchorFairMOTDetector":
-        cls = _make_detector_class()
-        globals()[name] = cls
-        return cls
-    raise AttributeError(name)
+    ((xyxy, scores, emb),) = decode_anchor_based(outputs, cfg, input_h, conf_thres, nms_thres, K)
+    _, lb = letterbox(np.zeros((height, width, 3), np.uint8), input_h, input_w)
+    boxes = xyxy.cpu().numpy().astype(np.float64)
+    boxes[:, [0, 2]] = ((boxes[:, [0, 2]] - lb.dw) / lb.ratio).clip(0, width)
+    boxes[:, [1, 3]] = ((boxes[:, [1, 3]] - lb.dh) / lb.ratio).clip(0, height)
+    return boxes, scores.cpu().numpy(), emb.cpu().numpy()

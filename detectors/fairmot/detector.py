@@ -51,10 +51,15 @@ class FairMOTDetector(Detector):
         allow_random: bool = False,
         head_conv: int = 256,
         seed: int = 0,
+        head: str = "anchor_free",
+        nms_thres: float = 0.4,
+        anchors: str | None = None,
     ) -> None:
         super().__init__()
         from detectors.fairmot.networks import canonical_arch
 
+        if head not in ("anchor_free", "anchor_based"):
+            raise ValueError(f"fairmot: head must be anchor_free or anchor_based, got {head!r}")
         if dcn not in ("auto", "fast", "torchvision"):
             raise ValueError(f"fairmot: dcn must be auto, fast or torchvision, got {dcn!r}")
         if input_width % 32 or input_height % 32:
@@ -68,6 +73,8 @@ class FairMOTDetector(Detector):
                 "fairmot: no weights given. Pass weights=PATH to an official FairMOT checkpoint "
                 "(e.g. fairmot_dla34.pth), or allow_random=true for a randomly initialised network (tests only)."
             )
+        if head == "anchor_based" and weights is None:
+            raise ValueError("fairmot: head=anchor_based needs weights trained with that head (mot-bench train)")
         if weights is not None and not Path(weights).is_file():
             raise FileNotFoundError(f"fairmot: weights file {weights} not found")
         if str(device).startswith("cuda") and not torch.cuda.is_available():
@@ -87,6 +94,10 @@ class FairMOTDetector(Detector):
         self.head_conv = int(head_conv)
         self.seed = int(seed)
         self.down_ratio = 4
+        self.head = head
+        self.nms_thres = float(nms_thres)  # anchor-based head only (JDE's NMS)
+        self.anchors_json = anchors  # anchor-based head: JSON anchor config; default from the checkpoint
+        self._anchor_cfg = None
         self._model: torch.nn.Module | None = None
         self._weights_hash: str | None = None
         self._state: dict | None = None
@@ -132,6 +143,15 @@ class FairMOTDetector(Detector):
             )
             torch.manual_seed(self.seed)
             model = build_model(self.arch, None, self.head_conv, self.dcn)
+        elif self.head == "anchor_based":
+            from detectors.fairmot.anchor_head import AnchorConfig, anchor_heads_from_state_dict
+            from detectors.fairmot.checkpoint import read_checkpoint
+
+            _, meta = read_checkpoint(self.weights)
+            anchors = json.loads(self.anchors_json) if self.anchors_json else (meta.get("meta") or {}).get("anchors")
+            self._anchor_cfg = AnchorConfig.from_dict({**(anchors or {}), "down_ratio": self.down_ratio})
+            model = build_model(self.arch, anchor_heads_from_state_dict(state), self.head_conv, self.dcn)
+            load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch}, anchor head)")
         else:
             heads = heads_from_state_dict(state) or None
             model = build_model(self.arch, heads, self.head_conv, self.dcn)
@@ -151,7 +171,8 @@ class FairMOTDetector(Detector):
 
     # What changes the detections. The DCN backend and the device are left out on purpose: the
     # backends agree to float32 rounding (tests/test_dcn.py), so a cache made on a GPU replays on CPU.
-    _OUTPUT_KEYS = ("arch", "input_width", "input_height", "conf_thres", "K", "fp16", "head_conv")
+    _OUTPUT_KEYS = ("arch", "input_width", "input_height", "conf_thres", "K", "fp16", "head_conv", "head",
+                    "nms_thres", "anchors")
 
     def cache_path(self, seq: SeqInfo) -> Path:
         assert self.cache_dir is not None
@@ -221,8 +242,15 @@ class FairMOTDetector(Detector):
         self.network_calls += 1
         with self.timer.stage("postprocess"):
             h, w = image_bgr.shape[:2]
-            meta = make_meta(w, h, self.input_width, self.input_height, self.down_ratio)
-            tlbr, scores, emb = decode_outputs(out, meta, self.conf_thres, self.K, ltrb=out["wh"].shape[1] == 4)
+            if self.head == "anchor_based":
+                from detectors.fairmot.anchor_head import decode_anchor_based_to_image
+
+                tlbr, scores, emb = decode_anchor_based_to_image(
+                    out, self._anchor_cfg, w, h, self.input_width, self.input_height, self.conf_thres,
+                    self.nms_thres, self.K)
+            else:
+                meta = make_meta(w, h, self.input_width, self.input_height, self.down_ratio)
+                tlbr, scores, emb = decode_outputs(out, meta, self.conf_thres, self.K, ltrb=out["wh"].shape[1] == 4)
         return Detections(tlbr, scores, emb)
 
     def config(self) -> dict:
@@ -243,5 +271,7 @@ class FairMOTDetector(Detector):
             "precision": "fp16-autocast" if self.fp16 else "fp32",
             "channels_last": self.channels_last,
             "cache_dir": None if self.cache_dir is None else str(self.cache_dir),
+            "head": self.head,
+            **({"nms_thres": self.nms_thres, "anchors": self.anchors_json} if self.head == "anchor_based" else {}),
             **({"WARNING": "randomly initialised network, detections are meaningless"} if self.weights is None else {}),
         }
