@@ -141,7 +141,7 @@ def decode_outputs(
     """Raw head outputs of one image -> (tlbr (N, 4), scores (N,), embeddings (N, D)), float32,
     boxes in original pixels, embeddings L2-normalised, only ``score > conf_thres``.
 
-    One departure from the official code: boxes whose predicted width or height is not positive
+    One departure from the official code: boxes whose predicted width or height is negative
     (a barely trained size head can predict negative ltrb) are dropped, since no MOTChallenge file
     may hold them and the tracker's area filter cannot see them (negative x negative > 0)."""
     hm = outputs["hm"].float().sigmoid()
@@ -151,5 +151,5 @@ def decode_outputs(
     dets, inds = mot_decode(hm, wh, reg=reg, ltrb=ltrb, K=K)
     emb = _gather(id_feature, inds)[0].cpu().numpy()
     dets = post_process(dets[0].cpu().numpy(), meta)
-    keep = (dets[:, 4] > conf_thres) & (dets[:, 2] > dets[:, 0]) & (dets[:, 3] > dets[:, 1])
+    keep = (dets[:, 4] > conf_thres) & (dets[:, 2] >= dets[:, 0]) & (dets[:, 3] >= dets[:, 1])
     return dets[keep, :4], dets[keep, 4], emb[keep].astype(np.float32)
