@@ -208,7 +208,8 @@ def _progress(seq: SeqInfo, enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=seq.num_frames, desc=seq.name, unit="frame", leave=False, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=seq.num_frames, desc=seq.name, unit="frame", leave=False, file=sys.stderr, dynamic_ncols=True,
+                disable=None)  # None: no bar when stderr is not a terminal (CI logs)
 
 
 def make_config(options: RunOptions, root: Path, benchmark: str | None, seqs: list[SeqInfo], detector,
