@@ -12,11 +12,14 @@ class Detector:
     ``needs_images``: the runner decodes frames only for detectors that look at pixels.
     ``provides_embeddings``: trackers that need re-ID features check this before a run.
     ``timer``: the runner attaches its :class:`StageTimer`; split your work into its stages.
+    ``batch_size``: frames the runner hands to :meth:`detect_frames` at once (trackers never feed
+    back into detection here, so batching does not change results).
     """
 
     name = "base"
     needs_images = False
     provides_embeddings = False
+    batch_size = 1
 
     def __init__(self) -> None:
         self.timer: StageTimer = NullTimer()
@@ -26,6 +29,10 @@ class Detector:
 
     def __call__(self, frame: Frame) -> Detections:
         raise NotImplementedError
+
+    def detect_frames(self, frames: list[Frame]) -> list[Detections]:
+        """Detections of several frames; override to batch the work."""
+        return [self(f) for f in frames]
 
     def config(self) -> dict:
         """Everything needed to repeat this detector's output (written to the run's config)."""

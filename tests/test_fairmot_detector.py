@@ -135,3 +135,37 @@ def test_random_weights_need_consent_and_options_coerce(campus: SeqInfo) -> None
     # at most K boxes; random size heads may predict inverted boxes, which the decoder drops
     assert len(d) <= 10 and d.embeddings.shape == (len(d), 128)
     assert (d.tlbr[:, 2:] >= d.tlbr[:, :2]).all()
+
+
+@pytest.mark.slow
+def test_batched_frames_equal_one_by_one_and_the_runner_batches(
+    campus: SeqInfo, tiny_weights: Path, tmp_path: Path
+) -> None:
+    single = _run(FairMOTDetector(weights=str(tiny_weights), **TINY), campus)
+    batched = FairMOTDetector(weights=str(tiny_weights), batch_size=3, **TINY)
+    batched.reset(campus)
+    frames = [Frame(campus, f, cv2.imread(str(campus.image_path(f)))) for f in campus.frame_ids]
+    got = batched.detect_frames(frames)
+    assert batched.network_calls == 3
+    for f, d in zip(frames, got, strict=True):
+        np.testing.assert_allclose(d.tlbr, single[f.frame_id].tlbr, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(d.embeddings, single[f.frame_id].embeddings, atol=1e-4)
+
+    from mot_bench.results import RunFolder
+    from mot_bench.runner import RunOptions, run
+
+    outs = {}
+    for bs in (1, 2):
+        out = tmp_path / f"bs{bs}"
+        opts = {**{k: str(v) for k, v in TINY.items()}, "weights": str(tiny_weights), "batch_size": str(bs)}
+        run(RunOptions(detector="fairmot", detector_options=opts, tracker="fairmot",
+                       data=str(campus.path), seqs=None, out=str(out), progress=False, evaluate=False,
+                       warmup_frames=1))
+        outs[bs] = RunFolder(out)
+    # whole sequence (71 frames): same tracks, one timing row per frame, batch time shared by its frames
+    a = np.loadtxt(outs[1].result_path("TUD-Campus"), delimiter=",", ndmin=2)
+    b = np.loadtxt(outs[2].result_path("TUD-Campus"), delimiter=",", ndmin=2)
+    np.testing.assert_allclose(a, b, atol=0.02)
+    rows = outs[2].read_timing("TUD-Campus")
+    assert [r["frame"] for r in rows] == list(range(1, 72))
+    assert rows[2]["model"] == rows[3]["model"] > 0  # frames 3 and 4 share one forward pass

@@ -54,6 +54,7 @@ class FairMOTDetector(Detector):
         head: str = "anchor_free",
         nms_thres: float = 0.4,
         anchors: str | None = None,
+        batch_size: int = 1,
     ) -> None:
         super().__init__()
         from detectors.fairmot.networks import canonical_arch
@@ -66,6 +67,8 @@ class FairMOTDetector(Detector):
             raise ValueError(f"fairmot: input size must be a multiple of 32, got {input_width}x{input_height}")
         if not 0.0 <= conf_thres <= 1.0:
             raise ValueError(f"fairmot: conf_thres must lie in [0, 1], got {conf_thres}")
+        if batch_size < 1:
+            raise ValueError(f"fairmot: batch_size must be >= 1, got {batch_size}")
         if K < 1:
             raise ValueError(f"fairmot: K must be >= 1, got {K}")
         if weights is None and not allow_random:
@@ -95,6 +98,7 @@ class FairMOTDetector(Detector):
         self.seed = int(seed)
         self.down_ratio = 4
         self.head = head
+        self.batch_size = int(batch_size)  # frames per forward pass when the tracker allows it
         self.nms_thres = float(nms_thres)  # anchor-based head only (JDE's NMS)
         self.anchors_json = anchors  # anchor-based head: JSON anchor config; default from the checkpoint
         self._anchor_cfg = None
@@ -210,27 +214,39 @@ class FairMOTDetector(Detector):
                 self._record = {}
 
     def __call__(self, frame: Frame) -> Detections:
+        return self.detect_frames([frame])[0]
+
+    def detect_frames(self, frames: list[Frame]) -> list[Detections]:
+        """Several frames through one forward pass (``batch_size``); cached frames are replayed."""
         if self._replay is not None:
             with self.timer.stage("postprocess"):
-                return self._replay.get(frame.frame_id) or Detections.empty(EMBEDDING_DIM)
-        if frame.image is None:
-            raise ValueError(f"fairmot: frame {frame.frame_id} of {frame.seq.name} has no image")
-        dets = self.detect(frame.image)
-        if self._record is not None and frame.frame_id in self._seq_frames:
-            self._record[frame.frame_id] = dets
-            self._seen.add(frame.frame_id)
+                return [self._replay.get(f.frame_id) or Detections.empty(EMBEDDING_DIM) for f in frames]
+        for f in frames:
+            if f.image is None:
+                raise ValueError(f"fairmot: frame {f.frame_id} of {f.seq.name} has no image")
+        dets = self.detect_images([f.image for f in frames])
+        if self._record is not None:
+            for f, d in zip(frames, dets, strict=True):
+                if f.frame_id in self._seq_frames:
+                    self._record[f.frame_id] = d
+                    self._seen.add(f.frame_id)
             self._flush_cache()
         return dets
 
     def detect(self, image_bgr: np.ndarray) -> Detections:
         """One BGR uint8 image -> Detections in its pixels (no cache involved)."""
+        return self.detect_images([image_bgr])[0]
+
+    def detect_images(self, images: list[np.ndarray]) -> list[Detections]:
+        """BGR uint8 images (any sizes) -> Detections in each image's pixels, one forward pass."""
         from detectors.fairmot.decode import decode_outputs, make_meta
         from detectors.fairmot.preprocess import preprocess
 
         model = self._ensure_model()
         with self.timer.stage("preprocess"):
-            blob = torch.from_numpy(preprocess(image_bgr, self.input_width, self.input_height)).unsqueeze(0)
-            blob = blob.to(self.device, non_blocking=True)
+            blob = torch.from_numpy(
+                np.stack([preprocess(im, self.input_width, self.input_height) for im in images])
+            ).to(self.device, non_blocking=True)
             if self.channels_last:
                 blob = blob.contiguous(memory_format=torch.channels_last)
         with self.timer.stage("model"), torch.inference_mode():
@@ -239,19 +255,24 @@ class FairMOTDetector(Detector):
                     out = model(blob)
             else:
                 out = model(blob)
-        self.network_calls += 1
+        self.network_calls += len(images)
+        results = []
         with self.timer.stage("postprocess"):
-            h, w = image_bgr.shape[:2]
-            if self.head == "anchor_based":
-                from detectors.fairmot.anchor_head import decode_anchor_based_to_image
+            for i, image_bgr in enumerate(images):
+                one = {k: v[i : i + 1] for k, v in out.items()}
+                h, w = image_bgr.shape[:2]
+                if self.head == "anchor_based":
+                    from detectors.fairmot.anchor_head import decode_anchor_based_to_image
 
-                tlbr, scores, emb = decode_anchor_based_to_image(
-                    out, self._anchor_cfg, w, h, self.input_width, self.input_height, self.conf_thres,
-                    self.nms_thres, self.K)
-            else:
-                meta = make_meta(w, h, self.input_width, self.input_height, self.down_ratio)
-                tlbr, scores, emb = decode_outputs(out, meta, self.conf_thres, self.K, ltrb=out["wh"].shape[1] == 4)
-        return Detections(tlbr, scores, emb)
+                    tlbr, scores, emb = decode_anchor_based_to_image(
+                        one, self._anchor_cfg, w, h, self.input_width, self.input_height, self.conf_thres,
+                        self.nms_thres, self.K)
+                else:
+                    meta = make_meta(w, h, self.input_width, self.input_height, self.down_ratio)
+                    tlbr, scores, emb = decode_outputs(one, meta, self.conf_thres, self.K,
+                                                       ltrb=one["wh"].shape[1] == 4)
+                results.append(Detections(tlbr, scores, emb))
+        return results
 
     def config(self) -> dict:
         return {
@@ -267,6 +288,7 @@ class FairMOTDetector(Detector):
             "input_height": self.input_height,
             "conf_thres": self.conf_thres,
             "K": self.K,
+            "batch_size": self.batch_size,
             "fp16": self.fp16,
             "precision": "fp16-autocast" if self.fp16 else "fp32",
             "channels_last": self.channels_last,
