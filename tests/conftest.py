@@ -24,3 +24,15 @@ def shared_data() -> Path:
     if path is None:
         pytest.fail("real data not found: set MOT_BENCH_SHARED_DATA or place it at ../shared/data")
     return path
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """One intra-op thread for small-model tests: on a shared, oversubscribed CPU, OpenMP's spinning
+    threads make small models ten times slower with 2 threads than with 1."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

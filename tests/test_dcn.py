@@ -9,15 +9,7 @@ from torchvision.ops import deform_conv2d
 
 from detectors.fairmot.dcn import DCN, deform_conv2d_fast, set_dcn_backend
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared, oversubscribed CPU, OpenMP's spinning threads make small
-    models ten times slower with 2 threads than with 1."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -203,6 +203,17 @@ class JDEStyleTracker(Tracker):
     min_box_area: float
     aspect_ratio_thresh: float | None
 
+    def reset(self, seq: SeqInfo | None) -> None:
+        """Fresh lists, ids from 1, lost-track buffer scaled by the sequence frame rate."""
+        self._reset_state(seq)
+
+    def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
+        return self._report(self.step(detections))
+
+    def step(self, detections: Detections) -> list[STrack]:
+        """One official update; returns the activated tracks before the output filter."""
+        raise NotImplementedError
+
     def _reset_state(self, seq: SeqInfo | None) -> None:
         self.tracked_stracks: list[STrack] = []
         self.lost_stracks: list[STrack] = []
@@ -339,13 +350,6 @@ class ByteTracker(JDEStyleTracker):
             "aspect_ratio_thresh": self.aspect_ratio_thresh,
             "frame_rate": self.frame_rate,
         }
-
-    def reset(self, seq: SeqInfo | None) -> None:
-        """Fresh lists, ids from 1, lost-track buffer scaled by the sequence frame rate."""
-        self._reset_state(seq)
-
-    def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
-        return self._report(self.step(detections))
 
     def step(self, detections: Detections) -> list[STrack]:
         """One official ``BYTETracker.update``; returns the activated tracks before the output filter."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mot_bench.types import Detections, Frame, SeqInfo, Tracks
+from mot_bench.types import Detections
 from trackers.bytetrack import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
 from trackers.matching import embedding_distance, fuse_motion, linear_assignment
 
@@ -95,13 +95,6 @@ class FairMOTTracker(JDEStyleTracker):
             "aspect_ratio_thresh": self.aspect_ratio_thresh,
             "frame_rate": self.frame_rate,
         }
-
-    def reset(self, seq: SeqInfo | None) -> None:
-        """Fresh lists, ids from 1, lost-track buffer scaled by the sequence frame rate."""
-        self._reset_state(seq)
-
-    def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
-        return self._report(self.step(detections))
 
     def step(self, detections: Detections) -> list[STrack]:
         """One official ``JDETracker.update`` after the network; returns the activated tracks."""
