@@ -131,10 +131,13 @@ def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, A
 
     det_name, det_opts = detector_for(train_dir, options)
     tracker = options.get("tracker", "fairmot")
+    trk_opts = tracker_options_for(tracker, options.get("tracker_options"))
+    if tracker == "fairmot":  # one conf_thres for detection and track start, as FairMOT's opts
+        trk_opts.setdefault("conf_thres", det_opts["conf_thres"])
     result = run(RunOptions(
         detector=det_name, tracker=tracker, data=eval_cfg.get("data"),
         benchmark=eval_cfg.get("benchmark"), split=eval_cfg.get("split", "half-val"), seqs=eval_cfg.get("seqs"),
-        detector_options=det_opts, tracker_options=tracker_options_for(tracker, options.get("tracker_options")),
+        detector_options=det_opts, tracker_options=trk_opts,
         device=eval_cfg.get("device", "cpu"), out=run_dir, progress=False, label=Path(run_dir).name,
     ))
     return result.metrics.get("combined", {})
