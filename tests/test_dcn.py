@@ -42,6 +42,34 @@ def test_fast_matches_torchvision(stride: int, padding: int, dilation: int, scal
     assert _rel(got, ref) <= 1e-5
 
 
+def test_fast_matches_torchvision_fairmot_layer() -> None:
+    """A FairMOT-sized layer (64 -> 64 channels, so each output sums 4 * 9 * 64 products): same bound."""
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(1, 64, 24, 40, generator=g)
+    weight = torch.randn(64, 64, 3, 3, generator=g) * 0.05
+    bias = torch.randn(64, generator=g)
+    offset = torch.randn(1, 18, 24, 40, generator=g) * 3
+    mask = torch.rand(1, 9, 24, 40, generator=g)
+    ref = deform_conv2d(x, offset, weight, bias, padding=1, mask=mask)
+    assert _rel(deform_conv2d_fast(x, offset, weight, bias, 1, 1, 1, mask), ref) <= 1e-5
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fast_keeps_the_memory_format(channels_last: bool) -> None:
+    """NCHW in, contiguous NCHW out (as torchvision); channels-last in, channels-last out."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 6, 9, 11, generator=g)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    offset = torch.randn(2, 18, 9, 11, generator=g)
+    mask = torch.rand(2, 9, 9, 11, generator=g)
+    weight = torch.randn(4, 6, 3, 3, generator=g)
+    got = deform_conv2d_fast(x, offset, weight, None, 1, 1, 1, mask)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    assert got.is_contiguous(memory_format=fmt)
+    assert _rel(got, deform_conv2d(x.contiguous(), offset, weight, padding=1, mask=mask)) <= 1e-5
+
+
 def test_fast_matches_torchvision_all_outside() -> None:
     """Every tap far outside the image: both give exactly the bias."""
     x = torch.randn(1, 3, 6, 6)

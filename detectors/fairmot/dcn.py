@@ -11,20 +11,23 @@ expects, so the offset is handed over unchanged.
 Backends (``DCN.backend``):
 
 * ``"torchvision"``: ``torchvision.ops.deform_conv2d`` (reference; the one to use on CUDA).
-* ``"fast"``: :func:`deform_conv2d_fast`, plain PyTorch ops: the bilinear sampling of every kernel
-  tap is a sparse matrix (4 weights per sampled point, the mask folded in) multiplied with the
-  channels-last input, then one dense matmul applies the weights. When gradients are needed the
-  sampling runs as a gather + weighted sum instead (autograd does not differentiate the CSR values).
-  It reproduces torchvision's sampling arithmetic (zero outside the image, same float32 position and
-  weight formulas); both products run in multi-threaded kernels where torchvision's CPU im2col is a
-  scalar loop. On a 64-channel 272x152 layer it takes about a third of torchvision's time; end to end
-  (where the ordinary convolutions are shared) see ``benchmarks/bench_dcn.py``.
+* ``"fast"``: :func:`deform_conv2d_fast`, plain PyTorch ops. The weights are applied first: a 1x1
+  convolution with K*O output channels gives, for every input pixel, what each of the K kernel taps
+  would contribute there (the "tap table", K*O*H*W values, the same FLOPs as the convolution). The
+  deformable part is then linear in that table: each output is the sum, over taps, of the four
+  bilinear corners of its sampling point in that tap's slice, weighted by the bilinear weight times
+  the mask, i.e. one ``embedding_bag`` reduction of 4*K rows of O values per output position. Both
+  steps are multi-threaded library kernels (oneDNN and the embedding-bag kernel) where torchvision's
+  CPU path is a scalar im2col loop followed by a GEMM, and no (positions x K*C) column matrix is
+  built. It reproduces torchvision's sampling arithmetic (zero outside the image, the same float32
+  positions and weights), is differentiable w.r.t. input, offsets, mask, weight and bias, and keeps
+  the input's memory format. Strided DCNs pay for the table at every input pixel (FairMOT's are
+  all stride 1). Speed end to end: ``benchmarks/bench_dcn.py``, docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +43,7 @@ def _check_backend(backend: str) -> str:
     return backend
 
 
-def _sampling_weights(
+def _bilinear_bags(
     offset: torch.Tensor,
     mask: torch.Tensor,
     in_hw: tuple[int, int],
@@ -49,15 +52,18 @@ def _sampling_weights(
     padding: tuple[int, int],
     dilation: tuple[int, int],
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """For one image: (flat index (P*K, 4) into the input padded by one zero pixel on every side,
-    weight (P*K, 4)) of the four bilinear corners with which output position ``p`` samples kernel
-    tap ``k`` (row ``p*K + k``), the mask folded in. A corner that falls outside the image reads the
-    zero border, and a point with no corner inside (torchvision's ``y <= -1 or y >= H`` test) gets
-    weight 0, which is exactly torchvision's rule."""
+    """Rows of the tap table each output position sums, and their weights: both (N*Ho*Wo, 4*K).
+
+    The table (see :func:`deform_conv2d_fast`) has one row per (image, pixel of the input padded by
+    one zero pixel on every side, tap). Output position ``p`` of image ``n`` reads, for every tap
+    ``k``, the four bilinear corners around its sampling point in tap ``k``'s slice, weighted by the
+    bilinear weight times the mask. A corner outside the image reads the zero border, and a point
+    with no corner inside (torchvision's ``y <= -1 or y >= H`` test) gets weight 0: exactly
+    torchvision's rule, inf/nan offsets included."""
     height, width = in_hw
     kh, kw = kernel
     taps = kh * kw
-    out_h, out_w = offset.shape[-2:]
+    n, _, out_h, out_w = offset.shape
     dev, dt = offset.device, offset.dtype
     # Integer part of the sampling position, exactly as torchvision computes it:
     # (out * stride - pad) + tap * dilation, then the float offset is added.
@@ -67,11 +73,11 @@ def _sampling_weights(
     kx = torch.arange(kw, device=dev).repeat(kh) * dilation[1]
     base_y = (ys.view(out_h, 1, 1) + ky.view(1, 1, taps)).to(dt)  # (Ho, 1, K)
     base_x = (xs.view(1, out_w, 1) + kx.view(1, 1, taps)).to(dt)  # (1, Wo, K)
-    # (K, 2, Ho, Wo) -> (Ho, Wo, K): rows ordered position-major so the columns come out as (P, K, C)
-    off = offset.view(taps, 2, out_h, out_w).permute(1, 2, 3, 0)
-    py = (base_y + off[0]).reshape(-1)
-    px = (base_x + off[1]).reshape(-1)
-    m = mask.view(taps, out_h, out_w).permute(1, 2, 0).reshape(-1)
+    # (N, K, 2, Ho, Wo) -> (2, N, Ho, Wo, K): position-major, tap-minor
+    off = offset.view(n, taps, 2, out_h, out_w).permute(2, 0, 3, 4, 1)
+    py = base_y + off[0]
+    px = base_x + off[1]
+    m = mask.view(n, taps, out_h, out_w).permute(0, 2, 3, 1)
 
     inside = (py > -1) & (py < height) & (px > -1) & (px < width)
     m = m.masked_fill(~inside, 0.0)  # also keeps inf/nan positions out of the weights below
@@ -81,32 +87,17 @@ def _sampling_weights(
     x0f = torch.floor(px)
     ly = py - y0f
     lx = px - x0f
-    wy = torch.stack((1 - ly, ly), 1)  # (R, 2): rows y0, y0 + 1
-    wx = torch.stack((1 - lx, lx), 1) * m.unsqueeze(1)  # (R, 2): columns x0, x0 + 1, mask folded in
-    vals = (wy.unsqueeze(2) * wx.unsqueeze(1)).reshape(-1, 4)  # (y0,x0) (y0,x1) (y1,x0) (y1,x1)
+    wy = torch.stack((1 - ly, ly), -1)  # rows y0, y0 + 1
+    wx = torch.stack((1 - lx, lx), -1) * m.unsqueeze(-1)  # columns x0, x0 + 1, mask folded in
+    weights = (wy.unsqueeze(-1) * wx.unsqueeze(-2)).reshape(n * out_h * out_w, 4 * taps)
     pw = width + 2
-    # y0 in [-1, H - 1] for inside points: +1 for the zero border
-    base = (y0f.to(torch.int64) + 1) * pw + (x0f.to(torch.int64) + 1)
-    corners = torch.tensor([0, 1, pw, pw + 1], device=dev)
-    return base.unsqueeze(1) + corners, vals
-
-
-def _sample(x_cl: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, differentiable: bool) -> torch.Tensor:
-    """(H*W, C) input, corners (R, 4) -> (R, C) sampled values.
-
-    Inference: one CSR sparse @ dense product (multi-threaded, no (R, 4, C) temporary). Training:
-    a gather + weighted sum, which autograd differentiates w.r.t. the input, offsets and mask."""
-    n_rows = cols.shape[0]
-    if differentiable:
-        picked = x_cl.index_select(0, cols.reshape(-1)).view(n_rows, 4, -1)
-        return (picked * vals.unsqueeze(-1)).sum(1)
-    crow = torch.arange(0, 4 * n_rows + 1, 4, device=cols.device)
-    with warnings.catch_warnings():  # "CSR support is in beta": we rely only on CSR @ dense, tested here
-        warnings.simplefilter("ignore", UserWarning)
-        smat = torch.sparse_csr_tensor(
-            crow, cols.reshape(-1), vals.reshape(-1), size=(n_rows, x_cl.shape[0]), check_invariants=False
-        )
-    return torch.sparse.mm(smat, x_cl)
+    plane = (height + 2) * pw
+    # y0 in [-1, H - 1] for inside points: +1 for the zero border; the table interleaves taps
+    pixel = (y0f.to(torch.int64) + 1) * pw + (x0f.to(torch.int64) + 1)
+    pixel = pixel + torch.arange(n, device=dev).view(n, 1, 1, 1) * plane
+    row = pixel * taps + torch.arange(taps, device=dev)
+    corners = torch.tensor([0, taps, pw * taps, (pw + 1) * taps], device=dev)
+    return (row.unsqueeze(-1) + corners).reshape(n * out_h * out_w, 4 * taps), weights
 
 
 def deform_conv2d_fast(
@@ -137,25 +128,24 @@ def deform_conv2d_fast(
         raise ValueError(f"offset spatial size {(out_h, out_w)} does not match the output size {(exp_h, exp_w)}")
     if mask is None:
         mask = torch.ones((n, taps, out_h, out_w), dtype=input.dtype, device=input.device)
-    # (O, C, kh, kw) -> (O, K*C) to match columns laid out as (P, K, C)
-    w_mat = weight.permute(0, 2, 3, 1).reshape(out_ch, taps * c)
-    differentiable = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (input, offset, mask, weight, bias)
-    )
-    outs = []
-    for b in range(n):
-        idx, wgt = _sampling_weights(offset[b], mask[b], (height, width), (kh, kw), stride, padding, dilation)
-        # ((H+2)*(W+2), C) rows of the zero-bordered input (a strided view of one padded copy)
-        x_cl = F.pad(input[b], (1, 1, 1, 1)).permute(1, 2, 0).reshape((height + 2) * (width + 2), c)
-        sampled = _sample(x_cl, idx, wgt, differentiable)  # (P*K, C)
-        cols = sampled.view(out_h * out_w, taps * c)
-        # (O, P) = W (O, K*C) @ cols^T: BLAS reads the transposed operand in place; bias fused
-        if bias is None:
-            out = torch.mm(w_mat, cols.t())
-        else:
-            out = torch.addmm(bias.view(-1, 1), w_mat, cols.t())
-        outs.append(out.view(out_ch, out_h, out_w))
-    return outs[0].unsqueeze(0) if n == 1 else torch.stack(outs)
+    # Tap table: the weights of tap k applied to every input pixel, a 1x1 convolution with K*O
+    # output channels over the input padded by one zero pixel (padding=1 on a 1x1 kernel does that,
+    # no bias, so the border rows are exactly 0). Channels-last, its memory is (N, H+2, W+2, K, O).
+    w_taps = weight.permute(2, 3, 0, 1).reshape(taps * out_ch, c, 1, 1)
+    table = F.conv2d(input.contiguous(memory_format=torch.channels_last), w_taps, padding=1)
+    table = table.permute(0, 2, 3, 1).reshape(-1, out_ch)
+    rows, weights = _bilinear_bags(offset, mask, (height, width), (kh, kw), stride, padding, dilation)
+    # Each output position is a weighted sum of 4*K table rows: one embedding-bag reduction.
+    out = F.embedding_bag(rows, table, per_sample_weights=weights, mode="sum")
+    if bias is not None:
+        out = out + bias
+    out = out.view(n, out_h, out_w, out_ch).permute(0, 3, 1, 2)
+    # Keep the caller's memory format, as PyTorch's own convolutions do (the result is channels-last).
+    return out.contiguous(memory_format=torch.channels_last if _is_channels_last(input) else torch.contiguous_format)
+
+
+def _is_channels_last(x: torch.Tensor) -> bool:
+    return x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
 
 
 def _torchvision_deform_conv2d(input, offset, weight, bias, stride, padding, dilation, mask):
