@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from detectors.fairmot.anchor_head import (
     AnchorConfig,
@@ -90,3 +91,34 @@ def test_heads_default_four_anchors_of_aspect_one_third() -> None:
     cfg = AnchorConfig()
     assert cfg.num_anchors == 4 and cfg.aspect == pytest.approx(1 / 3)
     assert anchor_heads(cfg, 128) == {"anc_cls": 8, "anc_box": 16, "id": 128}
+
+
+def test_anchor_foreground_weight_is_a_weighted_mean_over_anchors() -> None:
+    """fg_weight w: sum(w_i * CE_i) / sum(w_i) over non-ignored anchors (w_i = w on foreground, 1 on
+    background); w = 1 is JDE's plain mean."""
+    t = assign_anchors(_labels(8, 8, 4, 12), CFG, 64, 64)
+    batch = {k: torch.from_numpy(v)[None] for k, v in t.items()}
+    out = {k: torch.randn_like(v) for k, v in _perfect_outputs(t).items()}
+    logits = out["anc_cls"].view(1, CFG.num_anchors, 2, 16, 16).permute(0, 1, 3, 4, 2).reshape(-1, 2)
+    conf = batch["anc_conf"].reshape(-1)
+    keep = conf >= 0
+    ce = F.cross_entropy(logits[keep], conf[keep], reduction="none")
+    for w in (1.0, 50.0):
+        weights = torch.where(conf[keep] == 1, w, 1.0)
+        expected = (weights * ce).sum() / weights.sum()
+        _, stats = AnchorLoss(CFG, emb_dim=4, num_ids=8, multi_loss="fixed", fg_weight=w)(out, batch)
+        assert stats["conf_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="foreground weight"):
+        AnchorLoss(CFG, emb_dim=4, num_ids=8, fg_weight=0.0)
+
+
+def test_anchor_options_do_not_change_the_anchor_free_training_key() -> None:
+    """An ablation sharing one base config across heads retrains the anchor-free head only when
+    something it uses changes."""
+    from detectors.fairmot.train import TrainConfig
+
+    base = TrainConfig(head="anchor_free")
+    assert TrainConfig(head="anchor_free", anchors={"heights": [0.1]}, anchor_fg_weight=9.0).key() == base.key()
+    anchor = TrainConfig(head="anchor_based")
+    assert TrainConfig(head="anchor_based", anchor_fg_weight=9.0).key() != anchor.key()
+    assert TrainConfig(head="anchor_based", anchors={"heights": [0.1]}).key() != anchor.key()

@@ -170,17 +170,22 @@ class AnchorLoss(nn.Module):
     """JDE-style detection loss + FairMOT's re-ID loss and task weighting, same (loss, stats) API."""
 
     def __init__(self, cfg: AnchorConfig, emb_dim: int, num_ids: int, conf_weight: float = 1.0,
-                 box_weight: float = 1.0, id_weight: float = 1.0, multi_loss: str = "uncertainty") -> None:
+                 box_weight: float = 1.0, id_weight: float = 1.0, multi_loss: str = "uncertainty",
+                 fg_weight: float = 1.0) -> None:
         super().__init__()
+        if fg_weight <= 0:
+            raise ValueError(f"anchor foreground weight must be > 0, got {fg_weight}")
         self.cfg = cfg
         self.conf_weight, self.box_weight, self.id_weight = conf_weight, box_weight, id_weight
+        self.fg_weight = fg_weight  # 1: JDE's plain mean over the non-ignored anchors
         self.reid = ReIDLoss(emb_dim, num_ids)
         self.weighting = UncertaintyWeighting(multi_loss)
 
     def forward(self, output: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]):
         logits, deltas = _split_anchor_maps(output, self.cfg.num_anchors)
         tconf = batch["anc_conf"].long()
-        conf_loss = F.cross_entropy(logits.float().permute(0, 2, 1, 3, 4), tconf, ignore_index=-1)
+        class_weight = None if self.fg_weight == 1.0 else logits.new_tensor([1.0, self.fg_weight], dtype=torch.float32)
+        conf_loss = F.cross_entropy(logits.float().permute(0, 2, 1, 3, 4), tconf, weight=class_weight, ignore_index=-1)
         pos = tconf == 1
         box_loss = (F.smooth_l1_loss(deltas.float()[pos], batch["anc_box"].float()[pos])
                     if pos.any() else deltas.sum() * 0.0)

@@ -66,6 +66,9 @@ class TrainConfig:
     id_weight: float = 1.0
     multi_loss: str = "uncertainty"  # or "fixed": det + 0.1 * id
     anchors: dict = field(default_factory=dict)  # AnchorConfig fields for head=anchor_based
+    # head=anchor_based: weight of foreground anchors in the objectness cross-entropy. 1 is JDE's plain
+    # mean over anchors; more counters the ~1 foreground per 1,000 anchors of a stride-4 grid.
+    anchor_fg_weight: float = 1.0
     augment: bool = True
     num_workers: int = 2
     seed: int = 317  # the official opts default
@@ -118,6 +121,9 @@ class TrainConfig:
         d = self.to_dict()
         for k in ("out", "num_workers", "progress", "log_every", "resume", "device", "save_all", "threads"):
             d.pop(k, None)
+        if self.head == "anchor_free":  # options of the other head do not change these weights
+            for k in ("anchors", "anchor_fg_weight"):
+                d.pop(k, None)
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     def resolved_head_conv(self) -> int:
@@ -150,7 +156,8 @@ def build_model_and_loss(cfg: TrainConfig, num_ids: int) -> tuple[nn.Module, nn.
 
         _init_objectness_prior(model)
         acfg = AnchorConfig.from_dict({**cfg.anchors, "down_ratio": cfg.down_ratio})
-        loss = AnchorLoss(acfg, cfg.reid_dim, num_ids, id_weight=cfg.id_weight, multi_loss=cfg.multi_loss)
+        loss = AnchorLoss(acfg, cfg.reid_dim, num_ids, id_weight=cfg.id_weight, multi_loss=cfg.multi_loss,
+                          fg_weight=cfg.anchor_fg_weight)
     else:
         from detectors.fairmot.losses import MotLoss
 
