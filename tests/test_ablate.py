@@ -96,3 +96,22 @@ def test_detection_recall_with_an_oracle_detector(tmp_path) -> None:
     assert detection_recall(Oracle(40.0), seqs, (0.5,))["SYN-01"]["0.5"]["recall"] == 0.0
     assert tracker_options_for("sort", {"sort": {"max_age": 3}, "fairmot": {}}) == {"max_age": 3}
     assert tracker_options_for("sort", {"max_age": 3}) == {"max_age": 3}
+
+
+def _torch_threads(_: int) -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_parallel_workers_share_the_cores(monkeypatch) -> None:
+    """Each of N worker processes gets cores // N torch threads (at least 1), never the full default:
+    oversubscribed OpenMP threads made parallel evaluation several times slower than serial."""
+    import os
+
+    from detectors.fairmot import ablate
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert ablate._map(_torch_threads, [0, 1], parallel=2) == [2, 2]
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert ablate._map(_torch_threads, [0, 1], parallel=2) == [1, 1]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import fields
 from pathlib import Path
@@ -197,8 +198,19 @@ def _map(fn, items: list, parallel: int) -> list:
         return [fn(x) for x in items]
     import multiprocessing as mp
 
-    with ProcessPoolExecutor(max_workers=parallel, mp_context=mp.get_context("spawn")) as pool:
+    # Share the cores: N workers each running torch's default thread count oversubscribe the CPU,
+    # and OpenMP's spinning threads then make every worker many times slower.
+    threads = max(1, (os.cpu_count() or 1) // parallel)
+    with ProcessPoolExecutor(
+        max_workers=parallel, mp_context=mp.get_context("spawn"), initializer=_limit_threads, initargs=(threads,)
+    ) as pool:
         return list(pool.map(fn, items))
+
+
+def _limit_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 # ----------------------------------------------------------------------------- detection recall
