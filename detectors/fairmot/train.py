@@ -67,7 +67,7 @@ class TrainConfig:
     multi_loss: str = "uncertainty"  # or "fixed": det + 0.1 * id
     anchors: dict = field(default_factory=dict)  # AnchorConfig fields for head=anchor_based
     # head=anchor_based: weight of foreground anchors in the objectness cross-entropy. 1 is JDE's plain
-    # mean over anchors; more counters the ~1 foreground per 1,000 anchors of a stride-4 grid.
+    # mean over anchors; more counters the ~1 foreground anchor in 600 of a stride-4 grid.
     anchor_fg_weight: float = 1.0
     augment: bool = True
     num_workers: int = 2
