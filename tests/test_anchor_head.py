@@ -112,6 +112,41 @@ def test_anchor_foreground_weight_is_a_weighted_mean_over_anchors() -> None:
         AnchorLoss(CFG, emb_dim=4, num_ids=8, fg_weight=0.0)
 
 
+def test_anchor_focal_loss_on_a_hand_computed_case() -> None:
+    """Three anchors: foreground at p=0.8, background at p(person)=0.2, one ignored.
+    Loss = [0.25 * 0.2^2 * -log 0.8 + 0.75 * 0.2^2 * -log 0.8] / 1 foreground."""
+    import math
+
+    from detectors.fairmot.anchor_head import anchor_focal_loss
+
+    logit = math.log(0.8 / 0.2)  # softmax([0, logit]) = [0.2, 0.8]
+    logits = torch.tensor([[[0.0, logit, 5.0]], [[logit, 0.0, -5.0]]]).permute(1, 0, 2)  # (1, 2, 3)
+    target = torch.tensor([[1, 0, -1]])
+    expected = (0.25 + 0.75) * 0.2**2 * -math.log(0.8)
+    assert anchor_focal_loss(logits, target).item() == pytest.approx(expected, rel=1e-5)
+    # no foreground: divided by 1, not 0
+    assert anchor_focal_loss(logits, torch.tensor([[0, 0, -1]])).item() == pytest.approx(
+        0.75 * 0.8**2 * -math.log(0.2) + 0.75 * 0.2**2 * -math.log(0.8), rel=1e-5)
+
+
+def test_anchor_loss_focal_option_is_used_and_validated() -> None:
+    from detectors.fairmot.anchor_head import anchor_focal_loss
+    from detectors.fairmot.train import TrainConfig
+
+    t = assign_anchors(_labels(8, 8, 4, 12), CFG, 64, 64)
+    batch = {k: torch.from_numpy(v)[None] for k, v in t.items()}
+    out = {k: torch.randn_like(v) for k, v in _perfect_outputs(t).items()}
+    _, stats = AnchorLoss(CFG, emb_dim=4, num_ids=8, multi_loss="fixed", conf_loss="focal")(out, batch)
+    logits = out["anc_cls"].view(1, CFG.num_anchors, 2, 16, 16).permute(0, 2, 1, 3, 4)
+    assert stats["conf_loss"].item() == pytest.approx(anchor_focal_loss(logits, batch["anc_conf"]).item(), rel=1e-6)
+    with pytest.raises(ValueError, match="'ce' or 'focal'"):
+        AnchorLoss(CFG, emb_dim=4, num_ids=8, conf_loss="hinge")
+    with pytest.raises(ValueError, match="anchor_conf_loss"):
+        TrainConfig.from_dict({"head": "anchor_based", "anchor_conf_loss": "hinge"})
+    with pytest.raises(ValueError, match="alpha"):
+        TrainConfig.from_dict({"head": "anchor_based", "anchor_conf_loss": "focal", "anchor_fg_weight": 5.0})
+
+
 def test_anchor_options_do_not_change_the_anchor_free_training_key() -> None:
     """An ablation sharing one base config across heads retrains the anchor-free head only when
     something it uses changes."""
@@ -122,3 +157,5 @@ def test_anchor_options_do_not_change_the_anchor_free_training_key() -> None:
     anchor = TrainConfig(head="anchor_based")
     assert TrainConfig(head="anchor_based", anchor_fg_weight=9.0).key() != anchor.key()
     assert TrainConfig(head="anchor_based", anchors={"heights": [0.1]}).key() != anchor.key()
+    assert TrainConfig(head="anchor_based", anchor_conf_loss="focal").key() != anchor.key()
+    assert TrainConfig(head="anchor_free", anchor_conf_loss="focal").key() == base.key()

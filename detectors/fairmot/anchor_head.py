@@ -166,15 +166,34 @@ def _split_anchor_maps(output: dict[str, torch.Tensor], a: int) -> tuple[torch.T
     return logits, deltas
 
 
+def anchor_focal_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0,
+                      ) -> torch.Tensor:
+    """RetinaNet's focal loss on 2-way objectness logits (B, 2, ...) with targets {1, 0, -1 ignored}.
+
+    ``-alpha_t (1 - p_t)^gamma log p_t`` (alpha on foreground, 1 - alpha on background), summed over the
+    non-ignored anchors and divided by the foreground count (at least 1): easy background anchors, the
+    ~600 per foreground one on a stride-4 grid, then no longer swamp the gradient.
+    """
+    valid = target >= 0
+    t = target.clamp(min=0)
+    logp_t = F.log_softmax(logits, dim=1).gather(1, t.unsqueeze(1)).squeeze(1)
+    alpha_t = torch.where(t == 1, alpha, 1.0 - alpha)
+    loss = -alpha_t * (1.0 - logp_t.exp()).pow(gamma) * logp_t
+    return loss[valid].sum() / (target == 1).sum().clamp(min=1)
+
+
 class AnchorLoss(nn.Module):
     """JDE-style detection loss + FairMOT's re-ID loss and task weighting, same (loss, stats) API."""
 
     def __init__(self, cfg: AnchorConfig, emb_dim: int, num_ids: int, conf_weight: float = 1.0,
                  box_weight: float = 1.0, id_weight: float = 1.0, multi_loss: str = "uncertainty",
-                 fg_weight: float = 1.0) -> None:
+                 fg_weight: float = 1.0, conf_loss: str = "ce") -> None:
         super().__init__()
         if fg_weight <= 0:
             raise ValueError(f"anchor foreground weight must be > 0, got {fg_weight}")
+        if conf_loss not in ("ce", "focal"):
+            raise ValueError(f"anchor objectness loss must be 'ce' or 'focal', got {conf_loss!r}")
+        self.conf_loss = conf_loss
         self.cfg = cfg
         self.conf_weight, self.box_weight, self.id_weight = conf_weight, box_weight, id_weight
         self.fg_weight = fg_weight  # 1: JDE's plain mean over the non-ignored anchors
@@ -184,8 +203,13 @@ class AnchorLoss(nn.Module):
     def forward(self, output: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]):
         logits, deltas = _split_anchor_maps(output, self.cfg.num_anchors)
         tconf = batch["anc_conf"].long()
-        class_weight = None if self.fg_weight == 1.0 else logits.new_tensor([1.0, self.fg_weight], dtype=torch.float32)
-        conf_loss = F.cross_entropy(logits.float().permute(0, 2, 1, 3, 4), tconf, weight=class_weight, ignore_index=-1)
+        if self.conf_loss == "focal":
+            conf_loss = anchor_focal_loss(logits.float().permute(0, 2, 1, 3, 4), tconf)
+        else:
+            class_weight = (None if self.fg_weight == 1.0
+                            else logits.new_tensor([1.0, self.fg_weight], dtype=torch.float32))
+            conf_loss = F.cross_entropy(logits.float().permute(0, 2, 1, 3, 4), tconf, weight=class_weight,
+                                        ignore_index=-1)
         pos = tconf == 1
         box_loss = (F.smooth_l1_loss(deltas.float()[pos], batch["anc_box"].float()[pos])
                     if pos.any() else deltas.sum() * 0.0)

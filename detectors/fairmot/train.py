@@ -38,6 +38,10 @@ from mot_bench.atomic import atomic_write, atomic_write_json
 log = logging.getLogger(__name__)
 
 HEAD_TYPES = ("anchor_free", "anchor_based")
+ANCHOR_CONF_LOSSES = ("ce", "focal")
+# Options added after runs were keyed: hashed only when set away from these defaults, so earlier
+# training directories keep their keys.
+_LATER_OPTIONS = {"anchor_conf_loss": "ce"}
 
 
 @dataclass
@@ -69,6 +73,9 @@ class TrainConfig:
     # head=anchor_based: weight of foreground anchors in the objectness cross-entropy. 1 is JDE's plain
     # mean over anchors; more counters the ~1 foreground anchor in 600 of a stride-4 grid.
     anchor_fg_weight: float = 1.0
+    # head=anchor_based objectness loss: "ce" (JDE's softmax cross-entropy) or "focal" (RetinaNet's focal
+    # loss, alpha 0.25, gamma 2, summed over anchors and divided by the foreground count).
+    anchor_conf_loss: str = "ce"
     augment: bool = True
     num_workers: int = 2
     seed: int = 317  # the official opts default
@@ -107,6 +114,10 @@ class TrainConfig:
     def validate(self) -> None:
         if self.head not in HEAD_TYPES:
             raise ValueError(f"head must be one of {HEAD_TYPES}, got {self.head!r}")
+        if self.anchor_conf_loss not in ANCHOR_CONF_LOSSES:
+            raise ValueError(f"anchor_conf_loss must be one of {ANCHOR_CONF_LOSSES}, got {self.anchor_conf_loss!r}")
+        if self.anchor_conf_loss == "focal" and self.anchor_fg_weight != 1.0:
+            raise ValueError("anchor_fg_weight weighs the cross-entropy; the focal loss balances with its alpha")
         if self.multi_loss not in ("uncertainty", "fixed"):
             raise ValueError(f"multi_loss must be 'uncertainty' or 'fixed', got {self.multi_loss!r}")
         for s in self.datasets:
@@ -121,8 +132,11 @@ class TrainConfig:
         d = self.to_dict()
         for k in ("out", "num_workers", "progress", "log_every", "resume", "device", "save_all", "threads"):
             d.pop(k, None)
+        for k, default in _LATER_OPTIONS.items():
+            if d.get(k) == default:
+                d.pop(k)
         if self.head == "anchor_free":  # options of the other head do not change these weights
-            for k in ("anchors", "anchor_fg_weight"):
+            for k in ("anchors", "anchor_fg_weight", "anchor_conf_loss"):
                 d.pop(k, None)
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -157,7 +171,7 @@ def build_model_and_loss(cfg: TrainConfig, num_ids: int) -> tuple[nn.Module, nn.
         _init_objectness_prior(model)
         acfg = AnchorConfig.from_dict({**cfg.anchors, "down_ratio": cfg.down_ratio})
         loss = AnchorLoss(acfg, cfg.reid_dim, num_ids, id_weight=cfg.id_weight, multi_loss=cfg.multi_loss,
-                          fg_weight=cfg.anchor_fg_weight)
+                          fg_weight=cfg.anchor_fg_weight, conf_loss=cfg.anchor_conf_loss)
     else:
         from detectors.fairmot.losses import MotLoss
 
