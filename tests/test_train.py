@@ -103,6 +103,20 @@ def test_partial_load_reports_what_it_skipped(syn_root, tmp_path) -> None:
     torch.testing.assert_close(dst.state_dict()["hm.2.weight"], src.state_dict()["hm.2.weight"])
 
 
+def test_anchor_head_starts_from_an_anchor_free_checkpoint(syn_root, tmp_path) -> None:
+    """The two-stage ablation: the anchor network takes the backbone and re-ID head of an anchor-free
+    checkpoint; its own heads keep their fresh initialisation (objectness prior included)."""
+    src, _ = build_model_and_loss(tiny_cfg(syn_root, tmp_path), 5)
+    dst, _ = build_model_and_loss(tiny_cfg(syn_root, tmp_path, head="anchor_based"), 5)
+    prior = dst.state_dict()["anc_cls.2.bias"].clone()
+    report = partial_load(dst, src.state_dict())
+    assert {k.split(".")[0] for k in report["unexpected"]} == {"hm", "wh", "reg"}
+    assert {k.split(".")[0] for k in report["missing"]} == {"anc_cls", "anc_box"}
+    torch.testing.assert_close(dst.state_dict()["anc_cls.2.bias"], prior)
+    for k in ("id.2.weight", next(k for k in src.state_dict() if k.startswith("base."))):
+        torch.testing.assert_close(dst.state_dict()[k], src.state_dict()[k])
+
+
 def test_identities_unique_across_sequences_and_datasets(tmp_path) -> None:
     for name, seed in (("A", 0), ("B", 1)):
         make_sequence(tmp_path / "d1", f"SYN-{name}", length=4, width=64, height=64, num_people=2, seed=seed)
