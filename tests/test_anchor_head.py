@@ -159,3 +159,21 @@ def test_anchor_options_do_not_change_the_anchor_free_training_key() -> None:
     assert TrainConfig(head="anchor_based", anchors={"heights": [0.1]}).key() != anchor.key()
     assert TrainConfig(head="anchor_based", anchor_conf_loss="focal").key() != anchor.key()
     assert TrainConfig(head="anchor_free", anchor_conf_loss="focal").key() == base.key()
+    assert TrainConfig(head="anchor_based", anchor_box_weight=10.0).key() != anchor.key()
+    assert TrainConfig(head="anchor_free", anchor_box_weight=10.0).key() == base.key()
+
+
+def test_anchor_box_weight_reaches_the_loss(tmp_path) -> None:
+    """``anchor_box_weight`` w: the fixed-weight detection loss is conf + w * box."""
+    from detectors.fairmot.train import TrainConfig, build_model_and_loss
+
+    t = assign_anchors(_labels(8, 8, 4, 12), CFG, 64, 64)
+    batch = {k: torch.from_numpy(v)[None] for k, v in t.items()}
+    out = {k: torch.randn_like(v) for k, v in _perfect_outputs(t).items()}
+    for w in (1.0, 10.0):
+        cfg = TrainConfig(head="anchor_based", arch="dla_tiny", head_conv=8, reid_dim=4, dcn="fast",
+                          anchors=CFG.to_dict(), anchor_box_weight=w, id_weight=0.0, multi_loss="fixed")
+        _, crit = build_model_and_loss(cfg, 8)
+        loss, stats = crit(out, batch)
+        assert stats["box_loss"].item() > 0
+        assert loss.item() == pytest.approx((stats["conf_loss"] + w * stats["box_loss"]).item(), rel=1e-5)

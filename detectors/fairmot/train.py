@@ -41,7 +41,7 @@ HEAD_TYPES = ("anchor_free", "anchor_based")
 ANCHOR_CONF_LOSSES = ("ce", "focal")
 # Options added after runs were keyed: hashed only when set away from these defaults, so earlier
 # training directories keep their keys.
-_LATER_OPTIONS = {"anchor_conf_loss": "ce"}
+_LATER_OPTIONS = {"anchor_conf_loss": "ce", "anchor_box_weight": 1.0}
 
 
 @dataclass
@@ -76,6 +76,8 @@ class TrainConfig:
     # head=anchor_based objectness loss: "ce" (JDE's softmax cross-entropy) or "focal" (RetinaNet's focal
     # loss, alpha 0.25, gamma 2, summed over anchors and divided by the foreground count).
     anchor_conf_loss: str = "ce"
+    # head=anchor_based: weight of the smooth-L1 box-delta loss against the objectness loss (JDE: 1).
+    anchor_box_weight: float = 1.0
     augment: bool = True
     num_workers: int = 2
     seed: int = 317  # the official opts default
@@ -136,7 +138,7 @@ class TrainConfig:
             if d.get(k) == default:
                 d.pop(k)
         if self.head == "anchor_free":  # options of the other head do not change these weights
-            for k in ("anchors", "anchor_fg_weight", "anchor_conf_loss"):
+            for k in ("anchors", "anchor_fg_weight", "anchor_conf_loss", "anchor_box_weight"):
                 d.pop(k, None)
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -171,7 +173,8 @@ def build_model_and_loss(cfg: TrainConfig, num_ids: int) -> tuple[nn.Module, nn.
         _init_objectness_prior(model)
         acfg = AnchorConfig.from_dict({**cfg.anchors, "down_ratio": cfg.down_ratio})
         loss = AnchorLoss(acfg, cfg.reid_dim, num_ids, id_weight=cfg.id_weight, multi_loss=cfg.multi_loss,
-                          fg_weight=cfg.anchor_fg_weight, conf_loss=cfg.anchor_conf_loss)
+                          fg_weight=cfg.anchor_fg_weight, conf_loss=cfg.anchor_conf_loss,
+                          box_weight=cfg.anchor_box_weight)
     else:
         from detectors.fairmot.losses import MotLoss
 
