@@ -163,7 +163,7 @@ def test_anchor_options_do_not_change_the_anchor_free_training_key() -> None:
     assert TrainConfig(head="anchor_free", anchor_box_weight=10.0).key() == base.key()
 
 
-def test_anchor_box_weight_reaches_the_loss(tmp_path) -> None:
+def test_anchor_box_weight_reaches_the_loss() -> None:
     """``anchor_box_weight`` w: the fixed-weight detection loss is conf + w * box."""
     from detectors.fairmot.train import TrainConfig, build_model_and_loss
 

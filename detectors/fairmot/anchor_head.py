@@ -166,6 +166,9 @@ def _split_anchor_maps(output: dict[str, torch.Tensor], a: int) -> tuple[torch.T
     return logits, deltas
 
 
+CONF_LOSSES = ("ce", "focal")  # objectness losses: JDE's softmax cross-entropy, RetinaNet's focal loss
+
+
 def anchor_focal_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0,
                       ) -> torch.Tensor:
     """RetinaNet's focal loss on 2-way objectness logits (B, 2, ...) with targets {1, 0, -1 ignored}.
@@ -191,7 +194,7 @@ class AnchorLoss(nn.Module):
         super().__init__()
         if fg_weight <= 0:
             raise ValueError(f"anchor foreground weight must be > 0, got {fg_weight}")
-        if conf_loss not in ("ce", "focal"):
+        if conf_loss not in CONF_LOSSES:
             raise ValueError(f"anchor objectness loss must be 'ce' or 'focal', got {conf_loss!r}")
         self.conf_loss = conf_loss
         self.cfg = cfg
@@ -203,13 +206,12 @@ class AnchorLoss(nn.Module):
     def forward(self, output: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]):
         logits, deltas = _split_anchor_maps(output, self.cfg.num_anchors)
         tconf = batch["anc_conf"].long()
+        class_logits = logits.float().permute(0, 2, 1, 3, 4)  # (B, 2, A, H, W)
         if self.conf_loss == "focal":
-            conf_loss = anchor_focal_loss(logits.float().permute(0, 2, 1, 3, 4), tconf)
+            conf_loss = anchor_focal_loss(class_logits, tconf)
         else:
-            class_weight = (None if self.fg_weight == 1.0
-                            else logits.new_tensor([1.0, self.fg_weight], dtype=torch.float32))
-            conf_loss = F.cross_entropy(logits.float().permute(0, 2, 1, 3, 4), tconf, weight=class_weight,
-                                        ignore_index=-1)
+            class_weight = None if self.fg_weight == 1.0 else class_logits.new_tensor([1.0, self.fg_weight])
+            conf_loss = F.cross_entropy(class_logits, tconf, weight=class_weight, ignore_index=-1)
         pos = tconf == 1
         box_loss = (F.smooth_l1_loss(deltas.float()[pos], batch["anc_box"].float()[pos])
                     if pos.any() else deltas.sum() * 0.0)

@@ -38,7 +38,6 @@ from mot_bench.atomic import atomic_write, atomic_write_json
 log = logging.getLogger(__name__)
 
 HEAD_TYPES = ("anchor_free", "anchor_based")
-ANCHOR_CONF_LOSSES = ("ce", "focal")
 # Options added after runs were keyed: hashed only when set away from these defaults, so earlier
 # training directories keep their keys.
 _LATER_OPTIONS = {"anchor_conf_loss": "ce", "anchor_box_weight": 1.0}
@@ -116,8 +115,10 @@ class TrainConfig:
     def validate(self) -> None:
         if self.head not in HEAD_TYPES:
             raise ValueError(f"head must be one of {HEAD_TYPES}, got {self.head!r}")
-        if self.anchor_conf_loss not in ANCHOR_CONF_LOSSES:
-            raise ValueError(f"anchor_conf_loss must be one of {ANCHOR_CONF_LOSSES}, got {self.anchor_conf_loss!r}")
+        from detectors.fairmot.anchor_head import CONF_LOSSES
+
+        if self.anchor_conf_loss not in CONF_LOSSES:
+            raise ValueError(f"anchor_conf_loss must be one of {CONF_LOSSES}, got {self.anchor_conf_loss!r}")
         if self.anchor_conf_loss == "focal" and self.anchor_fg_weight != 1.0:
             raise ValueError("anchor_fg_weight weighs the cross-entropy; the focal loss balances with its alpha")
         if self.multi_loss not in ("uncertainty", "fixed"):
