@@ -138,10 +138,16 @@ class TrainConfig:
         for k, default in _LATER_OPTIONS.items():
             if d.get(k) == default:
                 d.pop(k)
-        if self.head == "anchor_free":  # options of the other head do not change these weights
-            for k in ("anchors", "anchor_fg_weight", "anchor_conf_loss", "anchor_box_weight"):
-                d.pop(k, None)
+        if self.head == "anchor_free":  # the other head's options (all named anchor*) leave these weights alone
+            for k in [k for k in d if k.startswith("anchor")]:
+                d.pop(k)
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+    def anchor_config(self):
+        """The anchor layout of head=anchor_based (``anchors`` at this config's output stride)."""
+        from detectors.fairmot.anchor_head import AnchorConfig
+
+        return AnchorConfig.from_dict({**self.anchors, "down_ratio": self.down_ratio})
 
     def resolved_head_conv(self) -> int:
         return 256 if self.head_conv < 0 else self.head_conv
@@ -159,9 +165,9 @@ def build_network(arch: str, heads: dict[str, int], head_conv: int, dcn: str) ->
 
 def heads_for(cfg: TrainConfig) -> dict[str, int]:
     if cfg.head == "anchor_based":
-        from detectors.fairmot.anchor_head import AnchorConfig, anchor_heads
+        from detectors.fairmot.anchor_head import anchor_heads
 
-        return anchor_heads(AnchorConfig.from_dict({**cfg.anchors, "down_ratio": cfg.down_ratio}), cfg.reid_dim)
+        return anchor_heads(cfg.anchor_config(), cfg.reid_dim)
     return {"hm": 1, "wh": 4 if cfg.ltrb else 2, "id": cfg.reid_dim, "reg": 2}
 
 
@@ -169,12 +175,11 @@ def build_model_and_loss(cfg: TrainConfig, num_ids: int) -> tuple[nn.Module, nn.
     heads = heads_for(cfg)
     model = build_network(cfg.arch, heads, cfg.resolved_head_conv(), cfg.dcn)
     if cfg.head == "anchor_based":
-        from detectors.fairmot.anchor_head import AnchorConfig, AnchorLoss
+        from detectors.fairmot.anchor_head import AnchorLoss
 
         _init_objectness_prior(model)
-        acfg = AnchorConfig.from_dict({**cfg.anchors, "down_ratio": cfg.down_ratio})
-        loss = AnchorLoss(acfg, cfg.reid_dim, num_ids, id_weight=cfg.id_weight, multi_loss=cfg.multi_loss,
-                          fg_weight=cfg.anchor_fg_weight, conf_loss=cfg.anchor_conf_loss,
+        loss = AnchorLoss(cfg.anchor_config(), cfg.reid_dim, num_ids, id_weight=cfg.id_weight,
+                          multi_loss=cfg.multi_loss, fg_weight=cfg.anchor_fg_weight, conf_loss=cfg.anchor_conf_loss,
                           box_weight=cfg.anchor_box_weight)
     else:
         from detectors.fairmot.losses import MotLoss
@@ -281,9 +286,9 @@ def make_dataset(cfg: TrainConfig):
 
     target_fn = None
     if cfg.head == "anchor_based":
-        from detectors.fairmot.anchor_head import AnchorConfig, AnchorTargets
+        from detectors.fairmot.anchor_head import AnchorTargets
 
-        target_fn = AnchorTargets(AnchorConfig.from_dict({**cfg.anchors, "down_ratio": cfg.down_ratio}))
+        target_fn = AnchorTargets(cfg.anchor_config())
     return JointDataset(cfg.datasets, cfg.input_w, cfg.input_h, cfg.down_ratio, cfg.augment, cfg.max_objs,
                         cfg.seed, target_fn)
 
