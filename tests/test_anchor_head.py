@@ -177,3 +177,20 @@ def test_anchor_box_weight_reaches_the_loss() -> None:
         loss, stats = crit(out, batch)
         assert stats["box_loss"].item() > 0
         assert loss.item() == pytest.approx((stats["conf_loss"] + w * stats["box_loss"]).item(), rel=1e-5)
+
+
+def test_delta_std_scales_targets_and_decoding_undoes_it() -> None:
+    """Faster R-CNN-style delta normalisation: targets are the JDE deltas over std; decoding gives the same box."""
+    scaled = AnchorConfig(heights=CFG.heights, aspect=CFG.aspect, delta_std=(0.1, 0.1, 0.2, 0.2))
+    labels = _labels(8.5, 8.25, 5, 10)
+    raw, t = assign_anchors(labels, CFG, 64, 64), assign_anchors(labels, scaled, 64, 64)
+    np.testing.assert_array_equal(t["anc_conf"], raw["anc_conf"])
+    pos = raw["anc_conf"] == 1
+    assert np.abs(raw["anc_box"][pos]).max() > 0.1
+    np.testing.assert_allclose(t["anc_box"][pos], raw["anc_box"][pos] / [0.1, 0.1, 0.2, 0.2], rtol=1e-5)
+    (boxes, _, _), = decode_anchor_based(_perfect_outputs(t), scaled, input_h=64, conf_thres=0.5)
+    want = [(8.5 - 2.5) * 4, (8.25 - 5) * 4, (8.5 + 2.5) * 4, (8.25 + 5) * 4]
+    np.testing.assert_allclose(boxes[0].numpy(), want, atol=1e-4)
+    assert AnchorConfig.from_dict(scaled.to_dict()) == scaled
+    with pytest.raises(ValueError, match="delta_std"):
+        AnchorConfig(delta_std=(0.1, 0.1, 0.2))

@@ -31,6 +31,13 @@ class AnchorConfig:
     fg_iou: float = 0.5
     bg_iou: float = 0.4
     down_ratio: int = 4
+    # Box deltas are divided by these before the loss (and multiplied back at decoding). JDE: all 1, the raw
+    # deltas. Faster R-CNN's (0.1, 0.1, 0.2, 0.2) puts typical errors in smooth-L1's linear part.
+    delta_std: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        if len(self.delta_std) != 4 or min(self.delta_std) <= 0:
+            raise ValueError(f"anchor delta_std must be 4 positive numbers (dx, dy, dw, dh), got {self.delta_std}")
 
     @property
     def num_anchors(self) -> int:
@@ -39,13 +46,15 @@ class AnchorConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["heights"] = list(self.heights)
+        d["delta_std"] = list(self.delta_std)
         return d
 
     @classmethod
     def from_dict(cls, d: dict | None) -> AnchorConfig:
         d = dict(d or {})
-        if "heights" in d:
-            d["heights"] = tuple(float(h) for h in d["heights"])
+        for k in ("heights", "delta_std"):
+            if k in d:
+                d[k] = tuple(float(v) for v in d[k])
         return cls(**d)
 
 
@@ -87,18 +96,22 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-12)
 
 
-def encode_deltas(anchors: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """JDE's box encoding: centre shift in anchor sizes, log size ratio. Both cx, cy, w, h."""
-    return np.stack([
+def encode_deltas(anchors: np.ndarray, boxes: np.ndarray, std: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
+                  ) -> np.ndarray:
+    """JDE's box encoding: centre shift in anchor sizes, log size ratio (both cx, cy, w, h), over ``std``."""
+    raw = np.stack([
         (boxes[:, 0] - anchors[:, 0]) / anchors[:, 2],
         (boxes[:, 1] - anchors[:, 1]) / anchors[:, 3],
         np.log(boxes[:, 2] / anchors[:, 2]),
         np.log(boxes[:, 3] / anchors[:, 3]),
     ], 1)
+    return raw / np.asarray(std, np.float64)
 
 
-def decode_deltas(anchors: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+def decode_deltas(anchors: torch.Tensor, deltas: torch.Tensor, std: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
+                  ) -> torch.Tensor:
     """Inverse of :func:`encode_deltas`; returns cx, cy, w, h."""
+    deltas = deltas * deltas.new_tensor(std)
     return torch.stack([
         anchors[..., 0] + deltas[..., 0] * anchors[..., 2],
         anchors[..., 1] + deltas[..., 1] * anchors[..., 3],
@@ -134,7 +147,7 @@ def assign_anchors(labels: np.ndarray, cfg: AnchorConfig, input_w: int, input_h:
     c[best_iou < cfg.bg_iou] = 0
     pos = c == 1
     deltas = np.zeros((len(flat), 4), np.float32)
-    deltas[pos] = encode_deltas(flat[pos], gt[best[pos]])
+    deltas[pos] = encode_deltas(flat[pos], gt[best[pos]], cfg.delta_std)
     conf = c.reshape(a, out_h, out_w)
     box = deltas.reshape(a, out_h, out_w, 4)
     # Per location: identity of the foreground anchor with the highest IoU there.
@@ -259,7 +272,8 @@ def decode_anchor_based(
             idx = keep.nonzero()[top]
         else:
             idx = keep.nonzero()
-        boxes = decode_deltas(grid[idx[:, 0], idx[:, 1], idx[:, 2]], deltas[i].float()[idx[:, 0], idx[:, 1], idx[:, 2]])
+        cell = (idx[:, 0], idx[:, 1], idx[:, 2])
+        boxes = decode_deltas(grid[cell], deltas[i].float()[cell], cfg.delta_std)
         xyxy = torch.cat([boxes[:, :2] - boxes[:, 2:] / 2, boxes[:, :2] + boxes[:, 2:] / 2], 1) * cfg.down_ratio
         kept = nms(xyxy, s, nms_thres)
         xyxy, s, idx = xyxy[kept], s[kept], idx[kept]
