@@ -13,9 +13,10 @@ from detectors.fairmot.ablate import expand, load_config
 from mot_bench.data.synthetic import make_sequence
 
 
-def _config(tmp_path: Path, root: Path) -> Path:
+def _config(tmp_path: Path, root: Path, **top: str) -> Path:
     cfg = {
         "out": str(tmp_path / "abl"),
+        **top,
         "base": {"datasets": [{"root": str(root)}], "arch": "dla_tiny", "head_conv": 8, "reid_dim": 8, "dcn": "fast",
                  "input_w": 128, "input_h": 64, "batch_size": 4, "num_epochs": 1, "lr": 1e-3, "num_workers": 0,
                  "threads": 1, "progress": False, "tracker": "fairmot",
@@ -64,6 +65,12 @@ def test_ablate_two_axis_grid_writes_comparison(tmp_path) -> None:
     res = CliRunner().invoke(ablate, [str(_config(tmp_path, root))], catch_exceptions=False)
     assert res.exit_code == 0
     assert [(d / "model_last.pth").stat().st_mtime_ns for d in trained] == stamps  # nothing retrained
+    # Another ablation that names the first one's training folder reuses its models.
+    other = _config(tmp_path, root, out=str(tmp_path / "abl2"), train_root=str(out / "train"))
+    res = CliRunner().invoke(ablate, [str(other)], catch_exceptions=False)
+    assert res.exit_code == 0
+    assert [(d / "model_last.pth").stat().st_mtime_ns for d in trained] == stamps
+    assert not (tmp_path / "abl2" / "train").exists() and len(pd.read_csv(tmp_path / "abl2" / "comparison.csv")) == 4
 
 
 def test_detection_recall_with_an_oracle_detector(tmp_path) -> None:

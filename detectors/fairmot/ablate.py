@@ -7,11 +7,13 @@ Config (JSON)::
       "base": {<TrainConfig options>, "tracker": "fairmot", "tracker_options": {}, "conf_thres": 0.4},
       "axes": {"head": ["anchor_free", "anchor_based"], "reid_dim": [64, 128]},
       "eval": {"data": "../shared/data", "benchmark": "MOT15", "split": "half-val", "seqs": ["TUD-Campus"]},
-      "parallel": 1
+      "parallel": 1,
+      "train_root": "ablations/trained"
     }
 
 Every axis value may be a training option (a TrainConfig field: retrains, keyed by the training
-config hash so identical trainings are shared and finished ones are skipped) or an evaluation option
+config hash so identical trainings are shared and finished ones are skipped; they live in
+``train_root/<hash>``, ``<out>/train`` unless set, so ablations that name one folder share them) or an evaluation option
 (``tracker``, ``tracker_options``, ``conf_thres``, ``eval_input_w``/``eval_input_h``). The base
 variant takes, on each axis, the base config's value when the axis lists it, else the axis's first
 value. Each variant becomes one run folder (``mot_bench.runner``); the comparison table (CSV +
@@ -81,12 +83,12 @@ def _label(axes: dict[str, Any]) -> str:
     return "-".join(f"{k}={v}" for k, v in axes.items()).replace("/", "_").replace(" ", "")
 
 
-def train_config_for(options: dict[str, Any], out_root: Path):
+def train_config_for(options: dict[str, Any], train_root: Path):
     from detectors.fairmot.train import TrainConfig
 
     tf = _train_fields()
     tcfg = TrainConfig.from_dict({k: v for k, v in options.items() if k in tf})
-    tcfg.out = str(out_root / "train" / tcfg.key())
+    tcfg.out = str(train_root / tcfg.key())
     return tcfg
 
 
@@ -160,17 +162,18 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
     """Train, run, score and compare every variant; returns the comparison table (and writes it)."""
     out = Path(cfg["out"])
     out.mkdir(parents=True, exist_ok=True)
+    train_root = Path(cfg.get("train_root") or out / "train")
     variants, base_index = expand(cfg)
     parallel = int(parallel or cfg.get("parallel", 1))
     for v in variants:
-        v["train"] = train_config_for(v["options"], out)
+        v["train"] = train_config_for(v["options"], train_root)
         v["label"] = _label(v["axes"])
         v["run_dir"] = str(out / "runs" / v["label"])
     # 1. train each distinct configuration once
     todo: dict[str, dict] = {}
     for v in variants:
         todo.setdefault(v["train"].out, v["train"].to_dict())
-    pending = {k: d for k, d in todo.items() if not is_trained(train_config_for(d, out))}
+    pending = {k: d for k, d in todo.items() if not is_trained(train_config_for(d, train_root))}
     log.warning("ablate: %d variant(s), %d distinct training(s), %d to train", len(variants), len(todo), len(pending))
     _map(train_one, list(pending.values()), parallel)
     # 2. run and score each variant
