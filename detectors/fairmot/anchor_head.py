@@ -21,6 +21,8 @@ from torch import nn
 
 from detectors.fairmot.losses import ReIDLoss, UncertaintyWeighting
 
+RAW_DELTAS = (1.0, 1.0, 1.0, 1.0)  # delta_std that leaves JDE's box deltas as they are
+
 
 @dataclass
 class AnchorConfig:
@@ -33,7 +35,7 @@ class AnchorConfig:
     down_ratio: int = 4
     # Box deltas are divided by these before the loss (and multiplied back at decoding). JDE: all 1, the raw
     # deltas. Faster R-CNN's (0.1, 0.1, 0.2, 0.2) puts typical errors in smooth-L1's linear part.
-    delta_std: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+    delta_std: tuple[float, ...] = RAW_DELTAS
 
     def __post_init__(self) -> None:
         if len(self.delta_std) != 4 or min(self.delta_std) <= 0:
@@ -96,7 +98,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-12)
 
 
-def encode_deltas(anchors: np.ndarray, boxes: np.ndarray, std: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
+def encode_deltas(anchors: np.ndarray, boxes: np.ndarray, std: tuple[float, ...] = RAW_DELTAS,
                   ) -> np.ndarray:
     """JDE's box encoding: centre shift in anchor sizes, log size ratio (both cx, cy, w, h), over ``std``."""
     raw = np.stack([
@@ -108,7 +110,7 @@ def encode_deltas(anchors: np.ndarray, boxes: np.ndarray, std: tuple[float, ...]
     return raw / np.asarray(std, np.float64)
 
 
-def decode_deltas(anchors: torch.Tensor, deltas: torch.Tensor, std: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
+def decode_deltas(anchors: torch.Tensor, deltas: torch.Tensor, std: tuple[float, ...] = RAW_DELTAS,
                   ) -> torch.Tensor:
     """Inverse of :func:`encode_deltas`; returns cx, cy, w, h."""
     deltas = deltas * deltas.new_tensor(std)
