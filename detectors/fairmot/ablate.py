@@ -170,12 +170,10 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
         v["label"] = _label(v["axes"])
         v["run_dir"] = str(out / "runs" / v["label"])
     # 1. train each distinct configuration once
-    todo: dict[str, dict] = {}
-    for v in variants:
-        todo.setdefault(v["train"].out, v["train"].to_dict())
-    pending = {k: d for k, d in todo.items() if not is_trained(train_config_for(d, train_root))}
+    todo = {v["train"].out: v["train"] for v in variants}
+    pending = [t.to_dict() for t in todo.values() if not is_trained(t)]
     log.warning("ablate: %d variant(s), %d distinct training(s), %d to train", len(variants), len(todo), len(pending))
-    _map(train_one, list(pending.values()), parallel)
+    _map(train_one, pending, parallel)
     # 2. run and score each variant
     jobs = [(v["train"].out, v["options"], cfg["eval"], v["run_dir"]) for v in variants]
     scores = _map(_score_entry, jobs, parallel)
