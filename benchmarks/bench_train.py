@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
-    from detectors.fairmot.train import ModelWithLoss, TrainConfig, build_model_and_loss, make_dataset
+    from detectors.fairmot.training.trainer import ModelWithLoss, TrainConfig, build_model_and_loss, make_dataset
     from mot_bench.data.synthetic import make_sequence
     from mot_bench.timing import hardware_stamp
 

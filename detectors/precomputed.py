@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from detectors.base import Detector
 from mot_bench.atomic import atomic_write
+from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from detectors.base import Detector
 from mot_bench.data.motfile import read_mot_file
+from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
 

@@ -16,8 +16,7 @@ from mot_bench.data.sequences import BENCHMARKS, SPLITS
 LAZY_COMMANDS = {
     "report": "reports.commands:report",
     "check": "reports.commands:check",
-    "train": "detectors.fairmot.commands:train",
-    "ablate": "detectors.fairmot.commands:ablate",
+    "train": "detectors.fairmot.training.commands:train",
 }
 
 
@@ -200,6 +199,29 @@ def metrics_table(metrics: dict[str, Any]) -> str:
         cells = [f"{100 * m[c]:.2f}" if isinstance(m.get(c), float) else str(m.get(c, "-")) for c in cols]
         lines.append(f"{name:<{width}}" + "".join(f"{c:>8}" for c in cells))
     return "\n".join(lines)
+
+
+@main.command("ablate")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", help="Ablation folder (default: the config's 'out').")
+@click.option("--parallel", type=int, default=None, help="Variants trained/run at once in separate processes.")
+def ablate_cmd(config, out, parallel) -> None:
+    """Train, run and score a grid of FairMOT variants; write comparison.csv/.md/HTML against the base.
+
+    CONFIG (JSON): {"out", "base": {options}, "axes": {option: [values]}, "eval": {"data", "benchmark",
+    "split", "seqs"}, "parallel"}. See docs/training.md.
+    """
+    from mot_bench.sweep import ablate as run_ablation
+    from mot_bench.sweep import load_config
+
+    try:
+        cfg = load_config(config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if out:
+        cfg["out"] = out
+    table = run_ablation(cfg, parallel)
+    click.echo(Path(table["files"]["comparison_md"]).read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":  # pragma: no cover

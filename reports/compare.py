@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from mot_bench.atomic import atomic_write_text
-from reports.runs import METRICS, ReportError, RunSummary, better, fmt_delta, fmt_value, load_runs
+from reports.report import write_report
+from reports.runs import METRICS, ReportError, RunSummary, better, delta_text, fmt_value, load_runs
 
 COMPARE_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "FPS")
 
@@ -57,15 +58,6 @@ def comparison_table(base: RunSummary, variants: Sequence[tuple[RunSummary, dict
                      "axes": {k: ax.get(k, "") for k in axes}, "metrics": cells})
     return {"base": str(base.path), "base_label": base.label, "axes": axes, "metrics": list(COMPARE_METRICS),
             "rows": rows}
-
-
-def delta_text(metric: str, cell: dict[str, Any]) -> str:
-    """Display form of a change: points for ratios, counts for counts, percent for FPS."""
-    if cell["delta"] is None:
-        return ""
-    if metric == "FPS":
-        return f"{100 * cell['relative']:+.1f}%" if cell["relative"] is not None else ""
-    return fmt_delta(metric, cell["delta"])
 
 
 def comparison_frame(table: dict[str, Any]) -> pd.DataFrame:
@@ -111,8 +103,6 @@ def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, s
     empty dicts to use the options that differ from the base. Returns the comparison table as a dict,
     with ``files`` naming what was written.
     """
-    from reports.report import write_report
-
     runs = load_runs([base, *(Path(v) for v, _ in variants)])
     base_run, var_runs = runs[0], runs[1:]
     axes = [dict(ax) for _, ax in variants]

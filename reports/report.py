@@ -13,7 +13,6 @@ import jinja2
 from mot_bench.atomic import atomic_write_text
 from mot_bench.timing import STAGES
 from reports import plots
-from reports.compare import delta_text
 from reports.leaderboard import (
     STAGE_FPS_COLUMNS,
     display_cell,
@@ -24,7 +23,7 @@ from reports.leaderboard import (
     resolve_metric,
     sort_frame,
 )
-from reports.runs import LEADERBOARD_METRICS, METRICS, PER_SEQUENCE_METRICS, RunSummary, fmt_value
+from reports.runs import LEADERBOARD_METRICS, METRICS, PER_SEQUENCE_METRICS, RunSummary, delta_text, fmt_value
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 

@@ -196,3 +196,12 @@ def load_runs(paths: list[str | Path]) -> list[RunSummary]:
         if seen[run.label] > 1:
             run.label = f"{run.label} [{run.path.name}]"
     return runs
+
+
+def delta_text(metric: str, cell: dict[str, Any]) -> str:
+    """Display form of a change: points for ratios, counts for counts, percent for FPS."""
+    if cell["delta"] is None:
+        return ""
+    if metric == "FPS":
+        return f"{100 * cell['relative']:+.1f}%" if cell["relative"] is not None else ""
+    return fmt_delta(metric, cell["delta"])

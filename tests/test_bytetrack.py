@@ -13,7 +13,8 @@ from mot_bench.data.sequences import find_sequences
 from mot_bench.metrics import evaluate
 from mot_bench.registry import TRACKERS
 from mot_bench.types import Detections, SeqInfo
-from trackers.bytetrack import ByteTracker, STrack, TrackState, remove_duplicate_stracks
+from trackers.bytetrack import ByteTracker
+from trackers.common.jde import STrack, TrackState, remove_duplicate_stracks
 
 
 def _seq(fps: float = 30.0) -> SeqInfo:

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from mot_bench.cli import main
 from mot_bench.data.synthetic import make_sequence
+from mot_bench.plugins import Tracker
 from mot_bench.registry import TRACKERS, UnknownNameError
 from mot_bench.results import TIMING_COLUMNS, RunFolder, RunFolderError
 from mot_bench.runner import RunOptions, run
 from mot_bench.types import Tracks
-from trackers.base import Tracker
 
 
 @pytest.fixture()

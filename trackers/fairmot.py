@@ -11,7 +11,7 @@ Per frame:
 3. unconfirmed tracks vs. what remains: IoU, 0.7; unconfirmed tracks left over are removed;
 4. remaining detections with score >= ``conf_thres`` start tracks;
 5. lost tracks older than ``int(frame_rate / 30 * track_buffer)`` frames are removed, duplicates
-   between tracked and lost (IoU > 0.85) dropped (shared with ByteTrack, see :mod:`trackers.bytetrack`).
+   between tracked and lost (IoU > 0.85) dropped (shared with ByteTrack, see :mod:`trackers.common.jde`).
 Embeddings are smoothed with alpha 0.9 and re-normalised. The reported boxes pass ``src/track.py``'s
 filter: area > ``min_box_area`` (100) and not w/h > 1.6.
 """
@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from mot_bench.types import Detections
-from trackers.bytetrack import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
-from trackers.matching import embedding_distance, fuse_motion, linear_assignment
+from trackers.common.jde import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
+from trackers.common.matching import embedding_distance, fuse_motion, linear_assignment
 
 
 class FeatureSTrack(STrack):

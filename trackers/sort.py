@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from mot_bench.plugins import Tracker
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
-from trackers.base import Tracker
-from trackers.kalman import SortKalmanFilter, sort_bbox_to_z, sort_x_to_bbox
-from trackers.matching import sort_associate
+from trackers.common.kalman import SortKalmanFilter, sort_bbox_to_z, sort_x_to_bbox
+from trackers.common.matching import sort_associate
 
 
 class _SortTrack:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detectors.base import Detector
+from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
 log = logging.getLogger(__name__)

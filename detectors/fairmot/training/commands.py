@@ -1,4 +1,4 @@
-"""``mot-bench train`` and ``mot-bench ablate`` (registered lazily by mot_bench/cli.py)."""
+"""``mot-bench train`` (registered lazily by mot_bench/cli.py)."""
 
 from __future__ import annotations
 
@@ -40,11 +40,11 @@ def _parse_dataset(text: str) -> dict:
 def train(config, datasets, out, overrides, resume, load_model) -> None:
     """Train FairMOT (anchor-free, or the anchor-based ablation head) on MOTChallenge folders.
 
-    CONFIG is a JSON file of options (see detectors/fairmot/train.py TrainConfig; docs/training.md).
+    CONFIG is a JSON file of options (see detectors/fairmot/training/trainer.py TrainConfig; docs/training.md).
     Multi-GPU: torchrun --nproc_per_node N -m mot_bench.cli train CONFIG.
     """
-    from detectors.fairmot.train import TrainConfig
-    from detectors.fairmot.train import train as run_training
+    from detectors.fairmot.training.trainer import TrainConfig
+    from detectors.fairmot.training.trainer import train as run_training
 
     data = json.loads(Path(config).read_text(encoding="utf-8")) if config else {}
     if datasets:
@@ -74,26 +74,3 @@ def train(config, datasets, out, overrides, resume, load_model) -> None:
     click.echo(f"trained {len(summary['epochs'])} epoch(s) on {summary['images']} images, nID={summary['num_ids']}; "
                f"last epoch loss {last.get('loss', float('nan')):.4f}; checkpoint {summary['checkpoint']}",
                file=sys.stderr)
-
-
-@click.command("ablate")
-@click.argument("config", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", help="Ablation folder (default: the config's 'out').")
-@click.option("--parallel", type=int, default=None, help="Variants trained/run at once in separate processes.")
-def ablate(config, out, parallel) -> None:
-    """Train, run and score a grid of FairMOT variants; write comparison.csv/.md/HTML against the base.
-
-    CONFIG (JSON): {"out", "base": {options}, "axes": {option: [values]}, "eval": {"data", "benchmark",
-    "split", "seqs"}, "parallel"}. See docs/training.md.
-    """
-    from detectors.fairmot.ablate import ablate as run_ablation
-    from detectors.fairmot.ablate import load_config
-
-    try:
-        cfg = load_config(config)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    if out:
-        cfg["out"] = out
-    table = run_ablation(cfg, parallel)
-    click.echo(Path(table["files"]["comparison_md"]).read_text(encoding="utf-8"))

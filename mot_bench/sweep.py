@@ -1,4 +1,7 @@
-"""``mot-bench ablate``: train what a grid of variants needs, run and score each, compare to a base.
+"""Grids of variants (``mot-bench ablate``): train what they need, run and score each, compare to a base.
+
+The roof's one place for sweeps: FairMOT training is one stage it calls (``detectors.fairmot.training``),
+the runner runs each variant, ``reports.write_comparison`` writes the table.
 
 Config (JSON)::
 
@@ -31,9 +34,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mot_bench.atomic import atomic_write_json
+from reports.compare import write_comparison
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ EVAL_KEYS = ("tracker", "tracker_options", "conf_thres", "eval_input_w", "eval_i
 
 
 def _train_fields() -> set[str]:
-    from detectors.fairmot.train import TrainConfig
+    from detectors.fairmot.training.trainer import TrainConfig
 
     return {f.name for f in fields(TrainConfig)}
 
@@ -54,7 +56,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     for key in ("base", "axes", "eval"):
         if key not in cfg:
-            raise ValueError(f"{path}: ablation config needs '{key}' (see detectors/fairmot/ablate.py)")
+            raise ValueError(f"{path}: ablation config needs '{key}' (see mot_bench/sweep.py)")
     if not isinstance(cfg["axes"], dict) or not all(isinstance(v, list) and v for v in cfg["axes"].values()):
         raise ValueError(f"{path}: 'axes' must map option names to non-empty lists of values")
     allowed = _train_fields() | set(EVAL_KEYS)
@@ -84,7 +86,7 @@ def _label(axes: dict[str, Any]) -> str:
 
 
 def train_config_for(options: dict[str, Any], train_root: Path):
-    from detectors.fairmot.train import TrainConfig
+    from detectors.fairmot.training.trainer import TrainConfig
 
     tf = _train_fields()
     tcfg = TrainConfig.from_dict({k: v for k, v in options.items() if k in tf})
@@ -103,7 +105,7 @@ def is_trained(tcfg) -> bool:
 
 def train_one(tcfg_dict: dict[str, Any]) -> str:
     """Train (or finish) one configuration; a process-pool entry point."""
-    from detectors.fairmot.train import TrainConfig, train
+    from detectors.fairmot.training.trainer import TrainConfig, train
 
     tcfg = TrainConfig.from_dict(tcfg_dict)
     if is_trained(tcfg):
@@ -113,32 +115,18 @@ def train_one(tcfg_dict: dict[str, Any]) -> str:
     return tcfg.out
 
 
-def detector_for(train_dir: str | Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Registry name and options of the detector that runs a trained checkpoint."""
-    meta = json.loads((Path(train_dir) / "train_config.json").read_text(encoding="utf-8"))["meta"]
-    det_opts: dict[str, Any] = {
-        "weights": str(Path(train_dir) / "model_last.pth"), "arch": meta["arch"], "head_conv": meta["head_conv"],
-        "input_width": options.get("eval_input_w", meta["input_w"]),
-        "input_height": options.get("eval_input_h", meta["input_h"]),
-        "conf_thres": options.get("conf_thres", 0.4), "dcn": meta.get("dcn", "auto"),
-    }
-    if meta["head"] == "anchor_based":
-        det_opts["head"] = "anchor_based"
-        det_opts["nms_thres"] = options.get("nms_thres", 0.4)
-    return "fairmot", det_opts
-
-
 def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, Any], run_dir: str) -> dict[str, Any]:
     """The one "run and score" step: detector + tracker over the eval sequences -> run folder + metrics."""
+    from detectors.fairmot.training.trainer import detector_options
     from mot_bench.runner import RunOptions, run
 
-    det_name, det_opts = detector_for(train_dir, options)
+    det_opts = detector_options(train_dir, options)
     tracker = options.get("tracker", "fairmot")
     trk_opts = tracker_options_for(tracker, options.get("tracker_options"))
     if tracker == "fairmot":  # one conf_thres for detection and track start, as FairMOT's opts
         trk_opts.setdefault("conf_thres", det_opts["conf_thres"])
     result = run(RunOptions(
-        detector=det_name, tracker=tracker, data=eval_cfg.get("data"),
+        detector="fairmot", tracker=tracker, data=eval_cfg.get("data"),
         benchmark=eval_cfg.get("benchmark"), split=eval_cfg.get("split", "half-val"), seqs=eval_cfg.get("seqs"),
         detector_options=det_opts, tracker_options=trk_opts,
         device=eval_cfg.get("device", "cpu"), out=run_dir, progress=False, label=Path(run_dir).name,
@@ -186,8 +174,6 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
         "base_axes": variants[base_index]["axes"],
     }
     atomic_write_json(out / "ablation.json", manifest)
-    from reports.compare import write_comparison
-
     table = write_comparison(Path(variants[base_index]["run_dir"]),
                              [(Path(v["run_dir"]), v["axes"]) for i, v in enumerate(variants) if i != base_index],
                              out, figures=bool(cfg.get("figures", True)))
@@ -212,76 +198,3 @@ def _limit_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
-
-
-# ----------------------------------------------------------------------------- detection recall
-def detection_recall(detector, seqs, thresholds: tuple[float, ...] = (0.4,), iou_thres: float = 0.5,
-                     frame_stride: int = 1) -> dict[str, dict[str, dict[str, float]]]:
-    """Per sequence and score threshold: share of gt boxes (the training's pedestrian rule) matched one-to-one
-    (greedy by IoU) by a detection at IoU >= ``iou_thres``, and the precision of those detections.
-
-    Run the detector with a conf_thres at or below the smallest threshold. A check of the detector alone,
-    apart from the tracking metrics.
-    """
-    import cv2
-
-    from detectors.fairmot.anchor_head import iou_matrix
-    from detectors.fairmot.dataset import training_rows
-    from mot_bench.types import Frame
-
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for seq in seqs:
-        rows = training_rows(seq)
-        detector.reset(seq)
-        acc = {t: [0, 0, 0] for t in thresholds}  # matched, gt, detections
-        for fid in list(seq.frame_ids)[::frame_stride]:
-            gt = rows[rows[:, 0] == fid]
-            dets = detector(Frame(seq, fid, cv2.imread(str(seq.image_path(fid)))))
-            g = np.stack([gt[:, 2], gt[:, 3], gt[:, 2] + gt[:, 4], gt[:, 3] + gt[:, 5]], 1)
-            for t in thresholds:
-                boxes = dets.tlbr[dets.scores >= t].astype(np.float64)
-                acc[t][1] += len(g)
-                acc[t][2] += len(boxes)
-                if len(g) == 0 or len(boxes) == 0:
-                    continue
-                iou = iou_matrix(g, boxes)
-                while True:
-                    i, j = np.unravel_index(iou.argmax(), iou.shape)
-                    if iou[i, j] < iou_thres:
-                        break
-                    acc[t][0] += 1
-                    iou[i, :] = -1
-                    iou[:, j] = -1
-        out[seq.name] = {str(t): {"recall": a[0] / a[1] if a[1] else float("nan"),
-                                  "precision": a[0] / a[2] if a[2] else float("nan"), "gt": a[1], "detections": a[2]}
-                         for t, a in acc.items()}
-    return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m detectors.fairmot.ablate recall TRAIN_DIR --data ROOT --benchmark B --split S --seqs A,B``."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m detectors.fairmot.ablate")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("recall", help="detection recall/precision of a trained checkpoint vs score threshold")
-    r.add_argument("train_dir")
-    r.add_argument("--data", required=True)
-    r.add_argument("--benchmark")
-    r.add_argument("--split", default="half-val")
-    r.add_argument("--seqs")
-    r.add_argument("--thresholds", default="0.05,0.1,0.2,0.3,0.4")
-    r.add_argument("--frame-stride", type=int, default=1)
-    args = ap.parse_args(argv)
-    from mot_bench.data.sequences import find_sequences
-    from mot_bench.registry import DETECTORS
-
-    ths = tuple(float(x) for x in args.thresholds.split(","))
-    name, opts = detector_for(args.train_dir, {"conf_thres": min(ths)})
-    det = DETECTORS.create(name, opts)
-    seqs = find_sequences(args.data, args.benchmark, args.split, args.seqs.split(",") if args.seqs else None)
-    print(json.dumps(detection_recall(det, seqs, ths, frame_stride=args.frame_stride), indent=1))
-
-
-if __name__ == "__main__":
-    main()

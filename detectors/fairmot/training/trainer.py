@@ -115,7 +115,7 @@ class TrainConfig:
     def validate(self) -> None:
         if self.head not in HEAD_TYPES:
             raise ValueError(f"head must be one of {HEAD_TYPES}, got {self.head!r}")
-        from detectors.fairmot.anchor_head import CONF_LOSSES
+        from detectors.fairmot.training.anchor import CONF_LOSSES
 
         if self.anchor_conf_loss not in CONF_LOSSES:
             raise ValueError(f"anchor_conf_loss must be one of {CONF_LOSSES}, got {self.anchor_conf_loss!r}")
@@ -175,14 +175,14 @@ def build_model_and_loss(cfg: TrainConfig, num_ids: int) -> tuple[nn.Module, nn.
     heads = heads_for(cfg)
     model = build_network(cfg.arch, heads, cfg.resolved_head_conv(), cfg.dcn)
     if cfg.head == "anchor_based":
-        from detectors.fairmot.anchor_head import AnchorLoss
+        from detectors.fairmot.training.anchor import AnchorLoss
 
         _init_objectness_prior(model)
         loss = AnchorLoss(cfg.anchor_config(), cfg.reid_dim, num_ids, id_weight=cfg.id_weight,
                           multi_loss=cfg.multi_loss, fg_weight=cfg.anchor_fg_weight, conf_loss=cfg.anchor_conf_loss,
                           box_weight=cfg.anchor_box_weight)
     else:
-        from detectors.fairmot.losses import MotLoss
+        from detectors.fairmot.training.losses import MotLoss
 
         loss = MotLoss(cfg.reid_dim, num_ids, cfg.hm_weight, cfg.wh_weight, cfg.off_weight, cfg.id_weight,
                        cfg.multi_loss)
@@ -282,11 +282,11 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 
 def make_dataset(cfg: TrainConfig):
-    from detectors.fairmot.dataset import JointDataset
+    from detectors.fairmot.training.dataset import JointDataset
 
     target_fn = None
     if cfg.head == "anchor_based":
-        from detectors.fairmot.anchor_head import AnchorTargets
+        from detectors.fairmot.training.anchor import AnchorTargets
 
         target_fn = AnchorTargets(cfg.anchor_config())
     return JointDataset(cfg.datasets, cfg.input_w, cfg.input_h, cfg.down_ratio, cfg.augment, cfg.max_objs,
@@ -454,3 +454,18 @@ def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, use_amp, 
 def _append_jsonl(path: Path, record: dict) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
+
+
+def detector_options(train_dir: str | Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Options of the ``fairmot`` detector that runs a trained checkpoint (eval overrides in ``options``)."""
+    meta = json.loads((Path(train_dir) / "train_config.json").read_text(encoding="utf-8"))["meta"]
+    det_opts: dict[str, Any] = {
+        "weights": str(Path(train_dir) / "model_last.pth"), "arch": meta["arch"], "head_conv": meta["head_conv"],
+        "input_width": options.get("eval_input_w", meta["input_w"]),
+        "input_height": options.get("eval_input_h", meta["input_h"]),
+        "conf_thres": options.get("conf_thres", 0.4), "dcn": meta.get("dcn", "auto"),
+    }
+    if meta["head"] == "anchor_based":
+        det_opts["head"] = "anchor_based"
+        det_opts["nms_thres"] = options.get("nms_thres", 0.4)
+    return det_opts

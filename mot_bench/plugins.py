@@ -1,9 +1,13 @@
-"""What every detector is: built from options, called per frame, honest about what it gives."""
+"""The two plugin kinds: a detector turns a frame into Detections, a tracker turns Detections into Tracks.
+
+Plugins (``detectors/``, ``trackers/``, third-party entry points) subclass these; they may import only
+the harness's ground modules (types, plugins, options, runtime, timing, data, metrics.fields).
+"""
 
 from __future__ import annotations
 
 from mot_bench.timing import NullTimer, StageTimer
-from mot_bench.types import Detections, Frame, SeqInfo
+from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 
 
 class Detector:
@@ -36,4 +40,25 @@ class Detector:
 
     def config(self) -> dict:
         """Everything needed to repeat this detector's output (written to the run's config)."""
+        return {"name": self.name}
+
+
+class Tracker:
+    """Base class: reset per sequence (frame rate matters), updated per frame.
+
+    ``needs_embeddings``: refuse detectors without re-ID features up front.
+    ``motion_only``: uses boxes and scores only (run by default on the bundled sample).
+    """
+
+    name = "base"
+    needs_embeddings = False
+    motion_only = True
+
+    def reset(self, seq: SeqInfo) -> None:
+        raise NotImplementedError
+
+    def update(self, detections: Detections, frame: Frame) -> Tracks:
+        raise NotImplementedError
+
+    def config(self) -> dict:
         return {"name": self.name}

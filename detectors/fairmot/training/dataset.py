@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from detectors.fairmot.targets import MAX_OBJS, build_targets
+from detectors.fairmot.training.targets import MAX_OBJS, build_targets
 from mot_bench.data.motfile import read_mot_file
 from mot_bench.data.sequences import DataError, find_sequences
 from mot_bench.types import SeqInfo
