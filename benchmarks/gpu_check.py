@@ -233,6 +233,8 @@ def section_environment(ck: Check) -> dict[str, Any]:
         "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
         "tf32_cudnn": torch.backends.cudnn.allow_tf32,
         "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "fp32_precision_matmul": getattr(torch.backends.cuda.matmul, "fp32_precision", None),
+        "fp32_precision_cudnn_conv": getattr(getattr(torch.backends.cudnn, "conv", None), "fp32_precision", None),
         "torch_threads": torch.get_num_threads(),
         "hardware": hardware_stamp(str(ck.device)),
         "gpu": None, "driver": None, "driver_cuda": None,
