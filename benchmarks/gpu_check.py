@@ -154,12 +154,15 @@ class Check:
             torch.cuda.reset_peak_memory_stats(self.device)
 
     def peak_mb(self) -> float | None:
-        """Peak GPU memory since the last ``reset_peak``."""
+        """Peak GPU memory since the last ``reset_peak`` (None where it cannot be read: a broken context)."""
         if not self.cuda:
             return None
         import torch
 
-        return round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        try:
+            return round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        except Exception:
+            return None
 
     def section_peak_mb(self) -> float | None:
         if not self.cuda:
