@@ -17,7 +17,7 @@ its wall time and its peak GPU memory (``torch.cuda.max_memory_allocated``, rese
 * accuracy: GPU outputs vs CPU outputs (fast DCN, batch 1) of the same weights on the same input,
   per head (hm, wh, reg, id): max abs, max rel (to the largest reference value), relative L2;
 * train_step: AMP training steps (``torch.autocast`` + ``GradScaler``, the project's ``MotLoss`` with
-  uncertainty weighting, Adam, as ``detectors.fairmot.train``) on synthetic targets: time, finite loss;
+  uncertainty weighting, Adam, as ``detectors.fairmot.training.trainer``) on synthetic targets: time, finite loss;
 * pipeline: ``mot-bench run --detector fairmot --tracker fairmot --device cuda`` on the bundled sample
   (MOT15 TUD-Campus) with the temporary checkpoint; per-stage means from the run's ``timing/*.csv``.
 
@@ -424,7 +424,7 @@ def _synthetic_targets(ck: Check, batch: int, num_ids: int, max_objs: int) -> di
     import numpy as np
     import torch
 
-    from detectors.fairmot.targets import build_targets
+    from detectors.fairmot.training.targets import build_targets
 
     a = ck.args
     rng = np.random.default_rng(a.seed + 5)
@@ -443,7 +443,7 @@ def _synthetic_targets(ck: Check, batch: int, num_ids: int, max_objs: int) -> di
 def section_train_step(ck: Check) -> dict[str, Any]:
     import torch
 
-    from detectors.fairmot.train import ModelWithLoss, TrainConfig, build_model_and_loss
+    from detectors.fairmot.training.trainer import ModelWithLoss, TrainConfig, build_model_and_loss
 
     a = ck.args
     num_ids = 100
@@ -460,7 +460,7 @@ def section_train_step(ck: Check) -> dict[str, Any]:
     batch = _synthetic_targets(ck, a.train_batch, num_ids, cfg.max_objs)
     losses: list[dict[str, float]] = []
 
-    def step() -> None:  # as detectors.fairmot.train._run_epoch
+    def step() -> None:  # as detectors.fairmot.training.trainer._run_epoch
         with torch.autocast(device_type=ck.device.type, enabled=use_amp):
             _, value, stats = wrapped(batch)
         optimizer.zero_grad(set_to_none=True)
