@@ -238,7 +238,14 @@ def resolve(name: str, **options: object) -> dict[str, int | float]:
         raise ValueError(f"{name}: unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}")
     resolved = method.defaults()
     for key, value in options.items():
-        resolved[key] = known[key].type(value)
+        kind = known[key].type
+        try:
+            converted = kind(float(value)) if kind is int else kind(value)
+            if kind is int and converted != float(value):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: option {key} must be {kind.__name__}, got {value!r}") from None
+        resolved[key] = converted
     return resolved
 
 

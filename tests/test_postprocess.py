@@ -148,6 +148,8 @@ def test_registry_apply_and_config():
     assert pp.config("gsi", tau=5) == {"name": "gsi", "interval": 20, "tau": 5.0, "source": "StrongSORT GSI.py"}
     with pytest.raises(ValueError, match="unknown post-processing method 'dti'; known: gsi, interpolate"):
         pp.apply("dti", rows)
+    with pytest.raises(ValueError, match="option max_gap must be int, got 2.5"):
+        pp.apply("interpolate", rows, max_gap=2.5)
     with pytest.raises(ValueError, match="unknown option"):
         pp.apply("gsi", rows, n_dti=3)
     with pytest.raises(ValueError, match="shape"):
