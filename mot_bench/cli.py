@@ -213,7 +213,7 @@ def ablate_cmd(config, out, parallel) -> None:
     """Train, run and score a grid of FairMOT variants; write comparison.csv/.md/HTML against the base.
 
     CONFIG (JSON): {"out", "base": {options}, "axes": {option: [values]}, "eval": {"data", "benchmark",
-    "split", "seqs"}, "parallel"}. See docs/training.md.
+    "split", "seqs", "device", "precision", "channels_last"}, "parallel"}. See docs/training.md.
     """
     from mot_bench.sweep import ablate as run_ablation
     from mot_bench.sweep import load_config
