@@ -85,48 +85,52 @@ def _split_seqs(text: str | None) -> list[str] | None:
                    "Default: every motion-only tracker.")
 @click.option("--tracker-opt", multiple=True, metavar="KEY=VALUE",
               help="Tracker option, repeatable (e.g. track_thresh=0.6); applies to every --tracker given.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N (timings are synchronised).")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu, cuda, cuda:N or mps: where the detector's network runs (CUDA timings are synchronised).")
 @click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
-              help="Network precision (fp16 = autocast on CUDA).")
+              help="Network precision (fp16 = float16 autocast, CUDA only).")
+@click.option("--channels-last", is_flag=True, help="NHWC memory layout for the detector's network.")
+@click.option("--threads", default=None, type=click.IntRange(min=1),
+              help="Torch intra-op threads for the detector (default: torch's own choice).")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
-              help="Run folder (one tracker) or parent folder (several). Default: runs/<bench>-<split>-<det>-<trk>.")
+              help="Run folder (one tracker) or parent folder (several: one <out>/<tracker> each). "
+                   "Default: runs/<bench>-<split>-<det>-<trk>.")
 @click.option("--warmup", default=3, show_default=True, type=click.IntRange(min=0),
               help="Frames per sequence timed as warm-up: reported, excluded from FPS.")
 @click.option("--no-eval", is_flag=True, help="Write results and timings only; do not score.")
 @click.option("--overwrite", is_flag=True, help="Start the run folder afresh instead of resuming it.")
 @click.option("--no-progress", is_flag=True, help="Hide the per-sequence progress bars.")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, device,
-        precision, out, warmup, no_eval, overwrite, no_progress) -> None:
+        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
+    The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
     With no arguments: the bundled MOT15 TUD-Campus sample, public detections, every motion-only
     tracker, and a summary table.
     """
     from mot_bench.registry import TRACKERS
-    from mot_bench.runner import RunOptions
-    from mot_bench.runner import run as run_one
+    from mot_bench.runner import RunOptions, run_many
 
     det_opts = parse_kv(detector_opt, "--detector-opt")
     if det_dir:
         det_opts.setdefault("det_dir", det_dir)
     if weights:
         det_opts.setdefault("weights", weights)
-    trk_opts = parse_kv(tracker_opt, "--tracker-opt")
     names = list(trackers) or [n for n in TRACKERS.names() if getattr(_safe_get(n), "motion_only", False)]
-    results = []
-    for name in names:
+    shared_trk_opts = parse_kv(tracker_opt, "--tracker-opt")
+    trk_opts = {name: dict(shared_trk_opts) for name in names}  # {tracker: options}; every tracker the same
+    try:
         opts = RunOptions(
-            detector=detector, tracker=name, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
+            detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
             detector_options=det_opts, tracker_options=trk_opts, device=device, precision=precision,
-            out=None if out is None else (out if len(names) == 1 else str(Path(out) / name)),
-            warmup_frames=warmup, evaluate=not no_eval, overwrite=overwrite, progress=not no_progress,
+            channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
+            overwrite=overwrite, progress=not no_progress,
         )
-        try:
-            res = run_one(opts)
-        except (ValueError, FileNotFoundError, RuntimeError) as exc:
-            raise click.ClickException(str(exc)) from None
-        results.append(res)
-        click.echo(f"{name}: run folder {res.folder.path}", err=True)
+        results = run_many(opts)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for res in results:
+        click.echo(f"{res.tracker}: run folder {res.folder.path}", err=True)
     click.echo(summary_table(results))
 
 
@@ -285,7 +289,7 @@ def ablate_cmd(config, out, parallel) -> None:
     """Train, run and score a grid of FairMOT variants; write comparison.csv/.md/HTML against the base.
 
     CONFIG (JSON): {"out", "base": {options}, "axes": {option: [values]}, "eval": {"data", "benchmark",
-    "split", "seqs"}, "parallel"}. See docs/training.md.
+    "split", "seqs", "device", "precision", "channels_last"}, "parallel"}. See docs/training.md.
     """
     from mot_bench.sweep import ablate as run_ablation
     from mot_bench.sweep import load_config

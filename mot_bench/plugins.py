@@ -6,6 +6,7 @@ the harness's ground modules (types, plugins, options, runtime, timing, data, me
 
 from __future__ import annotations
 
+from mot_bench.runtime import Runtime
 from mot_bench.timing import NullTimer, StageTimer
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 
@@ -16,6 +17,12 @@ class Detector:
     ``needs_images``: the runner decodes frames only for detectors that look at pixels.
     ``provides_embeddings``: trackers that need re-ID features check this before a run.
     ``timer``: the runner attaches its :class:`StageTimer`; split your work into its stages.
+    ``runtime``: the run's :class:`~mot_bench.runtime.Runtime` (device, precision, channels_last,
+    threads). The runner sets this attribute after construction and before the first ``reset``,
+    ``config`` or frame, and does not change it afterwards; read it lazily (e.g. when the network
+    is first built) rather than in ``__init__``. Never take a device or precision option of your own:
+    the runner refuses ``device``/``fp16``/``precision``/``channels_last``/``threads`` options.
+    Default (outside the runner): ``Runtime()``, CPU and float32.
     ``batch_size``: frames the runner hands to :meth:`detect_frames` at once (trackers never feed
     back into detection here, so batching does not change results).
     """
@@ -24,6 +31,7 @@ class Detector:
     needs_images = False
     provides_embeddings = False
     batch_size = 1
+    runtime: Runtime = Runtime()  # frozen, so one shared default is safe; the runner sets the run's own
 
     def __init__(self) -> None:
         self.timer: StageTimer = NullTimer()

@@ -9,7 +9,8 @@ Config (JSON)::
       "out": "ablations/heads",
       "base": {<TrainConfig options>, "tracker": "fairmot", "tracker_options": {}, "conf_thres": 0.4},
       "axes": {"head": ["anchor_free", "anchor_based"], "reid_dim": [64, 128]},
-      "eval": {"data": "../shared/data", "benchmark": "MOT15", "split": "half-val", "seqs": ["TUD-Campus"]},
+      "eval": {"data": "../shared/data", "benchmark": "MOT15", "split": "half-val", "seqs": ["TUD-Campus"],
+               "device": "cpu", "precision": "fp32", "channels_last": false},
       "parallel": 1,
       "train_root": "ablations/trained"
     }
@@ -59,7 +60,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
             raise ValueError(f"{path}: ablation config needs '{key}' (see mot_bench/sweep.py)")
     if not isinstance(cfg["axes"], dict) or not all(isinstance(v, list) and v for v in cfg["axes"].values()):
         raise ValueError(f"{path}: 'axes' must map option names to non-empty lists of values")
-    allowed = _train_fields() | set(EVAL_KEYS)
+    allowed = _train_fields() | set(EVAL_KEYS) | {"amp"}  # amp: the old name of training's precision
     bad = [k for k in [*cfg["axes"], *cfg["base"]] if k not in allowed]
     if bad:
         raise ValueError(f"{path}: unknown option(s) {bad}; valid: {sorted(allowed)}")
@@ -129,7 +130,8 @@ def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, A
         detector="fairmot", tracker=tracker, data=eval_cfg.get("data"),
         benchmark=eval_cfg.get("benchmark"), split=eval_cfg.get("split", "half-val"), seqs=eval_cfg.get("seqs"),
         detector_options=det_opts, tracker_options=trk_opts,
-        device=eval_cfg.get("device", "cpu"), out=run_dir, progress=False, label=Path(run_dir).name,
+        device=eval_cfg.get("device", "cpu"), precision=eval_cfg.get("precision", "fp32"),
+        channels_last=bool(eval_cfg.get("channels_last", False)), out=run_dir, progress=False, label=Path(run_dir).name,
     ))
     return result.metrics.get("combined", {})
 

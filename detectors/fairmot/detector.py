@@ -7,6 +7,10 @@ Cache: with ``cache_dir`` set, the first run of a sequence writes its detections
 the deep_sort convention (``detectors.precomputed.save_npy``) to a file keyed by the sequence name,
 the frame range, the weights hash and a hash of every option that changes the output; later runs
 with the same key replay that file and never build or run the network.
+
+Device, precision (fp16 = CUDA float16 autocast) and memory layout are not options of this detector:
+they come from the run's :class:`mot_bench.runtime.Runtime` (``self.runtime``, set by the runner
+before the first frame; ``--device``, ``--precision``, ``--channels-last``).
 """
 
 from __future__ import annotations
@@ -40,13 +44,10 @@ class FairMOTDetector(Detector):
         weights: str | None = None,
         arch: str = "dla34",
         dcn: str = "auto",
-        device: str = "cpu",
         input_width: int = 1088,
         input_height: int = 608,
         conf_thres: float = 0.4,
         K: int = 500,
-        fp16: bool = False,
-        channels_last: bool = False,
         cache_dir: str | None = None,
         allow_random: bool = False,
         head_conv: int = 256,
@@ -80,18 +81,13 @@ class FairMOTDetector(Detector):
             raise ValueError("fairmot: head=anchor_based needs weights trained with that head (mot-bench train)")
         if weights is not None and not Path(weights).is_file():
             raise FileNotFoundError(f"fairmot: weights file {weights} not found")
-        if str(device).startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"fairmot: device {device!r} requested but CUDA is not available")
         self.weights = weights
         self.arch = canonical_arch(arch)
-        self.device = str(device)
-        self.dcn = dcn if dcn != "auto" else ("torchvision" if self.device.startswith("cuda") else "fast")
+        self.dcn_option = dcn  # "auto": resolved from the runtime's device (see ``dcn``)
         self.input_width = int(input_width)
         self.input_height = int(input_height)
         self.conf_thres = float(conf_thres)
         self.K = int(K)
-        self.fp16 = bool(fp16)
-        self.channels_last = bool(channels_last)
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.allow_random = allow_random
         self.head_conv = int(head_conv)
@@ -103,6 +99,7 @@ class FairMOTDetector(Detector):
         self.anchors_json = anchors  # anchor-based head: JSON anchor config; default from the checkpoint
         self._anchor_cfg = None
         self._model: torch.nn.Module | None = None
+        self._model_runtime = None  # the runtime the network was built for
         self._weights_hash: str | None = None
         self._state: dict | None = None
         self._seq: SeqInfo | None = None
@@ -112,9 +109,13 @@ class FairMOTDetector(Detector):
         self._seen: set[int] = set()
         self._seq_frames: range = range(0)
         self.network_calls = 0  # frames that went through the network (tests check the cache with it)
-        if self.fp16 and not self.device.startswith("cuda"):
-            log.warning("fairmot: fp16 applies to CUDA only; running float32 on %s", self.device)
-            self.fp16 = False
+
+    @property
+    def dcn(self) -> str:
+        """The deformable-convolution backend: ``auto`` is torchvision's kernel on CUDA, ours elsewhere."""
+        if self.dcn_option != "auto":
+            return self.dcn_option
+        return "torchvision" if self.runtime.is_cuda else "fast"
 
     # ------------------------------------------------------------------ model and weights hash
 
@@ -135,7 +136,11 @@ class FairMOTDetector(Detector):
 
     def _ensure_model(self) -> torch.nn.Module:
         if self._model is not None:
+            if self._model_runtime != self.runtime:
+                raise ValueError(f"fairmot: the runtime changed after the network was built for "
+                                 f"{self._model_runtime}; set detector.runtime before the first frame")
             return self._model
+        runtime = self.runtime
         from detectors.fairmot import build_model, heads_from_state_dict
         from detectors.fairmot.checkpoint import load_state_dict
 
@@ -160,10 +165,10 @@ class FairMOTDetector(Detector):
             heads = heads_from_state_dict(state) or None
             model = build_model(self.arch, heads, self.head_conv, self.dcn)
             load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch})")
-        model = model.to(self.device).eval()
-        if self.channels_last:
+        model = model.to(runtime.device).eval()
+        if runtime.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        self._model = model
+        self._model, self._model_runtime = model, runtime
         log.info("fairmot: %s weights %s (sha256 %s), dcn %s", self.arch, self.weights, digest[:16], self.dcn)
         return model
 
@@ -173,9 +178,10 @@ class FairMOTDetector(Detector):
         keys = {k: v for k, v in self.config().items() if k in self._OUTPUT_KEYS}
         return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
-    # What changes the detections. The DCN backend and the device are left out on purpose: the
-    # backends agree to float32 rounding (tests/test_dcn.py), so a cache made on a GPU replays on CPU.
-    _OUTPUT_KEYS = ("arch", "input_width", "input_height", "conf_thres", "K", "fp16", "head_conv", "head",
+    # What changes the detections. The DCN backend, the device and the memory layout are left out on
+    # purpose: the backends agree to float32 rounding (tests/test_dcn.py), so a cache made on a GPU
+    # replays on CPU. Precision is in: float16 detections differ.
+    _OUTPUT_KEYS = ("arch", "input_width", "input_height", "conf_thres", "K", "precision", "head_conv", "head",
                     "nms_thres", "anchors")
 
     def cache_path(self, seq: SeqInfo) -> Path:
@@ -243,18 +249,15 @@ class FairMOTDetector(Detector):
         from detectors.fairmot.preprocess import preprocess
 
         model = self._ensure_model()
+        runtime = self._model_runtime
         with self.timer.stage("preprocess"):
             blob = torch.from_numpy(
                 np.stack([preprocess(im, self.input_width, self.input_height) for im in images])
-            ).to(self.device, non_blocking=True)
-            if self.channels_last:
+            ).to(runtime.device, non_blocking=True)
+            if runtime.channels_last:
                 blob = blob.contiguous(memory_format=torch.channels_last)
-        with self.timer.stage("model"), torch.inference_mode():
-            if self.fp16:
-                with torch.autocast("cuda", dtype=torch.float16):
-                    out = model(blob)
-            else:
-                out = model(blob)
+        with self.timer.stage("model"), torch.inference_mode(), runtime.autocast():
+            out = model(blob)
         self.network_calls += len(images)
         results = []
         with self.timer.stage("postprocess"):
@@ -283,15 +286,14 @@ class FairMOTDetector(Detector):
             "arch": self.arch,
             "head_conv": self.head_conv,
             "dcn": self.dcn,
-            "device": self.device,
+            "device": self.runtime.device,
             "input_width": self.input_width,
             "input_height": self.input_height,
             "conf_thres": self.conf_thres,
             "K": self.K,
             "batch_size": self.batch_size,
-            "fp16": self.fp16,
-            "precision": "fp16-autocast" if self.fp16 else "fp32",
-            "channels_last": self.channels_last,
+            "precision": self.runtime.precision,
+            "channels_last": self.runtime.channels_last,
             "cache_dir": None if self.cache_dir is None else str(self.cache_dir),
             "head": self.head,
             **({"nms_thres": self.nms_thres, "anchors": self.anchors_json} if self.head == "anchor_based" else {}),

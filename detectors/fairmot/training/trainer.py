@@ -34,6 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from mot_bench.atomic import atomic_write, atomic_write_json
+from mot_bench.runtime import PRECISIONS
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,10 @@ class TrainConfig:
     augment: bool = True
     num_workers: int = 2
     seed: int = 317  # the official opts default
-    amp: bool = True  # only takes effect on CUDA
+    # fp16: float16 autocast + gradient scaling (mixed precision) on CUDA; a CPU device trains fp32 and the
+    # training record says so (train_config.json "precision_used"). The same name and values as `mot-bench run
+    # --precision`; configs written with the old key "amp" (true/false) still load.
+    precision: str = "fp16"
     grad_clip: float = 0.0  # max grad norm; 0 = off
     device: str = "auto"
     threads: int = 0  # torch CPU threads; 0 = torch's default
@@ -93,6 +97,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = _legacy_precision(d)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -121,6 +126,8 @@ class TrainConfig:
             raise ValueError(f"anchor_conf_loss must be one of {CONF_LOSSES}, got {self.anchor_conf_loss!r}")
         if self.anchor_conf_loss == "focal" and self.anchor_fg_weight != 1.0:
             raise ValueError("anchor_fg_weight weighs the cross-entropy; the focal loss balances with its alpha")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.multi_loss not in ("uncertainty", "fixed"):
             raise ValueError(f"multi_loss must be 'uncertainty' or 'fixed', got {self.multi_loss!r}")
         for s in self.datasets:
@@ -135,6 +142,8 @@ class TrainConfig:
         d = self.to_dict()
         for k in ("out", "num_workers", "progress", "log_every", "resume", "device", "save_all", "threads"):
             d.pop(k, None)
+        # Hashed under its former name and values so that runs trained before the rename keep their keys.
+        d["amp"] = d.pop("precision") == "fp16"
         for k, default in _LATER_OPTIONS.items():
             if d.get(k) == default:
                 d.pop(k)
@@ -151,6 +160,20 @@ class TrainConfig:
 
     def resolved_head_conv(self) -> int:
         return 256 if self.head_conv < 0 else self.head_conv
+
+
+def _legacy_precision(d: dict[str, Any]) -> dict[str, Any]:
+    """Read the old boolean ``amp`` key as ``precision`` (true: fp16, false: fp32)."""
+    if "amp" not in d:
+        return d
+    d = dict(d)
+    amp = d.pop("amp")
+    if not isinstance(amp, bool):
+        raise ValueError(f"amp (the old name of precision) must be true or false, got {amp!r}")
+    legacy = "fp16" if amp else "fp32"
+    if d.setdefault("precision", legacy) != legacy:
+        raise ValueError(f"amp={str(amp).lower()} and precision={d['precision']!r} disagree; give precision only")
+    return d
 
 
 # ----------------------------------------------------------------------------- model and loss
@@ -355,8 +378,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed,
                                      drop_last=True)
-    use_amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    fp16_autocast = cfg.precision == "fp16" and device.type == "cuda"
+    if cfg.precision == "fp16" and not fp16_autocast:
+        log.info("precision fp16 is CUDA mixed precision; training fp32 on %s", device)
+    scaler = torch.amp.GradScaler("cuda", enabled=fp16_autocast)
     meta = {
         "arch": cfg.arch, "heads": heads_for(cfg), "head_conv": cfg.resolved_head_conv(), "head": cfg.head,
         "anchors": cfg.anchors, "input_w": cfg.input_w, "input_h": cfg.input_h, "down_ratio": cfg.down_ratio,
@@ -364,6 +389,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     }
     if is_main:
         atomic_write_json(out / "train_config.json", {"config": cfg.to_dict(), "meta": meta,
+                                                      "precision_used": "fp16" if fp16_autocast else "fp32",
                                                       "datasets": dataset.summary, "world_size": world,
                                                       "load_report": _short_report(load_report)})
     log_path = out / "train_log.jsonl"
@@ -381,7 +407,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             num_workers=cfg.num_workers, pin_memory=device.type == "cuda", drop_last=len(dataset) >= cfg.batch_size,
             persistent_workers=False,
         )
-        epoch_stats = _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, use_amp, lr,
+        epoch_stats = _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_autocast, lr,
                                  log_path if is_main else None, is_main)
         history.append(epoch_stats)
         if is_main:
@@ -406,7 +432,7 @@ def _short_report(report: dict | None) -> dict | None:
             "unexpected": report["unexpected"], "missing": report["missing"]}
 
 
-def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, use_amp, lr, log_path, is_main):
+def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_autocast, lr, log_path, is_main):
     wrapped.train()
     sums: dict[str, float] = {}
     n = 0
@@ -422,7 +448,7 @@ def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, use_amp, 
         if it >= total:
             break
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        with torch.autocast(device_type=device.type, enabled=use_amp):
+        with torch.autocast(device_type=device.type, enabled=fp16_autocast):
             _, loss, stats = wrapped(batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"epoch {epoch} iteration {it}: loss is {loss.item()} (stats {stats})")
