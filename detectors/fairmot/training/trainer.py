@@ -17,6 +17,7 @@ gloo on CPU) with a ``DistributedSampler``; the batch size is per process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -273,12 +274,28 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def seed_everything(seed: int, deterministic: bool) -> None:
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@contextlib.contextmanager
+def training_scope(deterministic: bool, threads: int = 0):
+    """Deterministic algorithms (warn only) and the thread count for one training, restored afterwards:
+    both are process-wide switches, and an evaluation in the same process must not inherit them."""
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    threads_before = torch.get_num_threads()
+    try:
+        if deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        if threads > 0:
+            torch.set_num_threads(threads)
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        if threads > 0:
+            torch.set_num_threads(threads_before)
 
 
 def make_dataset(cfg: TrainConfig):
@@ -300,8 +317,17 @@ def lr_at(cfg: TrainConfig, epoch: int) -> float:
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train; returns a summary (per-epoch mean losses, paths). Safe to call under torchrun."""
+    """Train; returns a summary (per-epoch mean losses, paths). Safe to call under torchrun.
+
+    Process-wide torch settings it changes (deterministic algorithms on CPU, ``threads``) are restored
+    when it returns."""
     cfg.validate()
+    device = _resolve_device(cfg.device)
+    with training_scope(deterministic=device.type == "cpu", threads=cfg.threads):
+        return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> dict[str, Any]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -315,9 +341,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             torch.cuda.set_device(device)
         if not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed, deterministic=device.type == "cpu")
+    seed_everything(cfg.seed)
     out = Path(cfg.out)
     is_main = rank == 0
     if is_main:
