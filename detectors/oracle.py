@@ -1,7 +1,7 @@
 """Detections made from ground truth with seeded noise, for tracker-only studies.
 
-Boxes are the gt boxes the official kit scores (MOT16/17/20: consider flag 1 and class 1;
-MOT15-style gt: every row), then: each box is missed with probability ``miss_rate``; kept boxes
+Boxes are the gt boxes the official kit scores (``mot_bench.data.gt``: MOT16/17/20 consider flag 1
+and class 1; MOT15-style gt: active flag non-zero), then: each box is missed with probability ``miss_rate``; kept boxes
 are jittered by Gaussian noise of ``jitter`` x their size; ``fp_per_frame`` false positives
 (Poisson mean) of plausible size are added; scores are 1 - ``score_noise`` x U(0,1) for true
 boxes and U(0, ``fp_max_score``) for false ones. The same seed gives the same detections.
@@ -13,19 +13,9 @@ import zlib
 
 import numpy as np
 
-from mot_bench.data.motfile import read_mot_file
+from mot_bench.data.gt import pedestrian_rows
 from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
-
-
-def scored_gt_rows(rows: np.ndarray) -> np.ndarray:
-    """The gt rows the MOTChallenge kit counts as pedestrians to track."""
-    if not len(rows):
-        return rows
-    # MOT16/17/20 gt carries a class id (1..12) in column 8; MOT15-style gt has -1 or world coordinates there.
-    if not np.all(np.isin(rows[:, 7], np.arange(1, 13))):
-        return rows
-    return rows[(rows[:, 6] != 0) & (rows[:, 7] == 1)]
 
 
 class OracleDetector(Detector):
@@ -60,7 +50,7 @@ class OracleDetector(Detector):
     def reset(self, seq: SeqInfo) -> None:
         if not seq.gt_path.is_file():
             raise FileNotFoundError(f"oracle detector: {seq.gt_path} not found (the oracle needs ground truth)")
-        rows = scored_gt_rows(read_mot_file(seq.gt_path, "gt", seq_length=seq.length))
+        rows = pedestrian_rows(seq)
         self._frames = {}
         for r in rows:
             self._frames.setdefault(int(r[0]), []).append(r)

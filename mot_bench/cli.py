@@ -144,13 +144,25 @@ def _safe_get(name: str) -> Any:
         return None
 
 
-def _pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
+def _cell(name: str, value: Any, digits: int) -> str:
+    """A metric as the CLI tables show it: ratios in percent, counts as integers (mot_bench.metrics.fields)."""
+    from mot_bench.metrics.fields import METRIC_FIELDS
+
+    if value is None:
+        return "-"
+    field = METRIC_FIELDS.get(name)
+    if field is not None and field.percent:
+        return f"{100 * value:.{digits}f}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def summary_table(results) -> str:
-    head = f"{'run':<28} {'seqs':>4} {'frames':>6} {'FPS':>8} {'HOTA':>6} {'MOTA':>6} {'IDF1':>6} {'IDSW':>5} " \
-           f"{'FP':>6} {'FN':>6}  hardware"
+    from mot_bench.metrics.fields import METRIC_FIELDS, SUMMARY
+
+    titles = [METRIC_FIELDS[m].title for m in SUMMARY]
+    head = f"{'run':<28} {'seqs':>4} {'frames':>6} {'FPS':>8} " + " ".join(f"{t:>6}" for t in titles) + "  hardware"
     lines = [head, "-" * len(head)]
     for res in results:
         cfg = res.folder.read_config()
@@ -159,11 +171,8 @@ def summary_table(results) -> str:
         fps = "-" if t["fps"] is None else f"{t['fps']:.1f}"
         env = res.folder.read_env()
         hw = env.get("gpu") or env.get("cpu", "?")
-        lines.append(
-            f"{cfg['label']:<28} {len(res.sequences):>4} {t['frames']:>6} {fps:>8} {_pct(comb.get('HOTA')):>6} "
-            f"{_pct(comb.get('MOTA')):>6} {_pct(comb.get('IDF1')):>6} {comb.get('IDSW', '-'):>5} "
-            f"{comb.get('CLR_FP', '-'):>6} {comb.get('CLR_FN', '-'):>6}  {hw}"
-        )
+        cells = " ".join(f"{_cell(m, comb.get(m), 1):>6}" for m in SUMMARY)
+        lines.append(f"{cfg['label']:<28} {len(res.sequences):>4} {t['frames']:>6} {fps:>8} {cells}  {hw}")
     return "\n".join(lines)
 
 
@@ -204,12 +213,13 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out) -> None:
 
 
 def metrics_table(metrics: dict[str, Any]) -> str:
-    cols = ("HOTA", "DetA", "AssA", "MOTA", "MOTP", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "MT", "ML", "Frag")
+    from mot_bench.metrics.fields import TABLE as cols
+
     rows = [*metrics["per_sequence"].items(), ("COMBINED", metrics["combined"])]
     width = max(len(r[0]) for r in rows) + 2
     lines = [f"{'sequence':<{width}}" + "".join(f"{c:>8}" for c in cols)]
     for name, m in rows:
-        cells = [f"{100 * m[c]:.2f}" if isinstance(m.get(c), float) else str(m.get(c, "-")) for c in cols]
+        cells = [_cell(c, m.get(c), 2) for c in cols]
         lines.append(f"{name:<{width}}" + "".join(f"{c:>8}" for c in cells))
     return "\n".join(lines)
 

@@ -33,6 +33,14 @@ class Registry:
 
         return deco
 
+    def snapshot(self) -> dict[str, Any]:
+        """The current name -> target table, for :meth:`restore` (tests that register classes)."""
+        return dict(self._targets)
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Put back a table taken by :meth:`snapshot`: names registered since then are gone."""
+        self._targets = dict(snapshot)
+
     def _load_entry_points(self) -> None:
         for ep in entry_points(group=self.group):
             self._targets.setdefault(ep.name, ep)

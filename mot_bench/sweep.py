@@ -99,9 +99,9 @@ def is_trained(tcfg) -> bool:
     last = Path(tcfg.out) / "model_last.pth"
     if not last.is_file():
         return False
-    import torch
+    from detectors.fairmot.checkpoint import read_checkpoint
 
-    return int(torch.load(last, map_location="cpu", weights_only=False).get("epoch", -1)) >= tcfg.num_epochs
+    return int(read_checkpoint(last)[1].get("epoch", -1)) >= tcfg.num_epochs
 
 
 def train_one(tcfg_dict: dict[str, Any]) -> str:

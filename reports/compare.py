@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 
 from mot_bench.atomic import atomic_write_text
+from mot_bench.metrics.fields import COMPARE as COMPARE_METRICS
+from reports.format import better, delta_text, fmt_value, header
 from reports.report import write_report
-from reports.runs import METRICS, ReportError, RunSummary, better, delta_text, fmt_value, load_runs
-
-COMPARE_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "FPS")
+from reports.runs import ReportError, RunSummary, load_runs
 
 
 def _value(run: RunSummary, metric: str) -> float | None:
@@ -74,8 +74,7 @@ def comparison_frame(table: dict[str, Any]) -> pd.DataFrame:
 
 def comparison_markdown(table: dict[str, Any]) -> str:
     marks = {1: " ✓", -1: " ✗", 0: ""}
-    heads = ["variant", *table["axes"], *(f"{METRICS[m].title}{' %' if METRICS[m].ratio else ''}"
-                                          for m in table["metrics"])]
+    heads = ["variant", *table["axes"], *(header(m) for m in table["metrics"])]
     lines = [
         f"# Comparison against {table['base_label']}\n",
         f"Base run: `{table['base']}`. Each cell: value (change vs base); ✓ better, ✗ worse "

@@ -42,9 +42,10 @@ def test_train_save_reload_track(tmp_path, head) -> None:
     from mot_bench.runner import RunOptions, run
 
     name, opts = "fairmot", detector_options(tmp_path / "exp", {"conf_thres": 0.01})
-    assert opts.get("head", "anchor_free") == head
+    assert set(opts) == {"weights", "conf_thres"}  # the checkpoint names its network
     # the reloaded network is the trained one
     det = DETECTORS.create(name, opts)
+    assert det.head == head
     model = det._ensure_model()
     ck = torch.load(weights, map_location="cpu", weights_only=False)
     for k, v in ck["state_dict"].items():

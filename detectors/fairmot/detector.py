@@ -42,30 +42,26 @@ class FairMOTDetector(Detector):
     def __init__(
         self,
         weights: str | None = None,
-        arch: str = "dla34",
+        arch: str | None = None,
         dcn: str = "auto",
-        input_width: int = 1088,
-        input_height: int = 608,
+        input_width: int | None = None,
+        input_height: int | None = None,
         conf_thres: float = 0.4,
         K: int = 500,
         cache_dir: str | None = None,
         allow_random: bool = False,
-        head_conv: int = 256,
+        head_conv: int | None = None,
         seed: int = 0,
-        head: str = "anchor_free",
+        head: str | None = None,
         nms_thres: float = 0.4,
         anchors: str | None = None,
         batch_size: int = 1,
     ) -> None:
         super().__init__()
-        from detectors.fairmot.networks import canonical_arch
-
-        if head not in ("anchor_free", "anchor_based"):
+        if head not in (None, "anchor_free", "anchor_based"):
             raise ValueError(f"fairmot: head must be anchor_free or anchor_based, got {head!r}")
         if dcn not in ("auto", "fast", "torchvision"):
             raise ValueError(f"fairmot: dcn must be auto, fast or torchvision, got {dcn!r}")
-        if input_width % 32 or input_height % 32:
-            raise ValueError(f"fairmot: input size must be a multiple of 32, got {input_width}x{input_height}")
         if not 0.0 <= conf_thres <= 1.0:
             raise ValueError(f"fairmot: conf_thres must lie in [0, 1], got {conf_thres}")
         if batch_size < 1:
@@ -82,26 +78,43 @@ class FairMOTDetector(Detector):
         if weights is not None and not Path(weights).is_file():
             raise FileNotFoundError(f"fairmot: weights file {weights} not found")
         self.weights = weights
-        self.arch = canonical_arch(arch)
+        # The network: from the checkpoint's metadata (mot-bench train) or the options and official defaults.
+        from detectors.fairmot.checkpoint import checkpoint_meta, read_checkpoint, resolve_network
+
+        self._state: dict | None = None
+        meta = None
+        if weights is not None:
+            self._state, extra = read_checkpoint(weights)
+            meta = checkpoint_meta(extra, str(weights))
+        try:
+            spec = resolve_network(self._state, meta, arch=arch, head_conv=head_conv, head=head,
+                                   anchors=json.loads(anchors) if anchors else None, input_w=input_width,
+                                   input_h=input_height, origin=str(weights))
+        except ValueError as exc:
+            raise ValueError(f"fairmot: {exc}") from None
+        if spec.input_w % 32 or spec.input_h % 32:
+            raise ValueError(f"fairmot: input size must be a multiple of 32, got {spec.input_w}x{spec.input_h}")
+        self.spec = spec
+        self.arch = spec.arch
         self.dcn_option = dcn  # "auto": resolved from the runtime's device (see ``dcn``)
-        self.input_width = int(input_width)
-        self.input_height = int(input_height)
+        self.input_width = spec.input_w
+        self.input_height = spec.input_h
         self.conf_thres = float(conf_thres)
         self.K = int(K)
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.allow_random = allow_random
-        self.head_conv = int(head_conv)
+        self.head_conv = spec.head_conv
         self.seed = int(seed)
-        self.down_ratio = 4
-        self.head = head
+        self.down_ratio = spec.down_ratio
+        self.head = spec.head
         self.batch_size = int(batch_size)  # frames per forward pass when the tracker allows it
         self.nms_thres = float(nms_thres)  # anchor-based head only (JDE's NMS)
-        self.anchors_json = anchors  # anchor-based head: JSON anchor config; default from the checkpoint
+        # anchor-based head: the anchor layout (JSON), explicit or from the checkpoint's metadata
+        self.anchors_json = json.dumps(spec.anchors, sort_keys=True) if spec.anchors else None
         self._anchor_cfg = None
         self._model: torch.nn.Module | None = None
         self._model_runtime = None  # the runtime the network was built for
         self._weights_hash: str | None = None
-        self._state: dict | None = None
         self._seq: SeqInfo | None = None
         self._replay: dict[int, Detections] | None = None
         self._record: dict[int, Detections] | None = None
@@ -124,7 +137,7 @@ class FairMOTDetector(Detector):
 
         if self.weights is None:
             return None, f"random-seed{self.seed}-{self.arch}-hc{self.head_conv}"
-        state, _ = read_checkpoint(self.weights)
+        state = self._state if self._state is not None else read_checkpoint(self.weights)[0]
         return state, weights_hash(state)
 
     @property
@@ -141,7 +154,7 @@ class FairMOTDetector(Detector):
                                  f"{self._model_runtime}; set detector.runtime before the first frame")
             return self._model
         runtime = self.runtime
-        from detectors.fairmot import build_model, heads_from_state_dict
+        from detectors.fairmot import build_model
         from detectors.fairmot.checkpoint import load_state_dict
 
         digest = self.weights_hash
@@ -153,17 +166,13 @@ class FairMOTDetector(Detector):
             torch.manual_seed(self.seed)
             model = build_model(self.arch, None, self.head_conv, self.dcn)
         elif self.head == "anchor_based":
-            from detectors.fairmot.anchor_head import AnchorConfig, anchor_heads_from_state_dict
-            from detectors.fairmot.checkpoint import read_checkpoint
+            from detectors.fairmot.anchor_head import AnchorConfig
 
-            _, meta = read_checkpoint(self.weights)
-            anchors = json.loads(self.anchors_json) if self.anchors_json else (meta.get("meta") or {}).get("anchors")
-            self._anchor_cfg = AnchorConfig.from_dict({**(anchors or {}), "down_ratio": self.down_ratio})
-            model = build_model(self.arch, anchor_heads_from_state_dict(state), self.head_conv, self.dcn)
+            self._anchor_cfg = AnchorConfig.from_dict({**(self.spec.anchors or {}), "down_ratio": self.down_ratio})
+            model = build_model(self.arch, self.spec.heads, self.head_conv, self.dcn)
             load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch}, anchor head)")
         else:
-            heads = heads_from_state_dict(state) or None
-            model = build_model(self.arch, heads, self.head_conv, self.dcn)
+            model = build_model(self.arch, self.spec.heads, self.head_conv, self.dcn)
             load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch})")
         model = model.to(runtime.device).eval()
         if runtime.channels_last:

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from mot_bench.data.gt import BENCHMARKS, gt_num_columns, infer_benchmark
 from mot_bench.data.motfile import MOTFormatError, check_unique_ids, read_mot_file
 from mot_bench.types import SeqInfo
 
 METRICS = ("HOTA", "CLEAR", "Identity")
-BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
 _TRACKER = "mot_bench"  # folder name of our one "tracker" in the temporary TrackEval layout
 _CLASS = "pedestrian"  # the only class MotChallenge2DBox evaluates
 
@@ -44,31 +44,6 @@ class EvalError(ValueError):
 
 # --------------------------------------------------------------------------------------------------
 # benchmark name
-
-
-def _gt_num_columns(gt_path: Path) -> int:
-    """Fields in the first non-blank gt line: 10 means MOT15's 3D format (no class column)."""
-    with open(gt_path, encoding="utf-8", errors="replace") as fh:
-        for raw in fh:
-            text = raw.strip()
-            if text:
-                return len(text.split(",") if "," in text else text.split())
-    return 0
-
-
-def infer_benchmark(seq: SeqInfo) -> str:
-    """MOT15 for 10-column gt (MOT15/PETS 3D style), MOT20/MOT16 by name, else MOT17.
-
-    Only MOT15 (no class-based preprocessing) and MOT20 (one more distractor class) change how
-    TrackEval scores; MOT16 and MOT17 are scored alike.
-    """
-    if seq.gt_path.is_file() and _gt_num_columns(seq.gt_path) >= 10:
-        return "MOT15"
-    name = seq.name.upper()
-    for bench in ("MOT20", "MOT16", "MOT15"):
-        if name.startswith(bench):
-            return bench
-    return "MOT17"
 
 
 def _resolve_benchmark(seqs: list[SeqInfo], benchmark: str | None) -> str:
@@ -200,7 +175,7 @@ def _prepare_layout(seqs: list[SeqInfo], results_dir: Path, benchmark: str, tmp:
                 f"sequence {seq.name}: frame range {seq.first_frame}..{seq.last_frame} "
                 f"is not inside 1..{seq.length}"
             )
-        if benchmark != "MOT15" and seq.gt_path.is_file() and _gt_num_columns(seq.gt_path) >= 10:
+        if benchmark != "MOT15" and seq.gt_path.is_file() and gt_num_columns(seq.gt_path) >= 10:
             raise EvalError(
                 f"{seq.gt_path}: 10-column gt is MOT15's 3D format (columns 8-10 are world coordinates, not "
                 f"class/visibility), but benchmark is {benchmark}; pass benchmark='MOT15'",

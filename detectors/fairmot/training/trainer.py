@@ -6,7 +6,8 @@ at epoch 20, input 1088x608, reid_dim 128, K=500, DLA-34. The loss module's para
 (as the official ``BaseTrainer`` adds them as a second parameter group).
 
 Checkpoints: ``model_last.pth`` every epoch and ``model_<epoch>.pth`` at each lr step and the end,
-in the official layout ``{'epoch', 'state_dict', 'optimizer'}`` plus ``loss_state`` (classifier and
+in the official layout ``{'epoch', 'state_dict', 'optimizer'}`` (written by
+``detectors.fairmot.checkpoint.save_checkpoint``, the one writer) plus ``loss_state`` (classifier and
 s_det/s_id, so ``--resume`` continues exactly) and ``meta`` (arch, heads, head type, anchors,
 input size, nID: what a detector needs to rebuild the network). ``train_log.jsonl`` holds one line
 per iteration and one per epoch.
@@ -17,6 +18,7 @@ gloo on CPU) with a ``DistributedSampler``; the batch size is per process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,7 +35,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from mot_bench.atomic import atomic_write, atomic_write_json
+from detectors.fairmot.checkpoint import read_checkpoint, save_checkpoint
+from mot_bench.atomic import atomic_write_json
 from mot_bench.runtime import PRECISIONS
 
 log = logging.getLogger(__name__)
@@ -259,10 +262,7 @@ def partial_load(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[
 
 def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, list[str]]:
     """Official FairMOT/CenterNet checkpoints hold ``state_dict``; a bare state dict works too."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    sd = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(sd, dict):
-        raise ValueError(f"{path}: expected a checkpoint dict with 'state_dict' or a state dict")
+    sd, _ = read_checkpoint(path)
     report = partial_load(model, sd)
     log.warning(
         "loaded %d tensors from %s; skipped %d with other shapes, %d not in the model; %d model tensors not in it",
@@ -273,16 +273,9 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, list
     return report
 
 
-def save_checkpoint(path: Path, epoch: int, model: nn.Module, loss: nn.Module, optimizer, meta: dict) -> None:
-    """Official layout plus loss state and meta; written atomically."""
-    state = {
-        "epoch": epoch,
-        "state_dict": _unwrap(model).state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "loss_state": _unwrap(loss).state_dict(),
-        "meta": meta,
-    }
-    atomic_write(path, lambda fh: torch.save(state, fh), mode="wb")
+def _save(path: Path, epoch: int, model: nn.Module, loss: nn.Module, optimizer, meta: dict) -> None:
+    """Official layout plus loss state and meta, through the one checkpoint writer."""
+    save_checkpoint(path, _unwrap(model), epoch, optimizer, meta=meta, loss_state=_unwrap(loss).state_dict())
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
@@ -296,12 +289,28 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def seed_everything(seed: int, deterministic: bool) -> None:
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@contextlib.contextmanager
+def training_scope(deterministic: bool, threads: int = 0):
+    """Deterministic algorithms (warn only) and the thread count for one training, restored afterwards:
+    both are process-wide switches, and an evaluation in the same process must not inherit them."""
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    threads_before = torch.get_num_threads()
+    try:
+        if deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        if threads > 0:
+            torch.set_num_threads(threads)
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        if threads > 0:
+            torch.set_num_threads(threads_before)
 
 
 def make_dataset(cfg: TrainConfig):
@@ -323,8 +332,17 @@ def lr_at(cfg: TrainConfig, epoch: int) -> float:
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train; returns a summary (per-epoch mean losses, paths). Safe to call under torchrun."""
+    """Train; returns a summary (per-epoch mean losses, paths). Safe to call under torchrun.
+
+    Process-wide torch settings it changes (deterministic algorithms on CPU, ``threads``) are restored
+    when it returns."""
     cfg.validate()
+    device = _resolve_device(cfg.device)
+    with training_scope(deterministic=device.type == "cpu", threads=cfg.threads):
+        return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> dict[str, Any]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -338,9 +356,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             torch.cuda.set_device(device)
         if not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed, deterministic=device.type == "cpu")
+    seed_everything(cfg.seed)
     out = Path(cfg.out)
     is_main = rank == 0
     if is_main:
@@ -358,8 +374,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     start_epoch = 0
     last = out / "model_last.pth"
     if cfg.resume and last.is_file():
-        ckpt = torch.load(last, map_location=device, weights_only=False)
-        model.load_state_dict(ckpt["state_dict"])
+        state, ckpt = read_checkpoint(last)
+        model.load_state_dict(state)
         if "loss_state" in ckpt:
             loss.load_state_dict(ckpt["loss_state"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -412,11 +428,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         history.append(epoch_stats)
         if is_main:
             _append_jsonl(log_path, {"type": "epoch", **epoch_stats})
-            save_checkpoint(last, epoch, model, loss, optimizer, meta)
+            _save(last, epoch, model, loss, optimizer, meta)
             if cfg.save_all or epoch in cfg.lr_step or epoch == cfg.num_epochs:
-                save_checkpoint(out / f"model_{epoch}.pth", epoch, model, loss, optimizer, meta)
+                _save(out / f"model_{epoch}.pth", epoch, model, loss, optimizer, meta)
     if cfg.num_epochs == 0 and is_main and not last.is_file():
-        save_checkpoint(last, 0, model, loss, optimizer, meta)  # the untrained baseline of an ablation
+        _save(last, 0, model, loss, optimizer, meta)  # the untrained baseline of an ablation
     if distributed:
         import torch.distributed as dist
 
@@ -482,16 +498,14 @@ def _append_jsonl(path: Path, record: dict) -> None:
         fh.write(json.dumps(record) + "\n")
 
 
+# eval override -> fairmot detector option; the network itself comes from the checkpoint's metadata
+EVAL_OVERRIDES = {"eval_input_w": "input_width", "eval_input_h": "input_height", "conf_thres": "conf_thres",
+                  "nms_thres": "nms_thres"}
+
+
 def detector_options(train_dir: str | Path, options: dict[str, Any]) -> dict[str, Any]:
-    """Options of the ``fairmot`` detector that runs a trained checkpoint (eval overrides in ``options``)."""
-    meta = json.loads((Path(train_dir) / "train_config.json").read_text(encoding="utf-8"))["meta"]
-    det_opts: dict[str, Any] = {
-        "weights": str(Path(train_dir) / "model_last.pth"), "arch": meta["arch"], "head_conv": meta["head_conv"],
-        "input_width": options.get("eval_input_w", meta["input_w"]),
-        "input_height": options.get("eval_input_h", meta["input_h"]),
-        "conf_thres": options.get("conf_thres", 0.4), "dcn": meta.get("dcn", "auto"),
-    }
-    if meta["head"] == "anchor_based":
-        det_opts["head"] = "anchor_based"
-        det_opts["nms_thres"] = options.get("nms_thres", 0.4)
+    """Options of the ``fairmot`` detector that runs a trained checkpoint: its weights (which name their
+    network) and the eval overrides in ``options``."""
+    det_opts: dict[str, Any] = {"weights": str(Path(train_dir) / "model_last.pth"), "conf_thres": 0.4}
+    det_opts.update({opt: options[key] for key, opt in EVAL_OVERRIDES.items() if key in options})
     return det_opts
