@@ -20,11 +20,34 @@ w/h <= ``aspect_ratio_thresh``. Defaults are those of ``tools/demo_track.py`` (0
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
+from mot_bench.options import option
 from mot_bench.types import Detections
 from trackers.common.jde import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
 from trackers.common.matching import fuse_score, linear_assignment
+
+
+@dataclass
+class ByteTrackOptions:
+    track_thresh: float = option(0.5, "high-score threshold: first association and (+0.1) new tracks",
+                                 range=(0.1, 0.9), bounds=(0.0, 1.0))
+    low_thresh: float = option(0.1, "low-score floor of the second association (fixed 0.1 in the official code)",
+                               range=(0.05, 0.4), bounds=(0.0, 1.0))
+    match_thresh: float = option(0.8, "first-association threshold on the (score-fused) IoU distance",
+                                 range=(0.5, 0.99), bounds=(0.0, 1.0))
+    track_buffer: int = option(30, "frames a lost track is kept, at 30 fps (scaled by frame rate / 30)",
+                               range=(10, 120), bounds=(0, None))
+    mot20: bool = option(False, "MOT20 mode: no score fusion in the IoU distances")
+    min_box_area: float = option(10.0, "output filter: report boxes with w*h > this", range=(0.0, 400.0),
+                                 bounds=(0.0, None))
+    aspect_ratio_thresh: float | None = option(1.6, "output filter: drop boxes with w/h > this (none: keep all)",
+                                               range=(1.0, 3.0), bounds=(0.0, None))
+    frame_rate: float | None = option(None, "frame rate for the lost-track buffer (none: the sequence's)",
+                                      bounds=(0.0, None))
 
 
 class ByteTracker(JDEStyleTracker):
@@ -33,41 +56,12 @@ class ByteTracker(JDEStyleTracker):
     name = "bytetrack"
     needs_embeddings = False
     motion_only = True
+    Options = ByteTrackOptions
 
-    def __init__(
-        self,
-        track_thresh: float = 0.5,
-        low_thresh: float = 0.1,
-        match_thresh: float = 0.8,
-        track_buffer: int = 30,
-        mot20: bool = False,
-        min_box_area: float = 10.0,
-        aspect_ratio_thresh: float | None = 1.6,
-        frame_rate: float | None = None,
-    ) -> None:
-        self.track_thresh = float(track_thresh)
-        self.low_thresh = float(low_thresh)
-        self.match_thresh = float(match_thresh)
-        self.track_buffer = int(track_buffer)
-        self.mot20 = bool(mot20)
-        self.min_box_area = float(min_box_area)
-        self.aspect_ratio_thresh = None if aspect_ratio_thresh is None else float(aspect_ratio_thresh)
-        self.frame_rate = None if frame_rate is None else float(frame_rate)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.det_thresh = self.track_thresh + 0.1
         self._reset_state(None)
-
-    def config(self) -> dict:
-        return {
-            "name": self.name,
-            "track_thresh": self.track_thresh,
-            "low_thresh": self.low_thresh,
-            "match_thresh": self.match_thresh,
-            "track_buffer": self.track_buffer,
-            "mot20": self.mot20,
-            "min_box_area": self.min_box_area,
-            "aspect_ratio_thresh": self.aspect_ratio_thresh,
-            "frame_rate": self.frame_rate,
-        }
 
     def step(self, detections: Detections) -> list[STrack]:
         """One official ``BYTETracker.update``; returns the activated tracks before the output filter."""

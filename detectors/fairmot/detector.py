@@ -15,11 +15,14 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from mot_bench.options import option
 from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
@@ -28,79 +31,61 @@ log = logging.getLogger(__name__)
 EMBEDDING_DIM = 128
 
 
+@dataclass
+class FairMOTDetectorOptions:
+    weights: str | None = option(None, "FairMOT checkpoint (e.g. fairmot_dla34.pth) or one from mot-bench train")
+    arch: str = option("dla34", "backbone: dla34 (FairMOT), dla_tiny (tests), ...")
+    dcn: Literal["auto", "fast", "torchvision"] = option(
+        "auto", "deformable-conv backend (auto: torchvision on CUDA, fast on CPU)")
+    input_width: int = option(1088, "network input width (multiple of 32)", bounds=(32, None))
+    input_height: int = option(608, "network input height (multiple of 32)", bounds=(32, None))
+    conf_thres: float = option(0.4, "keep heat-map peaks scoring above this", bounds=(0.0, 1.0))
+    K: int = option(500, "maximum detections per frame (top-K peaks)", bounds=(1, None))
+    cache_dir: str | None = option(None, "cache detections + embeddings per sequence here (keyed by weights, options)")
+    allow_random: bool = option(False, "run without weights on a randomly initialised network (tests only)")
+    head_conv: int = option(256, "channels of the head convolutions (random networks; checkpoints set their own)",
+                            bounds=(1, None))
+    seed: int = option(0, "seed of a randomly initialised network")
+    head: Literal["anchor_free", "anchor_based"] = option("anchor_free", "the checkpoint's detection head")
+    nms_thres: float = option(0.4, "anchor-based head only: NMS IoU threshold (JDE's)", bounds=(0.0, 1.0))
+    anchors: str | None = option(None, "anchor-based head only: JSON anchor config (default: the checkpoint's)")
+    batch_size: int = option(1, "frames per forward pass", bounds=(1, None))
+
+
 class FairMOTDetector(Detector):
     """FairMOT (DLA-34 by default) detections with 128-d L2-normalised re-ID embeddings."""
 
     name = "fairmot"
     needs_images = True
     provides_embeddings = True
+    Options = FairMOTDetectorOptions
 
-    def __init__(
-        self,
-        weights: str | None = None,
-        arch: str = "dla34",
-        dcn: str = "auto",
-        device: str = "cpu",
-        input_width: int = 1088,
-        input_height: int = 608,
-        conf_thres: float = 0.4,
-        K: int = 500,
-        fp16: bool = False,
-        channels_last: bool = False,
-        cache_dir: str | None = None,
-        allow_random: bool = False,
-        head_conv: int = 256,
-        seed: int = 0,
-        head: str = "anchor_free",
-        nms_thres: float = 0.4,
-        anchors: str | None = None,
-        batch_size: int = 1,
-    ) -> None:
-        super().__init__()
+    def __init__(self, device: str = "cpu", fp16: bool = False, channels_last: bool = False, **options: Any) -> None:
+        super().__init__(**options)
         from detectors.fairmot.networks import canonical_arch
 
-        if head not in ("anchor_free", "anchor_based"):
-            raise ValueError(f"fairmot: head must be anchor_free or anchor_based, got {head!r}")
-        if dcn not in ("auto", "fast", "torchvision"):
-            raise ValueError(f"fairmot: dcn must be auto, fast or torchvision, got {dcn!r}")
-        if input_width % 32 or input_height % 32:
-            raise ValueError(f"fairmot: input size must be a multiple of 32, got {input_width}x{input_height}")
-        if not 0.0 <= conf_thres <= 1.0:
-            raise ValueError(f"fairmot: conf_thres must lie in [0, 1], got {conf_thres}")
-        if batch_size < 1:
-            raise ValueError(f"fairmot: batch_size must be >= 1, got {batch_size}")
-        if K < 1:
-            raise ValueError(f"fairmot: K must be >= 1, got {K}")
-        if weights is None and not allow_random:
+        o = self.options
+        if o.input_width % 32 or o.input_height % 32:
+            raise ValueError(f"fairmot: input size must be a multiple of 32, got {o.input_width}x{o.input_height}")
+        if o.weights is None and not o.allow_random:
             raise ValueError(
                 "fairmot: no weights given. Pass weights=PATH to an official FairMOT checkpoint "
                 "(e.g. fairmot_dla34.pth), or allow_random=true for a randomly initialised network (tests only)."
             )
-        if head == "anchor_based" and weights is None:
+        if o.head == "anchor_based" and o.weights is None:
             raise ValueError("fairmot: head=anchor_based needs weights trained with that head (mot-bench train)")
-        if weights is not None and not Path(weights).is_file():
-            raise FileNotFoundError(f"fairmot: weights file {weights} not found")
+        if o.weights is not None and not Path(o.weights).is_file():
+            raise FileNotFoundError(f"fairmot: weights file {o.weights} not found")
         if str(device).startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"fairmot: device {device!r} requested but CUDA is not available")
-        self.weights = weights
-        self.arch = canonical_arch(arch)
+        self.arch = canonical_arch(o.arch)
         self.device = str(device)
-        self.dcn = dcn if dcn != "auto" else ("torchvision" if self.device.startswith("cuda") else "fast")
-        self.input_width = int(input_width)
-        self.input_height = int(input_height)
-        self.conf_thres = float(conf_thres)
-        self.K = int(K)
+        self.dcn = o.dcn if o.dcn != "auto" else ("torchvision" if self.device.startswith("cuda") else "fast")
         self.fp16 = bool(fp16)
         self.channels_last = bool(channels_last)
-        self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.allow_random = allow_random
-        self.head_conv = int(head_conv)
-        self.seed = int(seed)
+        self.cache_dir = Path(o.cache_dir) if o.cache_dir else None
         self.down_ratio = 4
-        self.head = head
-        self.batch_size = int(batch_size)  # frames per forward pass when the tracker allows it
-        self.nms_thres = float(nms_thres)  # anchor-based head only (JDE's NMS)
-        self.anchors_json = anchors  # anchor-based head: JSON anchor config; default from the checkpoint
+        self.anchors_json = o.anchors  # anchor-based head: JSON anchor config; default from the checkpoint
         self._anchor_cfg = None
         self._model: torch.nn.Module | None = None
         self._weights_hash: str | None = None
@@ -275,25 +260,19 @@ class FairMOTDetector(Detector):
         return results
 
     def config(self) -> dict:
+        cfg = super().config()
+        if self.head != "anchor_based":  # anchor-head options; left out so anchor-free cache keys stay as they were
+            del cfg["nms_thres"], cfg["anchors"]
         return {
-            "name": self.name,
+            **cfg,
             "weights": None if self.weights is None else os.path.abspath(self.weights),
             "weights_hash": self.weights_hash,
             "random_weights": self.weights is None,
             "arch": self.arch,
-            "head_conv": self.head_conv,
             "dcn": self.dcn,
             "device": self.device,
-            "input_width": self.input_width,
-            "input_height": self.input_height,
-            "conf_thres": self.conf_thres,
-            "K": self.K,
-            "batch_size": self.batch_size,
             "fp16": self.fp16,
             "precision": "fp16-autocast" if self.fp16 else "fp32",
             "channels_last": self.channels_last,
-            "cache_dir": None if self.cache_dir is None else str(self.cache_dir),
-            "head": self.head,
-            **({"nms_thres": self.nms_thres, "anchors": self.anchors_json} if self.head == "anchor_based" else {}),
             **({"WARNING": "randomly initialised network, detections are meaningless"} if self.weights is None else {}),
         }
