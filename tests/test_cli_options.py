@@ -90,3 +90,20 @@ def test_run_help_lists_tracker_options_from_their_declarations():
     for name in ("sort", "bytetrack", "fairmot"):
         for r in describe(TRACKERS.get(name)):
             assert f"{r.name}={format_value(r.default)}" in text, (name, r.name)
+
+
+def test_list_trackers_and_run_help_import_no_torch():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)}
+
+    code = ("import sys; from click.testing import CliRunner; from mot_bench.cli import main; "
+            "r = [CliRunner().invoke(main, a).exit_code for a in (['list', 'trackers'], ['run', '--help'])]; "
+            "print(r, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo,
+                         env=env).stdout
+    assert out.strip() == "[0, 0] False"
