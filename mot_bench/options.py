@@ -28,6 +28,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 __all__ = [
     "OptionError",
     "OptionRow",
+    "declared_names",
     "describe",
     "option",
     "option_names",
@@ -36,6 +37,7 @@ __all__ = [
     "parse_bool",
     "parse_options",
     "split_tracker_options",
+    "unknown_option",
 ]
 
 _KEY = "mot_bench"
@@ -216,6 +218,10 @@ def _meta(f: dataclasses.Field) -> dict[str, Any]:
     return f.metadata.get(_KEY, {"help": "", "range": None, "bounds": None, "choices": None})
 
 
+def declared_names(options_cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(options_cls) if f.init]
+
+
 def _fields(options_cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
     hints = get_type_hints(options_cls)
     return {f.name: (f, hints[f.name]) for f in dataclasses.fields(options_cls) if f.init}
@@ -233,7 +239,8 @@ def _presets(options_cls: type) -> dict[str, dict[str, Any]]:
     return dict(getattr(options_cls, "PRESETS", None) or {})
 
 
-def _unknown(key: str, valid: list[str], what: str) -> OptionError:
+def unknown_option(key: str, valid: list[str], what: str) -> OptionError:
+    """The one-line error for a name that is not an option, with the closest valid one."""
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return OptionError(f"{what} has no option {key!r}{hint}; valid options: {', '.join(valid) or 'none'}")
@@ -265,7 +272,7 @@ def parse_options(options_cls: type, raw: Mapping[str, Any] | None, what: str) -
     fields = _fields(options_cls)
     for key in raw:
         if key not in fields:
-            raise _unknown(key, list(fields), what)
+            raise unknown_option(key, list(fields), what)
     values: dict[str, Any] = {}
     presets = _presets(options_cls)
     if presets and "preset" in fields:
@@ -412,7 +419,7 @@ def split_tracker_options(raw: Mapping[str, Any], trackers: Mapping[str, Collect
         if not takers:
             if len(trackers) == 1:
                 (name, names), = trackers.items()
-                raise _unknown(key, list(names or ()), f"tracker {name!r}")
+                raise unknown_option(key, list(names or ()), f"tracker {name!r}")
             every = sorted({o for names in trackers.values() if names for o in names})
             close = difflib.get_close_matches(key, every, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -428,6 +435,6 @@ def split_tracker_options(raw: Mapping[str, Any], trackers: Mapping[str, Collect
                               f"(trackers: {', '.join(trackers)})")
         names = trackers[name]
         if names is not None and opt not in names:
-            raise _unknown(opt, list(names), f"tracker {name!r}")
+            raise unknown_option(opt, list(names), f"tracker {name!r}")
         out[name][opt] = value
     return out

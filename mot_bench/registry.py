@@ -7,14 +7,21 @@ third parties register through the entry point groups ``mot_bench.detectors`` an
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
-from dataclasses import fields
 from importlib.metadata import entry_points
 from typing import Any
 
-from mot_bench.options import OptionError, convert, option_names, options_class, parse_bool, signature_hints
+from mot_bench.options import (
+    OptionError,
+    convert,
+    declared_names,
+    option_names,
+    options_class,
+    parse_bool,
+    signature_hints,
+    unknown_option,
+)
 
 __all__ = ["DETECTORS", "TRACKERS", "OptionError", "Registry", "UnknownNameError", "coerce_options", "parse_bool"]
 
@@ -75,10 +82,9 @@ def coerce_options(cls: type, options: dict[str, Any], what: str) -> dict[str, A
     declaration (third-party plugins, or parameters another layer owns) are typed here from the
     constructor's annotations (``typing.get_type_hints``). Unknown names are refused, with the closest match.
     """
-    declared = option_names(cls)
     named, hints, accepts_any = signature_hints(cls)
     decl_cls = options_class(cls)
-    own = set(describe_names(decl_cls)) if decl_cls is not None else set()
+    own = set(declared_names(decl_cls)) if decl_cls is not None else set()
     out = {}
     for key, value in options.items():
         if key in own:
@@ -88,19 +94,12 @@ def coerce_options(cls: type, options: dict[str, Any], what: str) -> dict[str, A
             if accepts_any and decl_cls is None:
                 out[key] = value
                 continue
-            valid = declared if declared is not None else list(named)
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise OptionError(f"{what} has no option {key!r}{hint}; valid options: {', '.join(valid)}")
+            raise unknown_option(key, option_names(cls) or list(named), what)
         try:
             out[key] = convert(value, hints[key])
         except (ValueError, TypeError) as exc:
             raise OptionError(f"{what} option {key}={value!r}: {exc}") from None
     return out
-
-
-def describe_names(options_cls: type) -> list[str]:
-    return [f.name for f in fields(options_cls) if f.init]
 
 
 DETECTORS = Registry(
