@@ -1,4 +1,4 @@
-"""The ``mot-bench`` command line: run, eval, report, check, train, ablate."""
+"""The ``mot-bench`` command line: run, eval, list, report, check, train, ablate."""
 
 from __future__ import annotations
 
@@ -62,7 +62,28 @@ def _split_seqs(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
-@main.command()
+class RunCommand(click.Command):
+    """``run --help`` ends with every tracker's options, read from their declarations (trackers import
+    no torch, so this stays fast; detectors' options: ``mot-bench list detectors``)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        from mot_bench.options import describe, format_value
+        from mot_bench.registry import TRACKERS
+
+        rows = []
+        for name in TRACKERS.names():
+            cls = _safe_get(name)
+            if cls is not None:
+                rows.append((name, ", ".join(f"{r.name}={format_value(r.default)}" for r in describe(cls))))
+        with formatter.section("Tracker options (--tracker-opt [TRACKER.]KEY=VALUE; default values shown)"):
+            formatter.write_dl(rows)
+        formatter.write_paragraph()
+        formatter.write_text("Types, defaults, search ranges and help of every detector and tracker option: "
+                             "mot-bench list [detectors|trackers] [NAME].")
+
+
+@main.command(cls=RunCommand)
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
               help="MOTChallenge root (holding MOT17/train/...), a split folder, or one sequence folder. "
                    "Default: the bundled MOT15 TUD-Campus sample.")
@@ -79,12 +100,14 @@ def _split_seqs(text: str | None) -> list[str] | None:
 @click.option("--weights", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Model checkpoint for detectors that take one (fairmot).")
 @click.option("--detector-opt", multiple=True, metavar="KEY=VALUE",
-              help="Detector option, repeatable (e.g. min_score=0.3, conf_thres=0.4).")
+              help="Detector option, repeatable (e.g. min_score=0.3, conf_thres=0.4); see mot-bench list detectors.")
 @click.option("--tracker", "trackers", multiple=True,
               help="Tracker name (sort, bytetrack, fairmot, or an entry point); repeat to run several. "
                    "Default: every motion-only tracker.")
-@click.option("--tracker-opt", multiple=True, metavar="KEY=VALUE",
-              help="Tracker option, repeatable (e.g. track_thresh=0.6); applies to every --tracker given.")
+@click.option("--tracker-opt", multiple=True, metavar="[TRACKER.]KEY=VALUE",
+              help="Tracker option, repeatable. bytetrack.track_thresh=0.6 sets it for ByteTrack only; a plain "
+                   "KEY=VALUE applies to every tracker of the run that has KEY (an error if none has). "
+                   "See mot-bench list trackers.")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu, cuda, cuda:N or mps: where the detector's network runs (CUDA timings are synchronised).")
 @click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
@@ -116,13 +139,14 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
         det_opts.setdefault("det_dir", det_dir)
     if weights:
         det_opts.setdefault("weights", weights)
-    names = list(trackers) or [n for n in TRACKERS.names() if getattr(_safe_get(n), "motion_only", False)]
-    shared_trk_opts = parse_kv(tracker_opt, "--tracker-opt")
-    trk_opts = {name: dict(shared_trk_opts) for name in names}  # {tracker: options}; every tracker the same
+    names = list(dict.fromkeys(trackers)) or [
+        n for n in TRACKERS.names() if getattr(_safe_get(n), "motion_only", False)
+    ]
     try:
+        per_tracker = tracker_options_by_name(parse_kv(tracker_opt, "--tracker-opt"), names)
         opts = RunOptions(
             detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
-            detector_options=det_opts, tracker_options=trk_opts, device=device, precision=precision,
+            detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
             overwrite=overwrite, progress=not no_progress,
         )
@@ -132,6 +156,21 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
     for res in results:
         click.echo(f"{res.tracker}: run folder {res.folder.path}", err=True)
     click.echo(summary_table(results))
+
+
+def tracker_options_by_name(raw: dict[str, str], names: list[str]) -> dict[str, dict[str, str]]:
+    """``--tracker-opt`` items split per tracker (:func:`mot_bench.options.split_tracker_options`) and
+    checked by building each tracker once, so a bad value fails before any tracker runs."""
+    from mot_bench.options import OptionError, option_names, split_tracker_options
+    from mot_bench.registry import TRACKERS, UnknownNameError
+
+    try:
+        per_tracker = split_tracker_options(raw, {n: option_names(TRACKERS.get(n)) for n in names})
+        for name in names:
+            TRACKERS.create(name, per_tracker[name])
+    except (OptionError, UnknownNameError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return per_tracker
 
 
 def _safe_get(name: str) -> Any:
@@ -289,6 +328,62 @@ def train(config, datasets, out, overrides, resume, load_model) -> None:
     click.echo(f"trained {len(summary['epochs'])} epoch(s) on {summary['images']} images, nID={summary['num_ids']}; "
                f"last epoch loss {last.get('loss', float('nan')):.4f}; checkpoint {summary['checkpoint']}",
                file=sys.stderr)
+
+
+@main.command("list")
+@click.argument("kind", required=False, type=click.Choice(["detectors", "trackers"]))
+@click.argument("name", required=False)
+def list_cmd(kind: str | None, name: str | None) -> None:
+    """Every detector and tracker with its options: type, default, search range (trackers), valid values
+    and help, all read from the plugins' option declarations.
+
+    \b
+    mot-bench list                      every plugin
+    mot-bench list trackers             every tracker
+    mot-bench list trackers bytetrack   one tracker
+    """
+    from mot_bench.registry import DETECTORS, TRACKERS
+
+    registries = {"detectors": DETECTORS, "trackers": TRACKERS}
+    kinds = [kind] if kind else list(registries)
+    if name and not kind:
+        raise click.UsageError("name a kind first: mot-bench list detectors NAME or mot-bench list trackers NAME")
+    blocks = []
+    for k in kinds:
+        reg = registries[k]
+        tables = []
+        for n in [name] if name else reg.names():
+            try:
+                cls = reg.get(n)
+            except KeyError as exc:
+                raise click.ClickException(str(exc)) from None
+            except ImportError as exc:
+                tables.append(f"{n}  (unavailable: {exc})")
+                continue
+            tables.append(plugin_table(n, cls))
+        blocks.append(f"{k}:\n\n" + "\n\n".join(tables))
+    click.echo("\n\n".join(blocks))
+
+
+def plugin_table(name: str, cls: type) -> str:
+    """One plugin's options as a text table, from :func:`mot_bench.options.describe`."""
+    from mot_bench.options import describe, format_range, format_value, presets_of
+
+    summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+    lines = [f"{name}  {summary}".rstrip()]
+    rows = [("option", "type", "default", "search range", "valid", "help")]
+    for r in describe(cls):
+        rows.append((r.name, r.type, format_value(r.default), format_range(r.range), format_range(r.bounds), r.help))
+    if len(rows) == 1:
+        lines.append("  (no options)")
+    else:
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        for row in rows:
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
+    for preset, values in presets_of(cls).items():
+        shown = ", ".join(f"{k}={format_value(v)}" for k, v in values.items()) or "the defaults above"
+        lines.append(f"  preset {preset}: {shown}")
+    return "\n".join(lines)
 
 
 @main.command("ablate")

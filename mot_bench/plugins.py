@@ -6,12 +6,65 @@ the harness's ground modules (types, plugins, options, runtime, timing, data, me
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, ClassVar
+
+from mot_bench.options import options_class, options_dict, parse_options
 from mot_bench.runtime import Runtime
 from mot_bench.timing import NullTimer, StageTimer
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 
 
-class Detector:
+class Plugin:
+    """What detectors and trackers share: options declared once in a dataclass (``Options``, fields made
+    with :func:`mot_bench.options.option`), parsed strictly by the constructor from keywords (text or
+    typed values), read back as attributes (``self.track_thresh``) and recorded whole by ``config()``.
+
+    A plugin without ``Options`` (e.g. a third-party one with its own constructor) keeps working: the
+    registry then types its keywords from the constructor's annotations.
+    """
+
+    name = "base"
+    kind: ClassVar[str] = "plugin"
+    Options: ClassVar[type | None] = None
+
+    def __init__(self, **options: Any) -> None:
+        cls = options_class(self)
+        if cls is None:
+            if options:
+                raise TypeError(f"{self.kind} {self.name!r} declares no options; got {', '.join(options)}")
+            self.options = None
+        else:
+            self.options = parse_options(cls, options, f"{self.kind} {self.name!r}")
+            for name in _field_names(cls):  # a class attribute of the same name would hide the option
+                if hasattr(type(self), name) and not isinstance(getattr(type(self), name), property):
+                    setattr(self, name, getattr(self.options, name))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: declared options read through to self.options.
+        opts = self.__dict__.get("options")
+        if opts is not None and not name.startswith("__") and name in _field_names(type(opts)):
+            return getattr(opts, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def config(self) -> dict:
+        """Everything needed to repeat this plugin's output (written to the run's config): its name and
+        every declared option's value."""
+        opts = self.__dict__.get("options")
+        return {"name": self.name, **(options_dict(opts) if opts is not None else {})}
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+class Detector(Plugin):
     """Base class. Subclasses set the class attributes and implement ``__call__``.
 
     ``needs_images``: the runner decodes frames only for detectors that look at pixels.
@@ -27,13 +80,14 @@ class Detector:
     back into detection here, so batching does not change results).
     """
 
-    name = "base"
+    kind = "detector"
     needs_images = False
     provides_embeddings = False
     batch_size = 1
     runtime: Runtime = Runtime()  # frozen, so one shared default is safe; the runner sets the run's own
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.timer: StageTimer = NullTimer()
 
     def reset(self, seq: SeqInfo) -> None:
@@ -46,19 +100,16 @@ class Detector:
         """Detections of several frames; override to batch the work."""
         return [self(f) for f in frames]
 
-    def config(self) -> dict:
-        """Everything needed to repeat this detector's output (written to the run's config)."""
-        return {"name": self.name}
 
-
-class Tracker:
+class Tracker(Plugin):
     """Base class: reset per sequence (frame rate matters), updated per frame.
 
     ``needs_embeddings``: refuse detectors without re-ID features up front.
     ``motion_only``: uses boxes and scores only (run by default on the bundled sample).
+    Declared options carry the search ``range`` a tuner may explore.
     """
 
-    name = "base"
+    kind = "tracker"
     needs_embeddings = False
     motion_only = True
 
@@ -67,6 +118,3 @@ class Tracker:
 
     def update(self, detections: Detections, frame: Frame) -> Tracks:
         raise NotImplementedError
-
-    def config(self) -> dict:
-        return {"name": self.name}

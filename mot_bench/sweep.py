@@ -18,7 +18,9 @@ Config (JSON)::
 Every axis value may be a training option (a TrainConfig field: retrains, keyed by the training
 config hash so identical trainings are shared and finished ones are skipped; they live in
 ``train_root/<hash>``, ``<out>/train`` unless set, so ablations that name one folder share them) or an evaluation option
-(``tracker``, ``tracker_options``, ``conf_thres``, ``eval_input_w``/``eval_input_h``). The base
+(``tracker``, ``tracker_options``, ``conf_thres``, ``eval_input_w``/``eval_input_h``). ``tracker_options``
+is ``{tracker: {option: value}}`` or, as ``--tracker-opt``, a flat dict of ``option`` (every tracker of the
+grid that has it) and ``tracker.option`` keys (see :func:`tracker_options_for`). The base
 variant takes, on each axis, the base config's value when the axis lists it, else the axis's first
 value. Each variant becomes one run folder (``mot_bench.runner``); the comparison table (CSV +
 Markdown + HTML) comes from ``reports.write_comparison`` and ``ablation.json`` is its manifest.
@@ -65,6 +67,15 @@ def load_config(path: str | Path) -> dict[str, Any]:
     if bad:
         raise ValueError(f"{path}: unknown option(s) {bad}; valid: {sorted(allowed)}")
     cfg.setdefault("out", str(path.with_suffix("")))
+    from mot_bench.registry import TRACKERS
+
+    trackers = grid_trackers(cfg)
+    for opts in [cfg["base"].get("tracker_options"), *cfg["axes"].get("tracker_options", [])]:
+        for tracker in trackers:  # every variant's tracker options, checked before anything is trained
+            try:
+                TRACKERS.create(tracker, tracker_options_for(tracker, opts, trackers))
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"{path}: tracker_options: {exc}") from None
     return cfg
 
 
@@ -123,7 +134,7 @@ def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, A
 
     det_opts = detector_options(train_dir, options)
     tracker = options.get("tracker", "fairmot")
-    trk_opts = tracker_options_for(tracker, options.get("tracker_options"))
+    trk_opts = tracker_options_for(tracker, options.get("tracker_options"), options.get("grid_trackers"))
     if tracker == "fairmot":  # one conf_thres for detection and track start, as FairMOT's opts
         trk_opts.setdefault("conf_thres", det_opts["conf_thres"])
     result = run(RunOptions(
@@ -136,12 +147,28 @@ def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, A
     return result.metrics.get("combined", {})
 
 
-def tracker_options_for(tracker: str, options: dict[str, Any] | None) -> dict[str, Any]:
-    """``tracker_options`` is either one dict for every tracker or ``{tracker name: {options}}``."""
+def tracker_options_for(tracker: str, options: dict[str, Any] | None,
+                        trackers: list[str] | None = None) -> dict[str, Any]:
+    """One tracker's options from a config's ``tracker_options``, in either form:
+
+    - ``{tracker name: {options}}``: that tracker's dict (trackers not named get none);
+    - a flat dict as ``--tracker-opt`` takes it: ``"bytetrack.track_thresh"`` for one tracker, a plain
+      ``"track_thresh"`` for every tracker of the grid (``trackers``, default just ``tracker``) that has
+      it; a plain name no tracker of the grid has, or a prefix naming a tracker outside it, is an error.
+    """
+    from mot_bench.options import option_names, split_tracker_options
+    from mot_bench.registry import TRACKERS
+
     options = dict(options or {})
     if options and all(isinstance(v, dict) for v in options.values()):
         return dict(options.get(tracker, {}))
-    return options
+    names = list(dict.fromkeys([tracker, *(trackers or [])]))
+    return split_tracker_options(options, {n: option_names(TRACKERS.get(n)) for n in names})[tracker]
+
+
+def grid_trackers(cfg: dict[str, Any]) -> list[str]:
+    """The trackers an ablation runs: the ``tracker`` axis, else the base's tracker (fairmot by default)."""
+    return list(cfg["axes"].get("tracker") or [cfg["base"].get("tracker", "fairmot")])
 
 
 def _score_entry(args: tuple) -> dict[str, Any]:
@@ -165,7 +192,9 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
     log.warning("ablate: %d variant(s), %d distinct training(s), %d to train", len(variants), len(todo), len(pending))
     _map(train_one, pending, parallel)
     # 2. run and score each variant
-    jobs = [(v["train"].out, v["options"], cfg["eval"], v["run_dir"]) for v in variants]
+    trackers = grid_trackers(cfg)
+    jobs = [(v["train"].out, {**v["options"], "grid_trackers": trackers}, cfg["eval"], v["run_dir"])
+            for v in variants]
     scores = _map(_score_entry, jobs, parallel)
     for v, s in zip(variants, scores, strict=True):
         v["combined"] = s

@@ -123,3 +123,37 @@ def test_parallel_workers_share_the_cores(monkeypatch) -> None:
     assert sweep._map(_torch_threads, [0, 1], parallel=2) == [2, 2]
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert sweep._map(_torch_threads, [0, 1], parallel=2) == [1, 1]
+
+
+def test_tracker_options_take_the_prefixed_form_too(tmp_path) -> None:
+    from mot_bench.sweep import tracker_options_for
+
+    grid = ["bytetrack", "sort"]
+    flat = {"bytetrack.track_thresh": 0.7, "track_buffer": 20, "max_age": 3}
+    assert tracker_options_for("bytetrack", flat, grid) == {"track_thresh": 0.7, "track_buffer": 20}
+    assert tracker_options_for("sort", flat, grid) == {"max_age": 3}
+    assert tracker_options_for("sort", {"sort": {"max_age": 3}, "bytetrack": {}}, grid) == {"max_age": 3}
+    with pytest.raises(ValueError, match="tracker 'ocsort' is not in this run"):
+        tracker_options_for("sort", {"ocsort.delta_t": 3}, grid)
+    with pytest.raises(ValueError, match="tracker 'sort' has no option 'track_thresh'"):
+        tracker_options_for("sort", {"track_thresh": 0.6})
+    # Bad names and values are caught when the config loads, before anything trains.
+    base = {"tracker": "fairmot", "tracker_options": {"fairmot.track_buffer": 10, "sort.max_age": 5}}
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps({"base": base, "axes": {"tracker": ["fairmot", "sort"]}, "eval": {}}))
+    assert load_config(p)["base"]["tracker_options"] == base["tracker_options"]
+    for bad, message in (({"sort.max_agee": 5}, "did you mean 'max_age'"),
+                         ({"sort.max_age": -1}, "outside its valid range"),
+                         ({"sort": {"max_age": "x"}}, "max_age='x': expected an integer")):
+        p.write_text(json.dumps({"base": {**base, "tracker_options": bad}, "axes": {"tracker": ["fairmot", "sort"]},
+                                 "eval": {}}))
+        with pytest.raises(ValueError, match=message):
+            load_config(p)
+
+
+def test_committed_ablation_configs_still_load() -> None:
+    paths = sorted((Path(__file__).resolve().parents[1] / "docs" / "configs").glob("*.json"))
+    ablations = [p for p in paths if "axes" in json.loads(p.read_text())]  # the others are `mot-bench train` configs
+    assert len(ablations) >= 10
+    for path in ablations:
+        assert load_config(path)["axes"], path

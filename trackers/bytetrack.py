@@ -14,17 +14,56 @@ Association per frame (``update``):
 4. remaining high detections with score >= ``track_thresh + 0.1`` start new tracks;
 5. lost tracks older than ``int(frame_rate / 30 * track_buffer)`` frames are removed.
 The reported boxes pass the filter of ByteTrack's demo/evaluator: area > ``min_box_area`` and
-w/h <= ``aspect_ratio_thresh``. Defaults are those of ``tools/demo_track.py`` (0.5, 0.8, 30, 10,
-1.6); ``tools/track.py`` used track_thresh 0.6, match_thresh 0.9, min_box_area 100 for MOT17.
+w/h <= ``aspect_ratio_thresh``.
+
+Defaults are those of the official MOT17 evaluation, ``tools/track.py``: track_thresh 0.6,
+match_thresh 0.9, track_buffer 30, min_box_area 100, aspect ratio 1.6, mot20 off. Its evaluator
+(``yolox/evaluators/mot_evaluator.py``) builds the tracker with frame rate 30 and sets track_buffer
+14 for MOT17-05/06 and 25 for MOT17-13/14, i.e. the lost-track buffer equals each sequence's frame
+rate; taking the frame rate from the sequence (``frame_rate`` none) gives exactly those buffers. Its
+per-sequence track_thresh overrides concern test sequences (MOT17-01/06/12/14, MOT20-06/08) and are
+not applied. Preset ``demo`` gives ``tools/demo_track.py``'s values (track_thresh 0.5, match_thresh
+0.8, min_box_area 10), this project's defaults before.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
 import numpy as np
 
+from mot_bench.options import option
 from mot_bench.types import Detections
 from trackers.common.jde import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
 from trackers.common.matching import fuse_score, linear_assignment
+
+
+@dataclass
+class ByteTrackOptions:
+    preset: Literal["mot17", "demo"] = option(
+        "mot17", "named defaults: mot17 = tools/track.py (MOT17 evaluation), demo = tools/demo_track.py "
+        "(track_thresh 0.5, match_thresh 0.8, min_box_area 10); options given explicitly override it")
+    track_thresh: float = option(0.6, "high-score threshold: first association and (+0.1) new tracks",
+                                 range=(0.1, 0.9), bounds=(0.0, 1.0))
+    low_thresh: float = option(0.1, "low-score floor of the second association (fixed 0.1 in the official code)",
+                               range=(0.05, 0.4), bounds=(0.0, 1.0))
+    match_thresh: float = option(0.9, "first-association threshold on the (score-fused) IoU distance",
+                                 range=(0.5, 0.99), bounds=(0.0, 1.0))
+    track_buffer: int = option(30, "frames a lost track is kept, at 30 fps (scaled by frame rate / 30)",
+                               range=(10, 120), bounds=(0, None))
+    mot20: bool = option(False, "MOT20 mode: no score fusion in the IoU distances")
+    min_box_area: float = option(100.0, "output filter: report boxes with w*h > this", range=(0.0, 400.0),
+                                 bounds=(0.0, None))
+    aspect_ratio_thresh: float | None = option(1.6, "output filter: drop boxes with w/h > this (none: keep all)",
+                                               range=(1.0, 3.0), bounds=(0.0, None))
+    frame_rate: float | None = option(None, "frame rate for the lost-track buffer (none: the sequence's)",
+                                      bounds=(0.0, None))
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "mot17": {},
+        "demo": {"track_thresh": 0.5, "match_thresh": 0.8, "min_box_area": 10.0},
+    }
 
 
 class ByteTracker(JDEStyleTracker):
@@ -33,41 +72,12 @@ class ByteTracker(JDEStyleTracker):
     name = "bytetrack"
     needs_embeddings = False
     motion_only = True
+    Options = ByteTrackOptions
 
-    def __init__(
-        self,
-        track_thresh: float = 0.5,
-        low_thresh: float = 0.1,
-        match_thresh: float = 0.8,
-        track_buffer: int = 30,
-        mot20: bool = False,
-        min_box_area: float = 10.0,
-        aspect_ratio_thresh: float | None = 1.6,
-        frame_rate: float | None = None,
-    ) -> None:
-        self.track_thresh = float(track_thresh)
-        self.low_thresh = float(low_thresh)
-        self.match_thresh = float(match_thresh)
-        self.track_buffer = int(track_buffer)
-        self.mot20 = bool(mot20)
-        self.min_box_area = float(min_box_area)
-        self.aspect_ratio_thresh = None if aspect_ratio_thresh is None else float(aspect_ratio_thresh)
-        self.frame_rate = None if frame_rate is None else float(frame_rate)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.det_thresh = self.track_thresh + 0.1
         self._reset_state(None)
-
-    def config(self) -> dict:
-        return {
-            "name": self.name,
-            "track_thresh": self.track_thresh,
-            "low_thresh": self.low_thresh,
-            "match_thresh": self.match_thresh,
-            "track_buffer": self.track_buffer,
-            "mot20": self.mot20,
-            "min_box_area": self.min_box_area,
-            "aspect_ratio_thresh": self.aspect_ratio_thresh,
-            "frame_rate": self.frame_rate,
-        }
 
     def step(self, detections: Detections) -> list[STrack]:
         """One official ``BYTETracker.update``; returns the activated tracks before the output filter."""

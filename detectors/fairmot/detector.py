@@ -19,11 +19,14 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from mot_bench.options import option
 from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
@@ -32,83 +35,76 @@ log = logging.getLogger(__name__)
 EMBEDDING_DIM = 128
 
 
+@dataclass
+class FairMOTDetectorOptions:
+    weights: str | None = option(None, "FairMOT checkpoint (e.g. fairmot_dla34.pth) or one from mot-bench train")
+    arch: str | None = option(None, "backbone: dla34 (FairMOT), dla_tiny (tests), ... (default: the checkpoint's "
+                                    "metadata, else dla34)")
+    dcn: Literal["auto", "fast", "torchvision"] = option(
+        "auto", "deformable-conv backend (auto: torchvision on CUDA, fast on CPU)")
+    input_width: int | None = option(None, "network input width, a multiple of 32 (default: the checkpoint's, "
+                                           "else 1088)", bounds=(32, None))
+    input_height: int | None = option(None, "network input height, a multiple of 32 (default: the checkpoint's, "
+                                            "else 608)", bounds=(32, None))
+    conf_thres: float = option(0.4, "keep heat-map peaks scoring above this", bounds=(0.0, 1.0))
+    K: int = option(500, "maximum detections per frame (top-K peaks)", bounds=(1, None))
+    cache_dir: str | None = option(None, "cache detections + embeddings per sequence here (keyed by weights, options)")
+    allow_random: bool = option(False, "run without weights on a randomly initialised network (tests only)")
+    head_conv: int | None = option(None, "channels of the head convolutions (default: the checkpoint's, else 256)",
+                                   bounds=(1, None))
+    seed: int = option(0, "seed of a randomly initialised network")
+    head: Literal["anchor_free", "anchor_based"] | None = option(
+        None, "detection head (default: the checkpoint's metadata, else anchor_free)")
+    nms_thres: float = option(0.4, "anchor-based head only: NMS IoU threshold (JDE's)", bounds=(0.0, 1.0))
+    anchors: str | None = option(None, "anchor-based head only: JSON anchor config (default: the checkpoint's)")
+    batch_size: int = option(1, "frames per forward pass", bounds=(1, None))
+
+
 class FairMOTDetector(Detector):
     """FairMOT (DLA-34 by default) detections with 128-d L2-normalised re-ID embeddings."""
 
     name = "fairmot"
     needs_images = True
     provides_embeddings = True
+    Options = FairMOTDetectorOptions
 
-    def __init__(
-        self,
-        weights: str | None = None,
-        arch: str | None = None,
-        dcn: str = "auto",
-        input_width: int | None = None,
-        input_height: int | None = None,
-        conf_thres: float = 0.4,
-        K: int = 500,
-        cache_dir: str | None = None,
-        allow_random: bool = False,
-        head_conv: int | None = None,
-        seed: int = 0,
-        head: str | None = None,
-        nms_thres: float = 0.4,
-        anchors: str | None = None,
-        batch_size: int = 1,
-    ) -> None:
-        super().__init__()
-        if head not in (None, "anchor_free", "anchor_based"):
-            raise ValueError(f"fairmot: head must be anchor_free or anchor_based, got {head!r}")
-        if dcn not in ("auto", "fast", "torchvision"):
-            raise ValueError(f"fairmot: dcn must be auto, fast or torchvision, got {dcn!r}")
-        if not 0.0 <= conf_thres <= 1.0:
-            raise ValueError(f"fairmot: conf_thres must lie in [0, 1], got {conf_thres}")
-        if batch_size < 1:
-            raise ValueError(f"fairmot: batch_size must be >= 1, got {batch_size}")
-        if K < 1:
-            raise ValueError(f"fairmot: K must be >= 1, got {K}")
-        if weights is None and not allow_random:
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        if o.weights is None and not o.allow_random:
             raise ValueError(
                 "fairmot: no weights given. Pass weights=PATH to an official FairMOT checkpoint "
                 "(e.g. fairmot_dla34.pth), or allow_random=true for a randomly initialised network (tests only)."
             )
-        if head == "anchor_based" and weights is None:
+        if o.head == "anchor_based" and o.weights is None:
             raise ValueError("fairmot: head=anchor_based needs weights trained with that head (mot-bench train)")
-        if weights is not None and not Path(weights).is_file():
-            raise FileNotFoundError(f"fairmot: weights file {weights} not found")
-        self.weights = weights
+        if o.weights is not None and not Path(o.weights).is_file():
+            raise FileNotFoundError(f"fairmot: weights file {o.weights} not found")
         # The network: from the checkpoint's metadata (mot-bench train) or the options and official defaults.
         from detectors.fairmot.checkpoint import checkpoint_meta, read_checkpoint, resolve_network
 
         self._state: dict | None = None
         meta = None
-        if weights is not None:
-            self._state, extra = read_checkpoint(weights)
-            meta = checkpoint_meta(extra, str(weights))
+        if o.weights is not None:
+            self._state, extra = read_checkpoint(o.weights)
+            meta = checkpoint_meta(extra, str(o.weights))
         try:
-            spec = resolve_network(self._state, meta, arch=arch, head_conv=head_conv, head=head,
-                                   anchors=json.loads(anchors) if anchors else None, input_w=input_width,
-                                   input_h=input_height, origin=str(weights))
+            spec = resolve_network(self._state, meta, arch=o.arch, head_conv=o.head_conv, head=o.head,
+                                   anchors=json.loads(o.anchors) if o.anchors else None, input_w=o.input_width,
+                                   input_h=o.input_height, origin=str(o.weights))
         except ValueError as exc:
             raise ValueError(f"fairmot: {exc}") from None
         if spec.input_w % 32 or spec.input_h % 32:
             raise ValueError(f"fairmot: input size must be a multiple of 32, got {spec.input_w}x{spec.input_h}")
+        # Resolved values (the options may leave them to the checkpoint) shadow the options' None.
         self.spec = spec
         self.arch = spec.arch
-        self.dcn_option = dcn  # "auto": resolved from the runtime's device (see ``dcn``)
         self.input_width = spec.input_w
         self.input_height = spec.input_h
-        self.conf_thres = float(conf_thres)
-        self.K = int(K)
-        self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.allow_random = allow_random
         self.head_conv = spec.head_conv
-        self.seed = int(seed)
-        self.down_ratio = spec.down_ratio
         self.head = spec.head
-        self.batch_size = int(batch_size)  # frames per forward pass when the tracker allows it
-        self.nms_thres = float(nms_thres)  # anchor-based head only (JDE's NMS)
+        self.down_ratio = spec.down_ratio
+        self.cache_dir = Path(o.cache_dir) if o.cache_dir else None
         # anchor-based head: the anchor layout (JSON), explicit or from the checkpoint's metadata
         self.anchors_json = json.dumps(spec.anchors, sort_keys=True) if spec.anchors else None
         self._anchor_cfg = None
@@ -126,8 +122,8 @@ class FairMOTDetector(Detector):
     @property
     def dcn(self) -> str:
         """The deformable-convolution backend: ``auto`` is torchvision's kernel on CUDA, ours elsewhere."""
-        if self.dcn_option != "auto":
-            return self.dcn_option
+        if self.options.dcn != "auto":
+            return self.options.dcn
         return "torchvision" if self.runtime.is_cuda else "fast"
 
     # ------------------------------------------------------------------ model and weights hash
@@ -287,24 +283,24 @@ class FairMOTDetector(Detector):
         return results
 
     def config(self) -> dict:
+        cfg = super().config()
+        if self.head != "anchor_based":  # anchor-head options; left out so anchor-free cache keys stay as they were
+            del cfg["nms_thres"], cfg["anchors"]
         return {
-            "name": self.name,
+            **cfg,
             "weights": None if self.weights is None else os.path.abspath(self.weights),
             "weights_hash": self.weights_hash,
             "random_weights": self.weights is None,
             "arch": self.arch,
-            "head_conv": self.head_conv,
             "dcn": self.dcn,
+            "head_conv": self.head_conv,
             "device": self.runtime.device,
             "input_width": self.input_width,
             "input_height": self.input_height,
-            "conf_thres": self.conf_thres,
-            "K": self.K,
-            "batch_size": self.batch_size,
             "precision": self.runtime.precision,
             "channels_last": self.runtime.channels_last,
             "cache_dir": None if self.cache_dir is None else str(self.cache_dir),
             "head": self.head,
-            **({"nms_thres": self.nms_thres, "anchors": self.anchors_json} if self.head == "anchor_based" else {}),
+            **({"anchors": self.anchors_json} if self.head == "anchor_based" else {}),
             **({"WARNING": "randomly initialised network, detections are meaningless"} if self.weights is None else {}),
         }
