@@ -229,3 +229,19 @@ def test_matches_official_botsort_on_mot17_09_half_val(shared_data):
     printed = np.char.mod("%.2f", ours[:, 2:6]) == np.char.mod("%.2f", official[:, 2:6])
     assert printed.mean() > 0.999
     np.testing.assert_array_equal(np.round(ours[:, 6], 2), official[:, 6])
+
+
+def test_image_method_computes_the_warp_from_the_frames():
+    """``cmc_method='sparseOptFlow'`` with decoded frames: the tracker estimates the 30 px pan itself."""
+    from test_cmc import _pair
+
+    prev, curr = _pair(30, 0)
+    seq = SeqInfo("synthetic", ".", 2, 640, 480, 30.0)
+    ids = []
+    for cmc_method in ("sparseOptFlow", "none"):
+        trk = BoTSORT(cmc_method=cmc_method)
+        trk.reset(seq)
+        trk.update(_dets(((300, 200, 320, 260), 0.9)), Frame(seq, 1, image=prev))
+        out = trk.update(_dets(((330, 200, 350, 260), 0.9)), Frame(seq, 2, image=curr))
+        ids.append(list(out.ids))
+    assert ids == [[1], [2]]

@@ -326,6 +326,8 @@ def sequence_warps(
     (frame_id -> tlbr boxes or None) masks detections for ``orb``/``sift``.
     """
     check_method(method)
+    if method == "file" and gmc_dir is None:
+        raise ValueError("camera-motion method 'file' needs gmc_dir")
     cache = None
     if cache_dir is not None:
         cache = Path(cache_dir) / f"{_cache_key(seq, method, downscale, gmc_dir)}.npy"
@@ -335,8 +337,6 @@ def sequence_warps(
                 return warps
     warps = np.repeat(identity()[None], seq.num_frames, axis=0)
     if method == "file":
-        if gmc_dir is None:
-            raise ValueError("camera-motion method 'file' needs gmc_dir")
         table = file_warps(gmc_dir, seq)
         for k, frame_id in enumerate(seq.frame_ids):
             if k > 0 and frame_id in table:
