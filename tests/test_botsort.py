@@ -16,7 +16,7 @@ from mot_bench.registry import TRACKERS
 from mot_bench.types import Detections, Frame, SeqInfo
 from trackers.botsort import BoTSORT, BoTSTrack
 from trackers.common.jde import TrackState
-from trackers.common.kalman import KalmanFilterXYWH
+from trackers.common.kalman import KalmanFilterXYAH, KalmanFilterXYWH
 
 FIXTURES = Path(__file__).parent / "fixtures" / "botsort"
 
@@ -206,6 +206,13 @@ def test_kalman_xywh_noise_scales_with_width_and_height():
     np.testing.assert_allclose(c1, c2[0], rtol=1e-15)
     _, pc = kf.project(mean, cov)
     np.testing.assert_allclose(np.diag(pc) - np.diag(cov)[:4], np.square([2, 5, 2, 5]))
+    # Its update calls LAPACK directly: bit for bit the scipy cho_factor/cho_solve path.
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        m, c = kf.predict(*kf.initiate(rng.uniform(10, 500, 4)))
+        z = m[:4] + rng.normal(size=4) * 5
+        ours, ref = kf.update(m, c, z), KalmanFilterXYAH.update(kf, m, c, z)
+        assert np.array_equal(ours[0], ref[0]) and np.array_equal(ours[1], ref[1])
 
 
 # -- the official output -----------------------------------------------------------------------

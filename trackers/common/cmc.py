@@ -22,6 +22,11 @@ full-resolution pixels:
   ``k a11 a12 tx a21 a22 ty`` per frame; see :func:`read_gmc_file` and :func:`file_warps`);
 * ``none``: the identity.
 
+Checked against the official ``GMC`` class (OpenCV 4.8, stateful, on 15 frames of PETS09-S2L1):
+identical warps for ``orb``, ``sift`` and ``sparseOptFlow``, and for ``ecc`` on the first pair
+once its translation is scaled. OpenCV 5.0 gives the same warps to 5 decimals except ``ecc``
+(translations within 0.01 px).
+
 A warp ``W`` maps a pixel of the previous frame to the current one: ``x_cur = W[:, :2] @ x_prev +
 W[:, 2]``. A failed estimate (too few points, no convergence) gives the identity, as the official
 code does.
