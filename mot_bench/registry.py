@@ -128,5 +128,6 @@ TRACKERS = Registry(
         "sort": "trackers.sort:SortTracker",
         "bytetrack": "trackers.bytetrack:ByteTracker",
         "fairmot": "trackers.fairmot:FairMOTTracker",
+        "botsort": "trackers.botsort:BoTSORT",
     },
 )

@@ -137,8 +137,11 @@ class SeqInfo:
 @dataclass
 class Frame:
     """One frame handed to a detector. ``image`` is BGR uint8 (H, W, 3), or None when the
-    detector declared it does not need pixels (so nothing was decoded)."""
+    detector declared it does not need pixels (so nothing was decoded). ``camera_motion`` is the
+    2x3 float64 affine warp from the previous frame's pixels to this one's, for trackers that
+    declare ``needs_camera_motion`` (None when not computed)."""
 
     seq: SeqInfo
     frame_id: int
     image: np.ndarray | None = None
+    camera_motion: np.ndarray | None = None

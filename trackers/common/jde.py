@@ -78,6 +78,10 @@ class STrack:
     def to_xyah(self) -> np.ndarray:
         return self.tlwh_to_xyah(self.tlwh)
 
+    def measurement(self, tlwh: np.ndarray) -> np.ndarray:
+        """A box as the Kalman filter measures it: (x, y, a, h) here; subclasses with another filter override."""
+        return self.tlwh_to_xyah(tlwh)
+
     # -- life cycle -----------------------------------------------------------------------------
     @staticmethod
     def multi_predict(stracks: list[STrack]) -> None:
@@ -97,7 +101,7 @@ class STrack:
         """Start a track; it is confirmed at once only in the sequence's first frame."""
         self.kalman_filter = kalman_filter
         self.track_id = track_id
-        self.mean, self.covariance = kalman_filter.initiate(self.tlwh_to_xyah(self._tlwh))
+        self.mean, self.covariance = kalman_filter.initiate(self.measurement(self._tlwh))
         self.tracklet_len = 0
         self.state = TrackState.TRACKED
         if frame_id == 1:
@@ -108,7 +112,7 @@ class STrack:
     def re_activate(self, new_track: STrack, frame_id: int) -> None:
         """A lost track found again (ByteTrack takes the new detection's score)."""
         self.mean, self.covariance = self.kalman_filter.update(
-            self.mean, self.covariance, self.tlwh_to_xyah(new_track.tlwh)
+            self.mean, self.covariance, self.measurement(new_track.tlwh)
         )
         self.tracklet_len = 0
         self.state = TrackState.TRACKED
@@ -121,7 +125,7 @@ class STrack:
         self.frame_id = frame_id
         self.tracklet_len += 1
         self.mean, self.covariance = self.kalman_filter.update(
-            self.mean, self.covariance, self.tlwh_to_xyah(new_track.tlwh)
+            self.mean, self.covariance, self.measurement(new_track.tlwh)
         )
         self.state = TrackState.TRACKED
         self.is_activated = True
