@@ -129,5 +129,6 @@ TRACKERS = Registry(
         "sort": "trackers.sort:SortTracker",
         "bytetrack": "trackers.bytetrack:ByteTracker",
         "fairmot": "trackers.fairmot:FairMOTTracker",
+        "deepsort": "trackers.deepsort:DeepSortTracker",
     },
 )
