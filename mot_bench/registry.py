@@ -130,5 +130,6 @@ TRACKERS = Registry(
         "bytetrack": "trackers.bytetrack:ByteTracker",
         "fairmot": "trackers.fairmot:FairMOTTracker",
         "deepsort": "trackers.deepsort:DeepSortTracker",
+        "strongsort": "trackers.strongsort:StrongSortTracker",
     },
 )

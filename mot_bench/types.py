@@ -21,7 +21,7 @@ class Detections:
 
     ``tlbr`` is (N, 4) x1, y1, x2, y2 and ``scores`` (N,): float32 from a network, float64 when the
     detector read them from a file (the precision the official trackers see there); ``embeddings``
-    (N, D) float32, L2-normalised, or None when the detector has no re-ID branch.
+    (N, D) L2-normalised, same rule for the precision, or None when the detector has no re-ID branch.
     """
 
     tlbr: np.ndarray
@@ -35,7 +35,7 @@ class Detections:
         if len(self.scores) != len(self.tlbr):
             raise ValueError(f"Detections: {len(self.tlbr)} boxes but {len(self.scores)} scores")
         if self.embeddings is not None:
-            self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+            self.embeddings = _float_array(self.embeddings)
             if self.embeddings.ndim != 2 or len(self.embeddings) != len(self.tlbr):
                 raise ValueError(
                     f"Detections: embeddings must be (N={len(self.tlbr)}, D), got {self.embeddings.shape}"

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mot_bench.types import Detections, SeqInfo
-from trackers.deepsort import DeepSortTracker, nms_order
+from trackers.common.appearance import nms_order
+from trackers.deepsort import DeepSortTracker
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deepsort"
 
