@@ -55,7 +55,7 @@ def load_npy(path: str | Path, min_score: float = -np.inf) -> dict[int, Detectio
         tlbr[:, 2:] += tlbr[:, :2]
         emb = None
         if dim:
-            emb = chunk[:, 10:].astype(np.float32)
+            emb = chunk[:, 10:]  # the file's precision (deep_sort writes float64, our cache float32)
             norms = np.linalg.norm(emb, axis=1, keepdims=True)
             emb = emb / np.maximum(norms, 1e-12)
         out[int(chunk[0, 0])] = Detections(tlbr, chunk[:, 6], emb)

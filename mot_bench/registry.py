@@ -129,5 +129,7 @@ TRACKERS = Registry(
         "bytetrack": "trackers.bytetrack:ByteTracker",
         "fairmot": "trackers.fairmot:FairMOTTracker",
         "botsort": "trackers.botsort:BoTSORT",
+        "deepsort": "trackers.deepsort:DeepSortTracker",
+        "strongsort": "trackers.strongsort:StrongSortTracker",
     },
 )

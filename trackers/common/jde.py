@@ -24,7 +24,7 @@ class TrackState:
 
 
 def tlbr_to_tlwh64(tlbr: np.ndarray) -> np.ndarray:
-    """As the official ``tlbr_to_tlwh`` on the detector's float32 boxes, then cast to float64."""
+    """As the official ``tlbr_to_tlwh``, in the precision the detector gave (float32 or float64), then float64."""
     tlwh = np.array(tlbr, copy=True)
     tlwh[:, 2:] -= tlwh[:, :2]
     return tlwh.astype(np.float64)

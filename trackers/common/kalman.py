@@ -70,20 +70,28 @@ class KalmanFilterXYAH:
         covariance = np.dot(left, self._motion_mat.T) + motion_cov
         return mean, covariance
 
-    def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """State distribution -> measurement space, plus measurement noise."""
+    def project(
+        self, mean: np.ndarray, covariance: np.ndarray, confidence: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """State distribution -> measurement space, plus measurement noise.
+
+        ``confidence``: StrongSORT's NSA filter, each measurement std scaled by ``1 - confidence``.
+        """
         wp = self._std_weight_position
         std = [wp * mean[3], wp * mean[3], 1e-1, wp * mean[3]]
+        if confidence is not None:
+            std = [(1 - confidence) * x for x in std]
         innovation_cov = np.diag(np.square(std))
         mean = np.dot(self._update_mat, mean)
         covariance = np.linalg.multi_dot((self._update_mat, covariance, self._update_mat.T))
         return mean, covariance + innovation_cov
 
     def update(
-        self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray
+        self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray, confidence: float | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Correction step with a Cholesky solve for the gain (as the official code)."""
-        projected_mean, projected_cov = self.project(mean, covariance)
+        """Correction step with a Cholesky solve for the gain (as the official code); ``confidence`` as
+        in :meth:`project`."""
+        projected_mean, projected_cov = self.project(mean, covariance, confidence)
         chol_factor, lower = scipy.linalg.cho_factor(projected_cov, lower=True, check_finite=False)
         kalman_gain = scipy.linalg.cho_solve(
             (chol_factor, lower), np.dot(covariance, self._update_mat.T).T, check_finite=False
