@@ -60,6 +60,13 @@ class Detections:
             None if self.classes is None else self.classes[keep],
         )
 
+    def as_float32(self) -> Detections:
+        """Boxes and scores in float32, as a network (YOLOX, FairMOT) hands them to the trackers fed by it."""
+        if self.tlbr.dtype == np.float32 and self.scores.dtype == np.float32:
+            return self
+        return Detections(self.tlbr.astype(np.float32), self.scores.astype(np.float32), self.embeddings,
+                          self.classes)
+
     @property
     def tlwh(self) -> np.ndarray:
         out = self.tlbr.copy()

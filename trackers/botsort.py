@@ -231,7 +231,8 @@ class BoTSORT(JDEStyleTracker):
 
     # -- one frame ----------------------------------------------------------------------------
     def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
-        return self._report(self.step(detections, frame))
+        # tools/track.py feeds YOLOX's float32 output: file boxes (float64) are rounded to float32 first.
+        return self._report(self.step(detections.as_float32(), frame))
 
     def step(self, detections: Detections, frame: Frame | None = None) -> list[BoTSTrack]:
         """One official ``BoTSORT.update``; returns every tracked track before the output filter."""

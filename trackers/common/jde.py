@@ -197,7 +197,9 @@ class JDEStyleTracker(Tracker):
         self._reset_state(seq)
 
     def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
-        return self._report(self.step(detections))
+        # The official trackers of this family take a network's float32 output (YOLOX, FairMOT): boxes read
+        # from a file (float64) are rounded to float32 first, so thresholds and Kalman inputs see what they see.
+        return self._report(self.step(detections.as_float32()))
 
     def step(self, detections: Detections) -> list[STrack]:
         """One official update; returns the activated tracks before the output filter."""

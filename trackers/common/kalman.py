@@ -91,7 +91,8 @@ class KalmanFilterXYAH:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Correction step with a Cholesky solve for the gain (as the official code); ``confidence`` as
         in :meth:`project`."""
-        projected_mean, projected_cov = self.project(mean, covariance, confidence)
+        projected_mean, projected_cov = (self.project(mean, covariance) if confidence is None
+                                         else self.project(mean, covariance, confidence))
         chol_factor, lower = scipy.linalg.cho_factor(projected_cov, lower=True, check_finite=False)
         kalman_gain = scipy.linalg.cho_solve(
             (chol_factor, lower), np.dot(covariance, self._update_mat.T).T, check_finite=False
