@@ -128,6 +128,7 @@ TRACKERS = Registry(
     {
         "sort": "trackers.sort:SortTracker",
         "bytetrack": "trackers.bytetrack:ByteTracker",
+        "ocsort": "trackers.ocsort:OCSortTracker",
         "fairmot": "trackers.fairmot:FairMOTTracker",
     },
 )
