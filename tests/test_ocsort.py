@@ -12,7 +12,7 @@ from test_sort import run_tracker
 from detectors.public import PublicDetector
 from mot_bench.data.sequences import find_sequences
 from mot_bench.registry import TRACKERS
-from mot_bench.types import Detections, SeqInfo
+from mot_bench.types import Detections, Frame, SeqInfo
 from trackers.common.association import ASSOCIATION_FUNCS, iou_batch, lapjv_pairs
 from trackers.ocsort import OCSortTracker, _kf_predict, _kf_update, _state_to_tlbr, _tlbr_to_z
 
@@ -220,6 +220,7 @@ def test_re_update_across_a_gap_follows_the_virtual_trajectory():
     hand_x = update(x, P, z[9])[0][0, :, 0]
     np.testing.assert_allclose(oru_x, hand_x, rtol=1e-6)
     assert not np.allclose(oru_x, plain_x, rtol=1e-6)
+    assert trk.tracks[0].anchor[1].dtype == np.float64  # virtual boxes are float64 (numpy int64 gap)
     assert abs(oru_x[0] - 320.0) < abs(plain_x[0] - 320.0) - 1.0  # closer to the box's true centre
 
 
@@ -273,15 +274,32 @@ def test_deterministic_and_ids_restart_per_sequence(shared_data):
 def test_matches_the_official_code_on_mot17_09_halfval(shared_data):
     """The official tracker's output (see tests/fixtures/ocsort/PROVENANCE.md), row for row: the same
     rows in the same order, ids equal up to renaming (they are in fact equal), boxes within the 0.1
-    px rounding of the official writer."""
+    px rounding of the official writer; and every live track's Kalman state at frames 1, 10, 20, ...
+    and the last equal to the official one (rows hide small state differences: a float32 ORU
+    trajectory moved states by 2e-7 relative and left every row unchanged)."""
     seq, det = _halfval(shared_data, "MOT17-09-SDP")
     assert (seq.first_frame, seq.last_frame) == (264, 525)
-    ours = run_tracker(TRACKERS.create("ocsort"), det, seq)
+    trk = TRACKERS.create("ocsort")
+    trk.reset(seq)
+    det.reset(seq)
+    rows, states = [], []
+    for k, f in enumerate(seq.frame_ids, start=1):
+        out = trk.update(det(Frame(seq, f)), Frame(seq, f))
+        for box, tid in zip(out.tlbr, out.ids, strict=True):
+            rows.append([k, tid, box[0], box[1], box[2] - box[0], box[3] - box[1]])
+        if k == 1 or k % 10 == 0 or f == seq.last_frame:
+            states += [[k, t.id + 1, *trk._x[i, :, 0]] for i, t in enumerate(trk.tracks)]
+    ours = np.array(rows)
     ref = np.loadtxt(FIXTURES / "MOT17-09-SDP-halfval.txt", delimiter=",", ndmin=2)
     assert ours.shape[0] == ref.shape[0] == 2226
-    assert np.array_equal(ours[:, 0] - (seq.first_frame - 1), ref[:, 0])
+    assert np.array_equal(ours[:, 0], ref[:, 0])
     mapping = dict(zip(ours[:, 1].astype(int), ref[:, 1].astype(int), strict=True))
     assert len(set(mapping.values())) == len(mapping)  # a bijection ...
     assert all(mapping[i] == j for i, j in zip(ours[:, 1].astype(int), ref[:, 1].astype(int), strict=True))
     assert all(i == j for i, j in mapping.items())  # ... and the identity
     np.testing.assert_allclose(ours[:, 2:6], ref[:, 2:6], rtol=0, atol=0.05 + 1e-6)
+
+    ref_states = np.loadtxt(FIXTURES / "MOT17-09-SDP-halfval-states.txt", delimiter=",", ndmin=2)
+    ours_states = np.array(states)
+    assert np.array_equal(ours_states[:, :2], ref_states[:, :2])  # the same live tracks, same order
+    np.testing.assert_allclose(ours_states[:, 2:], ref_states[:, 2:], rtol=1e-9, atol=1e-9)

@@ -23,7 +23,7 @@ Rules of the official arithmetic that are easy to miss, and how this file keeps 
 
 * Detections are float32 (the evaluator hands YOLOX's float32 tensor over) and the filter is float64;
   numpy's promotion decides which sums are float32. Box-to-measurement conversion, direction
-  vectors, ORU's virtual boxes and the last-observation IoU of round 3 are float32 arithmetic;
+  vectors and the last-observation IoU of round 3 are float32 arithmetic;
   rounds 1 and 2 mix float32 detection areas with float64 predictions. Which dtype a per-frame array
   has depends on *all* tracks: the last observations (round 3) and the ``delta_t`` observations
   (OCM) are float32 only while every track has one (a new track's ``[-1]*5`` placeholder turns the
@@ -45,8 +45,9 @@ Rules of the official arithmetic that are easy to miss, and how this file keeps 
   (x, P) as they were *after that frame's prediction*; the next observation restores them and
   alternates update/predict along boxes interpolated linearly in (x, y, w, h) from the last
   non-empty history entry (which may itself be a virtual box of an earlier ORU) to the new box, the
-  last of which stands in for it in the history; the real box is then applied once more. A track
-  missed before its first observation gets no ORU.
+  last of which stands in for it in the history; the real box is then applied once more. The start
+  and end sizes are float32, the steps float64 (upstream divides by a numpy int64 gap), so the
+  virtual boxes are float64. A track missed before its first observation gets no ORU.
 * A track's direction (velocity) is only updated when its previous ``last_observation.sum()`` (all five
   numbers, score included, in float32) is >= 0; the output uses the Kalman state instead of the last
   observation when that sum is < 0. A new track's placeholder sums to -5, so a track is written from
@@ -144,8 +145,11 @@ def _virtual_trajectory_update(
     x2, y2, s2, r2 = end.reshape(-1)
     w1, h1 = np.sqrt(s1 * r1), np.sqrt(s1 / r1)
     w2, h2 = np.sqrt(s2 * r2), np.sqrt(s2 / r2)
-    dx, dy = (x2 - x1) / steps, (y2 - y1) / steps
-    dw, dh = (w2 - w1) / steps, (h2 - h1) / steps
+    # Upstream's gap is a difference of np.where indices, a numpy int64: dividing the float32
+    # differences by it makes the steps, and so every virtual box, float64.
+    gap = np.int64(steps)
+    dx, dy = (x2 - x1) / gap, (y2 - y1) / gap
+    dw, dh = (w2 - w1) / gap, (h2 - h1) / gap
     box = start
     for step in range(1, steps + 1):
         w = w1 + step * dw
