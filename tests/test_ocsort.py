@@ -196,8 +196,7 @@ def test_re_update_across_a_gap_follows_the_virtual_trajectory():
         return _kf_predict(x, P)
 
     def update(x, P, z):
-        nx, nP = _kf_update(x[0], P[0], z)
-        return nx[None], nP[None]
+        return _kf_update(x, P, z[None])
 
     z = _tlbr_to_z(np.array([_box(x or 0.0, w=200.0) for x in xs], dtype=np.float32))
     x = np.zeros((1, 7, 1))

@@ -63,8 +63,10 @@ Rules of the official arithmetic that are easy to miss, and how this file keeps 
   ``skip_empty_frames`` is False. (YOLOX's postprocess drops scores < 0.1 before that test.)
 
 The score column of a written row is the score of the track's latest detection.
-Speed: predictions and predicted boxes of all tracks are computed at once; everything that decides a
-match stays in the official arithmetic.
+Speed: predictions and predicted boxes of all tracks are computed at once, and the filter updates of
+one association round as one stack (``np.matmul``/``np.linalg.inv`` on a stack run the same BLAS and
+LAPACK calls per matrix as ``np.dot``/``inv`` on one: states stay bit-identical, checked per frame);
+everything that decides a match stays in the official arithmetic.
 """
 
 from __future__ import annotations
@@ -121,24 +123,25 @@ def _kf_predict(x: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _kf_update(x: np.ndarray, P: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One measurement update of a (7, 1) state and (7, 7) covariance with a (4, 1) measurement,
-    Joseph form, in the official order of operations."""
-    y = z - x[:4]
-    pht = np.ascontiguousarray(P[:, :4])
-    si = np.linalg.inv(pht[:4] + _R)
-    k = np.dot(pht, si)
-    x = x + np.dot(k, y)
-    kh = np.zeros((7, 7))
-    kh[:, :4] = k
+    """Measurement update of (K, 7, 1) states and (K, 7, 7) covariances with (K, 4, 1) measurements,
+    Joseph form, in the official order of operations. ``np.matmul`` on the stack multiplies each
+    slice with the same BLAS call ``np.dot`` makes on one matrix (checked bit for bit)."""
+    y = z - x[:, :4]
+    pht = np.ascontiguousarray(P[:, :, :4])
+    si = np.linalg.inv(pht[:, :4] + _R)
+    k = np.matmul(pht, si)
+    x = x + np.matmul(k, y)
+    kh = np.zeros(P.shape)
+    kh[:, :, :4] = k
     i_kh = _I7 - kh
-    P = np.dot(np.dot(i_kh, P), i_kh.T) + np.dot(k * _R_DIAG, k.T)
+    P = np.matmul(np.matmul(i_kh, P), i_kh.transpose(0, 2, 1)) + np.matmul(k * _R_DIAG, k.transpose(0, 2, 1))
     return x, P
 
 
 def _virtual_trajectory_update(
     x: np.ndarray, P: np.ndarray, start: np.ndarray, end: np.ndarray, steps: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ORU: from the frozen (x, P), update with ``steps`` boxes on the straight line (x, y, w, h)
+    """ORU: from the frozen (1, 7, 1) x and (1, 7, 7) P, update with ``steps`` boxes on the straight line (x, y, w, h)
     from measurement ``start`` to ``end`` (exclusive of start), predicting between them. Returns the
     new (x, P) and the last virtual measurement."""
     x1, y1, s1, r1 = start.reshape(-1)
@@ -155,10 +158,9 @@ def _virtual_trajectory_update(
         w = w1 + step * dw
         h = h1 + step * dh
         box = np.array([x1 + step * dx, y1 + step * dy, w * h, w / h]).reshape(4, 1)
-        x, P = _kf_update(x, P, box)
+        x, P = _kf_update(x, P, box[None])
         if step < steps:
-            xs, Ps = _kf_predict(x[None], P[None])
-            x, P = xs[0], Ps[0]
+            x, P = _kf_predict(x, P)
     return x, P, box
 
 
@@ -283,45 +285,55 @@ class OCSortTracker(Tracker):
 
     # -- per-track updates -------------------------------------------------------------------
 
-    def _observe(self, t: int, det: np.ndarray, z: np.ndarray) -> None:
-        """Update track ``t`` with detection row ``det`` (x1, y1, x2, y2, score) and its measurement."""
-        trk = self.tracks[t]
-        if trk.last_obs_sum >= 0:
-            prev = None
-            for dt in range(self.delta_t, 0, -1):
-                prev = trk.observations.get(trk.age - dt)
-                if prev is not None:
-                    break
-            trk.velocity = _direction(trk.last_obs if prev is None else prev, det)
-        trk.last_obs = det
-        trk.last_obs_sum = det.sum()
-        trk.observations[trk.age] = det
-        if len(trk.observations) > 2 * self.delta_t + 8:  # only the last delta_t frames are read
-            trk.observations = {a: o for a, o in trk.observations.items() if a >= trk.age - self.delta_t}
-        trk.score = float(det[4])
-        trk.time_since_update = 0
-        trk.hits += 1
-        trk.hit_streak += 1
+    def _observe(self, matches: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+        """Update tracks with their detections: (track index, row x1, y1, x2, y2, score, (4, 1)
+        measurement) triples. Tracks re-found after a gap get ORU one by one, the rest one stacked
+        filter update."""
+        plain: list[int] = []
+        plain_z: list[np.ndarray] = []
+        for t, det, z in matches:
+            trk = self.tracks[t]
+            if trk.last_obs_sum >= 0:
+                prev = None
+                for dt in range(self.delta_t, 0, -1):
+                    prev = trk.observations.get(trk.age - dt)
+                    if prev is not None:
+                        break
+                trk.velocity = _direction(trk.last_obs if prev is None else prev, det)
+            trk.last_obs = det
+            trk.last_obs_sum = det.sum()
+            trk.observations[trk.age] = det
+            if len(trk.observations) > 2 * self.delta_t + 8:  # only the last delta_t frames are read
+                trk.observations = {a: o for a, o in trk.observations.items() if a >= trk.age - self.delta_t}
+            trk.score = float(det[4])
+            trk.time_since_update = 0
+            trk.hits += 1
+            trk.hit_streak += 1
 
-        index = trk.n_updates
-        trk.n_updates += 1
-        x, P = self._x[t], self._P[t]
-        anchor_z = z
-        if not trk.observed and trk.frozen is not None:
-            start_index, start_z = trk.anchor
-            x, P, anchor_z = _virtual_trajectory_update(*trk.frozen, start_z, z, index - start_index)
-            trk.frozen = None
-        trk.observed = True
-        trk.anchor = (index, anchor_z)
-        x, P = _kf_update(x, P, z)
-        self._x[t] = x
-        self._P[t] = P
+            index = trk.n_updates
+            trk.n_updates += 1
+            if not trk.observed and trk.frozen is not None:
+                start_index, start_z = trk.anchor
+                x, P, virtual_z = _virtual_trajectory_update(*trk.frozen, start_z, z, index - start_index)
+                x, P = _kf_update(x, P, z[None])
+                self._x[t], self._P[t] = x[0], P[0]
+                trk.frozen = None
+                trk.anchor = (index, virtual_z)
+            else:
+                plain.append(t)
+                plain_z.append(z)
+                trk.anchor = (index, z)
+            trk.observed = True
+        if plain:
+            x, P = _kf_update(self._x[plain], self._P[plain], np.stack(plain_z))
+            self._x[plain] = x
+            self._P[plain] = P
 
     def _miss(self, t: int) -> None:
         trk = self.tracks[t]
         trk.n_updates += 1
         if trk.observed:
-            trk.frozen = (self._x[t].copy(), self._P[t].copy())
+            trk.frozen = (self._x[t : t + 1].copy(), self._P[t : t + 1].copy())
         trk.observed = False
 
     def _add_tracks(self, dets: np.ndarray, z: np.ndarray) -> None:
@@ -410,34 +422,24 @@ class OCSortTracker(Tracker):
         previous = np.array([t.previous_obs(self.delta_t) for t in self.tracks])
 
         matched, u_dets, u_trks = self._first_round(dets, trks, velocities, previous)
-        for d, t in matched:
-            self._observe(t, dets[d], z[d])
+        self._observe([(t, dets[d], z[d]) for d, t in matched])
 
         thr = self.iou_threshold
         if self.use_byte and len(low) and len(u_trks):
             sim = np.asarray(self._similarity(low, trks[u_trks]))
             if sim.max() > thr:
                 z_low = _tlbr_to_z(low)
-                taken = []
-                for d, j in lapjv_pairs(-sim):
-                    if sim[d, j] < thr:
-                        continue
-                    self._observe(u_trks[j], low[d], z_low[d])
-                    taken.append(u_trks[j])
-                u_trks = np.setdiff1d(u_trks, np.array(taken))
+                taken = [(u_trks[j], low[d], z_low[d]) for d, j in lapjv_pairs(-sim) if not sim[d, j] < thr]
+                self._observe(taken)
+                u_trks = np.setdiff1d(u_trks, np.array([t for t, _, _ in taken]))
 
         if len(u_dets) and len(u_trks):
             sim = np.asarray(self._similarity(dets[u_dets], last_boxes[u_trks]))
             if sim.max() > thr:
-                taken_d, taken_t = [], []
-                for i, j in lapjv_pairs(-sim):
-                    if sim[i, j] < thr:
-                        continue
-                    self._observe(u_trks[j], dets[u_dets[i]], z[u_dets[i]])
-                    taken_d.append(u_dets[i])
-                    taken_t.append(u_trks[j])
-                u_dets = np.setdiff1d(u_dets, np.array(taken_d))
-                u_trks = np.setdiff1d(u_trks, np.array(taken_t))
+                pairs = [(u_dets[i], u_trks[j]) for i, j in lapjv_pairs(-sim) if not sim[i, j] < thr]
+                self._observe([(t, dets[d], z[d]) for d, t in pairs])
+                u_dets = np.setdiff1d(u_dets, np.array([d for d, _ in pairs]))
+                u_trks = np.setdiff1d(u_trks, np.array([t for _, t in pairs]))
 
         for t in u_trks:
             self._miss(t)
