@@ -141,9 +141,9 @@ def _kf_update(x: np.ndarray, P: np.ndarray, z: np.ndarray) -> tuple[np.ndarray,
 def _virtual_trajectory_update(
     x: np.ndarray, P: np.ndarray, start: np.ndarray, end: np.ndarray, steps: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ORU: from the frozen (1, 7, 1) x and (1, 7, 7) P, update with ``steps`` boxes on the straight line (x, y, w, h)
-    from measurement ``start`` to ``end`` (exclusive of start), predicting between them. Returns the
-    new (x, P) and the last virtual measurement."""
+    """ORU: from the frozen (1, 7, 1) x and (1, 7, 7) P, update with ``steps`` boxes on the straight
+    line in (x, y, w, h) from measurement ``start`` (excluded) to ``end``, predicting between them.
+    Returns the new (x, P) and the last virtual measurement."""
     x1, y1, s1, r1 = start.reshape(-1)
     x2, y2, s2, r2 = end.reshape(-1)
     w1, h1 = np.sqrt(s1 * r1), np.sqrt(s1 / r1)
