@@ -31,15 +31,17 @@ Rules of the official arithmetic that are easy to miss, and how this file keeps 
   kinds of objects, so numpy makes the same choices (:mod:`trackers.common.association` never casts).
 * Thresholds are Python floats compared with float32 scores (numpy 2 converts the float to float32):
   a score of exactly 0.6 is neither high (> 0.6) nor low (< 0.6), and 0.1 is not low.
-* Round 1 skips the solver when every row and column of ``IoU > iou_threshold`` has exactly one
-  entry: it then matches on IoU alone, and the OCM term plays no part. After any solver call a pair
-  is dropped only when its similarity is strictly below the threshold. Rounds 2 and 3 run only when
-  the largest similarity exceeds the threshold. Unmatched detections keep the official order
-  (never-assigned ones sorted, then the dropped pairs in solver row order), which decides new ids.
+* ``asso_func`` is used by rounds 2 and 3 only; round 1 is always plain IoU (as at 8462e7e).
+* Round 1 skips the solver when no row and no column of ``IoU > iou_threshold`` has more than one
+  entry (and some pair is above): it then matches on IoU alone, and the OCM term plays no part.
+  After any solver call a pair is dropped only when its similarity is strictly below the threshold.
+  Rounds 2 and 3 run only when the largest similarity exceeds the threshold. Unmatched detections
+  keep the official order (never-assigned ones sorted, then the dropped pairs in solver row order),
+  which decides new ids.
 * The Kalman filter is the official filterpy-derived one (x, y, area, aspect ratio and three
   velocities; R = diag(1, 1, 10, 10), P0 = diag(10 x4, 1e4 x3), Q = diag(1 x4, .01, .01, 1e-4)).
   Products with the 0/1 matrices F and H are exact, so they are slices here (bit-identical); the
-  other products are the same ``np.dot`` calls on the same layouts, so the state stays bit-identical.
+  other products make the same BLAS calls on the same layouts, so the state stays bit-identical.
   Before predicting, a negative area velocity that would make the area non-positive is zeroed.
 * ORU follows the official freeze/unfreeze: the first empty update after an observation saves
   (x, P) as they were *after that frame's prediction*; the next observation restores them and
