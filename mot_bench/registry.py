@@ -127,6 +127,7 @@ TRACKERS = Registry(
     {
         "sort": "trackers.sort:SortTracker",
         "bytetrack": "trackers.bytetrack:ByteTracker",
+        "ocsort": "trackers.ocsort:OCSortTracker",
         "fairmot": "trackers.fairmot:FairMOTTracker",
         "botsort": "trackers.botsort:BoTSORT",
         "deepsort": "trackers.deepsort:DeepSortTracker",
