@@ -397,6 +397,7 @@ class OCSortTracker(Tracker):
         if len(detections) == 0 and self.skip_empty_frames:
             return Tracks.empty()
         self.frame_count += 1
+        detections = detections.as_float32()  # the evaluator feeds YOLOX's float32 output; file boxes are float64
         all_dets = np.concatenate([detections.tlbr, detections.scores[:, None]], axis=1)  # float32
         scores = all_dets[:, 4]
         low = all_dets[(scores > _LOW_SCORE) & (scores < self.det_thresh)]
