@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "matplotlib", "trackeval", "pandas", "scipy", "cv2")
+HEAVY = ("torch", "matplotlib", "trackeval", "pandas", "cv2")  # run --help lists tracker options: scipy is fine
 
 _PROBE = """
 import json, sys
