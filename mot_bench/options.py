@@ -366,6 +366,11 @@ def describe(plugin: Any) -> list[OptionRow]:
     return rows
 
 
+def search_space(plugin: Any) -> dict[str, tuple]:
+    """The declared search range of every option that has one: what a tuner may explore."""
+    return {row.name: row.range for row in describe(plugin) if row.range is not None}
+
+
 def presets_of(plugin: Any) -> dict[str, dict[str, Any]]:
     opts = options_class(plugin)
     return _presets(opts) if opts is not None else {}

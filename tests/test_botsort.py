@@ -12,6 +12,7 @@ from test_sort import run_tracker
 
 from detectors.public import PublicDetector
 from mot_bench.data.sequences import find_sequences
+from mot_bench.options import search_space
 from mot_bench.registry import TRACKERS
 from mot_bench.types import Detections, Frame, SeqInfo
 from trackers.botsort import BoTSORT, BoTSTrack
@@ -188,7 +189,7 @@ def test_registry_defaults_and_search_space():
     assert cfg["track_high_thresh"] == 0.6 and cfg["track_low_thresh"] == 0.1 and cfg["new_track_thresh"] == 0.7
     assert cfg["track_buffer"] == 30 and cfg["match_thresh"] == 0.8 and cfg["min_box_area"] == 10
     assert cfg["aspect_ratio_thresh"] == 1.6 and cfg["frame_rate"] == 30.0 and BoTSORT().cmc_method == "file"
-    for name, (low, high) in BoTSORT.SEARCH_SPACE.items():
+    for name, (low, high) in search_space(BoTSORT).items():
         assert low < high and hasattr(trk, name)
     trk.reset(SeqInfo("s", ".", 100, 640, 480, 7.0))
     assert trk.max_time_lost == 30  # frame rate 30 for every sequence, as tools/track.py
@@ -202,7 +203,7 @@ def test_file_method_needs_a_gmc_source():
     # A warp handed in with the frame is enough.
     out = trk.update(_dets((_box(100), 0.9)), _frame(_seq(), 1, np.eye(2, 3)))
     assert len(out) == 1
-    with pytest.raises(ValueError, match="unknown camera-motion method"):
+    with pytest.raises(ValueError, match="cmc_method='optical': expected one of orb, sift, ecc, sparseOptFlow"):
         BoTSORT(cmc_method="optical")
 
 

@@ -11,6 +11,7 @@ from test_sort import run_tracker
 
 from detectors.public import PublicDetector
 from mot_bench.data.sequences import find_sequences
+from mot_bench.options import search_space
 from mot_bench.registry import TRACKERS
 from mot_bench.types import Detections, Frame, SeqInfo
 from trackers.common.association import ASSOCIATION_FUNCS, iou_batch, lapjv_pairs
@@ -55,7 +56,7 @@ def test_defaults_are_the_mot17_evaluation_settings():
         "inertia": 0.2, "max_age": 30, "min_hits": 3, "use_byte": False, "min_box_area": 100.0,
         "aspect_ratio_thresh": 1.6, "skip_empty_frames": True,
     }
-    assert set(OCSortTracker.SEARCH_SPACE) <= set(cfg)
+    assert set(search_space(OCSortTracker)) <= set(cfg)
 
 
 def test_registry_options_and_bad_values():

@@ -67,10 +67,12 @@ official code; ``none`` uses the identity.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
+from mot_bench.options import option
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 from trackers.common import cmc
 from trackers.common.jde import (
@@ -138,6 +140,32 @@ class BoTSTrack(STrack):
             st.covariance = block.dot(st.covariance).dot(block.transpose())
 
 
+@dataclass
+class BoTSORTOptions:
+    track_high_thresh: float = option(0.6, "first association: detections scoring above this",
+                                      range=(0.3, 0.8), bounds=(0.0, 1.0))
+    track_low_thresh: float = option(0.1, "second association: detections scoring above this (and below high)",
+                                     range=(0.05, 0.3), bounds=(0.0, 1.0))
+    new_track_thresh: float = option(0.7, "new tracks need a score of at least this", range=(0.4, 0.9),
+                                     bounds=(0.0, 1.0))
+    track_buffer: int = option(30, "frames a lost track is kept, at 30 fps", range=(10, 90), bounds=(0, None))
+    match_thresh: float = option(0.8, "first-association threshold on the fused IoU distance", range=(0.5, 0.95),
+                                 bounds=(0.0, 1.0))
+    proximity_thresh: float = option(0.5, "re-ID only: IoU-distance mask of appearance matches", bounds=(0.0, 1.0))
+    appearance_thresh: float = option(0.25, "re-ID only: cosine-distance mask of appearance matches",
+                                      bounds=(0.0, 2.0))
+    aspect_ratio_thresh: float | None = option(1.6, "output filter: drop boxes with w/h > this (none: keep all)",
+                                               bounds=(0.0, None))
+    min_box_area: float = option(10.0, "output filter: report boxes with w*h > this", bounds=(0.0, None))
+    cmc_method: Literal["orb", "sift", "ecc", "sparseOptFlow", "file", "none"] = option(
+        "file", "camera-motion compensation (file: the official precomputed GMC files in gmc_dir)")
+    gmc_dir: str | None = option(None, "folder of the official GMC-<SEQ>.txt files (cmc_method file)")
+    cmc_downscale: int = option(2, "image downscale of the image-based camera-motion methods", bounds=(1, None))
+    mot20: bool = option(False, "MOT20 mode: no score fusion")
+    frame_rate: float | None = option(30.0, "frame rate for the lost-track buffer (tools/track.py passes 30 for "
+                                            "every sequence; none: the sequence's)", bounds=(0.0, None))
+
+
 class BoTSORT(JDEStyleTracker):
     """BoT-SORT without re-ID: BYTE association, xywh Kalman filter, camera-motion compensation."""
 
@@ -146,55 +174,13 @@ class BoTSORT(JDEStyleTracker):
     needs_camera_motion = True
     motion_only = False  # needs camera motion (a GMC file or pixels), not boxes alone
 
-    SEARCH_SPACE: ClassVar[dict[str, tuple[float, float]]] = {
-        "track_high_thresh": (0.3, 0.8),
-        "track_low_thresh": (0.05, 0.3),
-        "new_track_thresh": (0.4, 0.9),
-        "track_buffer": (10, 90),
-        "match_thresh": (0.5, 0.95),
-    }
+    Options = BoTSORTOptions
 
-    def __init__(
-        self,
-        track_high_thresh: float = 0.6,
-        track_low_thresh: float = 0.1,
-        new_track_thresh: float = 0.7,
-        track_buffer: int = 30,
-        match_thresh: float = 0.8,
-        proximity_thresh: float = 0.5,
-        appearance_thresh: float = 0.25,
-        aspect_ratio_thresh: float | None = 1.6,
-        min_box_area: float = 10.0,
-        cmc_method: str = "file",
-        gmc_dir: str | None = None,
-        cmc_downscale: int = 2,
-        mot20: bool = False,
-        frame_rate: float | None = 30.0,
-    ) -> None:
-        self.track_high_thresh = float(track_high_thresh)
-        self.track_low_thresh = float(track_low_thresh)
-        self.new_track_thresh = float(new_track_thresh)
-        self.track_buffer = int(track_buffer)
-        self.match_thresh = float(match_thresh)
-        self.proximity_thresh = float(proximity_thresh)
-        self.appearance_thresh = float(appearance_thresh)
-        self.aspect_ratio_thresh = None if aspect_ratio_thresh is None else float(aspect_ratio_thresh)
-        self.min_box_area = float(min_box_area)
-        self.cmc_method = cmc.check_method(str(cmc_method))
-        self.gmc_dir = None if gmc_dir in (None, "") else str(gmc_dir)
-        self.cmc_downscale = int(cmc_downscale)
-        self.mot20 = bool(mot20)
-        self.frame_rate = None if frame_rate is None else float(frame_rate)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        cmc.check_method(self.cmc_method)
         self._seq: SeqInfo | None = None
         self.reset(None)
-
-    def config(self) -> dict:
-        keys = (
-            "track_high_thresh", "track_low_thresh", "new_track_thresh", "track_buffer", "match_thresh",
-            "proximity_thresh", "appearance_thresh", "aspect_ratio_thresh", "min_box_area", "cmc_method",
-            "gmc_dir", "cmc_downscale", "mot20", "frame_rate",
-        )  # fmt: skip
-        return {"name": self.name, **{k: getattr(self, k) for k in keys}}
 
     # -- per sequence -------------------------------------------------------------------------
     def reset(self, seq: SeqInfo | None) -> None:

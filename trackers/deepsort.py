@@ -33,12 +33,38 @@ nn_budget 100).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from mot_bench.options import option
 from trackers.common.appearance import CascadeTracker, Switches
 
-PRESETS = {
-    "app": {"min_confidence": 0.8, "nn_budget": None},
-    "motchallenge": {"min_confidence": 0.3, "nn_budget": 100},
-}
+
+@dataclass
+class DeepSortOptions:
+    preset: Literal["app", "motchallenge"] = option(
+        "app", "named defaults: app = deep_sort_app.py, motchallenge = evaluate_motchallenge.py (min_confidence "
+        "0.3, nn_budget 100); options given explicitly override it")
+    min_confidence: float = option(0.8, "drop detections scoring below this (a score equal to it is kept)",
+                                   range=(0.1, 0.9), bounds=(0.0, 1.0))
+    nms_max_overlap: float = option(1.0, "NMS: drop boxes overlapping a better one by more than this (1: none, "
+                                         "but detections are reordered by score)", bounds=(0.0, 1.0))
+    min_detection_height: float = option(0.0, "drop detections lower than this (pixels)", bounds=(0.0, None))
+    max_cosine_distance: float = option(0.2, "appearance gate: largest cosine distance of a cascade match",
+                                        range=(0.05, 0.5), bounds=(0.0, 2.0))
+    nn_budget: int | None = option(None, "features kept per track gallery (none: all)", range=(10, 300),
+                                   bounds=(1, None))
+    max_iou_distance: float = option(0.7, "IoU stage: largest 1 - IoU of a match", range=(0.3, 0.95),
+                                     bounds=(0.0, 1.0))
+    max_age: int = option(30, "frames a confirmed track survives without a match (also the cascade depth)",
+                          range=(10, 120), bounds=(1, None))
+    n_init: int = option(3, "hits before a track is confirmed (a miss before that deletes it)", range=(1, 6),
+                         bounds=(1, None))
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "app": {},
+        "motchallenge": {"min_confidence": 0.3, "nn_budget": 100},
+    }
 
 
 class DeepSortTracker(CascadeTracker):
@@ -46,41 +72,4 @@ class DeepSortTracker(CascadeTracker):
 
     name = "deepsort"
     switches = Switches()
-    SEARCH_SPACE = {
-        "min_confidence": (0.1, 0.9),
-        "max_cosine_distance": (0.05, 0.5),
-        "max_iou_distance": (0.3, 0.95),
-        "max_age": (10, 120),
-        "n_init": (1, 6),
-        "nn_budget": (10, 300),
-    }
-
-    def __init__(
-        self,
-        min_confidence: float | None = None,
-        nms_max_overlap: float = 1.0,
-        min_detection_height: float = 0.0,
-        max_cosine_distance: float = 0.2,
-        nn_budget: int | None = None,
-        max_iou_distance: float = 0.7,
-        max_age: int = 30,
-        n_init: int = 3,
-        preset: str = "app",
-    ) -> None:
-        if preset not in PRESETS:
-            raise ValueError(f"deepsort preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-        base = PRESETS[preset]
-        self.preset = preset
-        super().__init__(
-            min_confidence=base["min_confidence"] if min_confidence is None else min_confidence,
-            nms_max_overlap=nms_max_overlap, min_detection_height=min_detection_height,
-            max_cosine_distance=max_cosine_distance,
-            nn_budget=base["nn_budget"] if nn_budget is None else nn_budget,
-            max_iou_distance=max_iou_distance, max_age=max_age, n_init=n_init,
-        )
-
-    def config(self) -> dict:
-        return {"name": self.name, "preset": self.preset, "min_confidence": self.min_confidence,
-                "nms_max_overlap": self.nms_max_overlap, "min_detection_height": self.min_detection_height,
-                "max_cosine_distance": self.max_cosine_distance, "nn_budget": self.nn_budget,
-                "max_iou_distance": self.max_iou_distance, "max_age": self.max_age, "n_init": self.n_init}
+    Options = DeepSortOptions

@@ -75,8 +75,12 @@ everything that decides a match stays in the official arithmetic.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Literal
+
 import numpy as np
 
+from mot_bench.options import option
 from mot_bench.plugins import Tracker
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 from trackers.common.association import ASSOCIATION_FUNCS, direction_batch, iou_batch, lapjv_pairs
@@ -214,6 +218,28 @@ class _OCTrack:
         return self.last_obs
 
 
+@dataclass
+class OCSortOptions:
+    det_thresh: float = option(0.6, "first round: detections scoring above this; new tracks too",
+                               range=(0.3, 0.8), bounds=(0.0, 1.0))
+    iou_threshold: float = option(0.3, "association threshold (pairs below it are dropped)", range=(0.1, 0.5),
+                                  bounds=(0.0, 1.0))
+    asso_func: Literal["iou", "giou", "diou", "ciou", "ct_dist"] = option(
+        "iou", "similarity of the BYTE and recovery rounds (the first round is always IoU)")
+    delta_t: int = option(3, "frames back for the observation-centric momentum", range=(1, 5), bounds=(0, None))
+    inertia: float = option(0.2, "weight of the velocity-direction consistency", range=(0.0, 0.5),
+                            bounds=(0.0, None))
+    max_age: int = option(30, "frames a track survives without a match", range=(10, 60), bounds=(0, None))
+    min_hits: int = option(3, "hits before a track is reported (after the first min_hits frames)",
+                           range=(1, 5), bounds=(0, None))
+    use_byte: bool = option(False, "BYTE round on low-score detections (0.1 < score < det_thresh)")
+    min_box_area: float = option(100.0, "output filter of the evaluation script: w*h > this", bounds=(0.0, None))
+    aspect_ratio_thresh: float | None = option(1.6, "output filter: drop boxes with w/h > this (none: keep all)",
+                                               bounds=(0.0, None))
+    skip_empty_frames: bool = option(True, "frames without detections do not advance the tracker (as the "
+                                           "official evaluator, which skips them)")
+
+
 class OCSortTracker(Tracker):
     """OC-SORT with the defaults of its MOT17 evaluation (``tools/run_ocsort.py`` / ``utils/args.py``)."""
 
@@ -221,64 +247,12 @@ class OCSortTracker(Tracker):
     needs_embeddings = False
     motion_only = True
 
-    SEARCH_SPACE = {
-        "det_thresh": (0.3, 0.8),
-        "iou_threshold": (0.1, 0.5),
-        "delta_t": (1, 5),
-        "inertia": (0.0, 0.5),
-        "max_age": (10, 60),
-        "min_hits": (1, 5),
-    }
+    Options = OCSortOptions
 
-    def __init__(
-        self,
-        det_thresh: float = 0.6,
-        iou_threshold: float = 0.3,
-        asso_func: str = "iou",
-        delta_t: int = 3,
-        inertia: float = 0.2,
-        max_age: int = 30,
-        min_hits: int = 3,
-        use_byte: bool = False,
-        min_box_area: float = 100.0,
-        aspect_ratio_thresh: float | None = 1.6,
-        skip_empty_frames: bool = True,
-    ) -> None:
-        if asso_func not in ASSOCIATION_FUNCS:
-            raise ValueError(f"ocsort: asso_func must be one of {', '.join(ASSOCIATION_FUNCS)}, got {asso_func!r}")
-        if max_age < 0 or min_hits < 0 or delta_t < 0:
-            raise ValueError(
-                f"ocsort: max_age, min_hits and delta_t must be >= 0, got {max_age}, {min_hits}, {delta_t}"
-            )
-        self.det_thresh = float(det_thresh)
-        self.iou_threshold = float(iou_threshold)
-        self.asso_func = asso_func
-        self.delta_t = int(delta_t)
-        self.inertia = float(inertia)
-        self.max_age = int(max_age)
-        self.min_hits = int(min_hits)
-        self.use_byte = bool(use_byte)
-        self.min_box_area = float(min_box_area)
-        self.aspect_ratio_thresh = None if aspect_ratio_thresh is None else float(aspect_ratio_thresh)
-        self.skip_empty_frames = bool(skip_empty_frames)
-        self._similarity = ASSOCIATION_FUNCS[asso_func]
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._similarity = ASSOCIATION_FUNCS[self.asso_func]
         self.reset(None)
-
-    def config(self) -> dict:
-        return {
-            "name": self.name,
-            "det_thresh": self.det_thresh,
-            "iou_threshold": self.iou_threshold,
-            "asso_func": self.asso_func,
-            "delta_t": self.delta_t,
-            "inertia": self.inertia,
-            "max_age": self.max_age,
-            "min_hits": self.min_hits,
-            "use_byte": self.use_byte,
-            "min_box_area": self.min_box_area,
-            "aspect_ratio_thresh": self.aspect_ratio_thresh,
-            "skip_empty_frames": self.skip_empty_frames,
-        }
 
     def reset(self, seq: SeqInfo | None = None) -> None:
         self.tracks: list[_OCTrack] = []

@@ -28,71 +28,60 @@ guess); GSI is ``mot_bench.postprocess`` ``gsi``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
+from mot_bench.options import option
 from mot_bench.types import Frame
 from trackers.common.appearance import CascadeTracker, Switches
 
-EMA_ALPHA = 0.9
-MC_LAMBDA = 0.98
+
+@dataclass
+class StrongSortOptions:
+    bot: bool = option(True, "BoT features' thresholds: max cosine distance 0.4 (0.3 without)")
+    ema: bool = option(True, "EMA feature bank: one smoothed feature per track (gallery budget 1, else 100)")
+    nsa: bool = option(True, "NSA Kalman: update noise scaled by 1 - detection confidence")
+    mc: bool = option(True, "motion cost: lambda * appearance + (1 - lambda) * Mahalanobis, max cosine + 0.05")
+    woc: bool = option(True, "without cascade: one assignment over every confirmed track")
+    ecc: bool = option(False, "camera-motion compensation from the frame's warp (needs the runner's camera motion)")
+    min_confidence: float = option(0.6, "drop detections scoring below this (a score equal to it is kept)",
+                                   range=(0.1, 0.9), bounds=(0.0, 1.0))
+    nms_max_overlap: float = option(1.0, "NMS overlap (1: none removed, detections reordered by score)",
+                                    bounds=(0.0, 1.0))
+    min_detection_height: float = option(0.0, "drop detections lower than this (pixels)", bounds=(0.0, None))
+    max_cosine_distance: float | None = option(None, "appearance gate (none: as opts.py, 0.4 with bot else 0.3, "
+                                                     "+ 0.05 with mc)", range=(0.1, 0.6), bounds=(0.0, 2.0))
+    nn_budget: int | None = option(None, "features per gallery (none: 1 with ema, else 100)", bounds=(1, None))
+    max_iou_distance: float = option(0.7, "IoU stage: largest 1 - IoU of a match", range=(0.3, 0.95),
+                                     bounds=(0.0, 1.0))
+    max_age: int = option(30, "frames a confirmed track survives without a match", range=(10, 120), bounds=(1, None))
+    n_init: int = option(3, "hits before a track is confirmed", range=(1, 6), bounds=(1, None))
+    ema_alpha: float = option(0.9, "EMA weight of the track's feature", range=(0.5, 0.99), bounds=(0.0, 1.0))
+    mc_lambda: float = option(0.98, "MC weight of the appearance cost", range=(0.8, 1.0), bounds=(0.0, 1.0))
 
 
 class StrongSortTracker(CascadeTracker):
     """DeepSORT with StrongSORT's switches (BoT thresholds, EMA, NSA, MC, woC, ECC)."""
 
     name = "strongsort"
-    SEARCH_SPACE = {
-        "min_confidence": (0.1, 0.9),
-        "max_cosine_distance": (0.1, 0.6),
-        "max_iou_distance": (0.3, 0.95),
-        "max_age": (10, 120),
-        "n_init": (1, 6),
-        "ema_alpha": (0.5, 0.99),
-        "mc_lambda": (0.8, 1.0),
-    }
+    Options = StrongSortOptions
 
-    def __init__(
-        self,
-        bot: bool = True,
-        ema: bool = True,
-        nsa: bool = True,
-        mc: bool = True,
-        woc: bool = True,
-        ecc: bool = False,
-        min_confidence: float = 0.6,
-        nms_max_overlap: float = 1.0,
-        min_detection_height: float = 0.0,
-        max_cosine_distance: float | None = None,
-        nn_budget: int | None = None,
-        max_iou_distance: float = 0.7,
-        max_age: int = 30,
-        n_init: int = 3,
-        ema_alpha: float = EMA_ALPHA,
-        mc_lambda: float = MC_LAMBDA,
-    ) -> None:
-        self.bot, self.ema, self.nsa, self.mc, self.woc, self.ecc = bot, ema, nsa, mc, woc, ecc
-        self.ema_alpha, self.mc_lambda = float(ema_alpha), float(mc_lambda)
-        if max_cosine_distance is None:  # as opts.py derives it
-            max_cosine_distance = 0.4 if bot else 0.3
-            if mc:
-                max_cosine_distance += 0.05
-        if nn_budget is None:
-            nn_budget = 1 if ema else 100
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        if o.max_cosine_distance is None:  # as opts.py derives it
+            self.max_cosine_distance = (0.4 if o.bot else 0.3) + (0.05 if o.mc else 0.0)
+        if o.nn_budget is None:
+            self.nn_budget = 1 if o.ema else 100
         self.switches = Switches(
-            feature_dtype=np.float64, normalize_features=True, ema_alpha=self.ema_alpha if ema else None,
-            nsa=nsa, mc_lambda=self.mc_lambda if mc else None, cascade=not woc, solver="munkres",
+            feature_dtype=np.float64, normalize_features=True, ema_alpha=o.ema_alpha if o.ema else None,
+            nsa=o.nsa, mc_lambda=o.mc_lambda if o.mc else None, cascade=not o.woc, solver="munkres",
         )
-        super().__init__(min_confidence=min_confidence, nms_max_overlap=nms_max_overlap,
-                         min_detection_height=min_detection_height, max_cosine_distance=max_cosine_distance,
-                         nn_budget=nn_budget, max_iou_distance=max_iou_distance, max_age=max_age, n_init=n_init)
 
     def config(self) -> dict:
-        return {"name": self.name, "bot": self.bot, "ema": self.ema, "nsa": self.nsa, "mc": self.mc,
-                "woc": self.woc, "ecc": self.ecc, "min_confidence": self.min_confidence,
-                "nms_max_overlap": self.nms_max_overlap, "min_detection_height": self.min_detection_height,
-                "max_cosine_distance": self.max_cosine_distance, "nn_budget": self.nn_budget,
-                "max_iou_distance": self.max_iou_distance, "max_age": self.max_age, "n_init": self.n_init,
-                "ema_alpha": self.ema_alpha, "mc_lambda": self.mc_lambda}
+        return {**super().config(), "max_cosine_distance": self.max_cosine_distance, "nn_budget": self.nn_budget}
 
     def before_predict(self, frame: Frame | None) -> None:
         warp = None if frame is None or not self.ecc else getattr(frame, "camera_motion", None)

@@ -19,6 +19,7 @@ order of unmatched detections decides new ids and the solver's tie-breaking deci
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -115,23 +116,16 @@ class AppearanceTrack:
 
 
 class CascadeTracker(Tracker):
-    """DeepSORT-family tracker; subclasses set :attr:`switches` and their options' defaults."""
+    """DeepSORT-family tracker; subclasses set :attr:`switches` and declare ``Options`` with at least
+    min_confidence, nms_max_overlap, min_detection_height, max_cosine_distance, nn_budget,
+    max_iou_distance, max_age and n_init."""
 
     needs_embeddings = True
     motion_only = False
     switches = Switches()
 
-    def __init__(self, min_confidence: float, nms_max_overlap: float, min_detection_height: float,
-                 max_cosine_distance: float, nn_budget: int | None, max_iou_distance: float, max_age: int,
-                 n_init: int) -> None:
-        self.min_confidence = float(min_confidence)
-        self.nms_max_overlap = float(nms_max_overlap)
-        self.min_detection_height = float(min_detection_height)
-        self.max_cosine_distance = float(max_cosine_distance)
-        self.nn_budget = None if nn_budget is None else int(nn_budget)
-        self.max_iou_distance = float(max_iou_distance)
-        self.max_age = int(max_age)
-        self.n_init = int(n_init)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.kf = KalmanFilterXYAH()
         self.reset(None)
 
