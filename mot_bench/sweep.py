@@ -24,6 +24,13 @@ grid that has it) and ``tracker.option`` keys (see :func:`tracker_options_for`).
 variant takes, on each axis, the base config's value when the axis lists it, else the axis's first
 value. Each variant becomes one run folder (``mot_bench.runner``); the comparison table (CSV +
 Markdown + HTML) comes from ``reports.write_comparison`` and ``ablation.json`` is its manifest.
+
+A grid without training data (no ``datasets`` in ``base``) has no training stage: its axes are any of
+``detector`` (default ``public``), ``detector_options`` (one object per value), ``tracker`` (default
+``sort``) and ``tracker_options``, e.g. a tracker x detector-threshold grid on public detections::
+
+    {"base": {"detector": "oracle"}, "axes": {"tracker": ["sort", "bytetrack"],
+     "detector_options": [{"jitter": 0.0}, {"jitter": 0.05}]}, "eval": {"data": "...", "benchmark": "MOT17"}}
 """
 
 from __future__ import annotations
@@ -42,7 +49,15 @@ from reports.compare import write_comparison
 
 log = logging.getLogger(__name__)
 
-EVAL_KEYS = ("tracker", "tracker_options", "conf_thres", "eval_input_w", "eval_input_h", "nms_thres")
+# Options of a variant that are not training options: which detector and tracker run it, and FairMOT's
+# evaluation overrides of a trained network (conf_thres, eval_input_w/h, nms_thres).
+EVAL_KEYS = ("detector", "detector_options", "tracker", "tracker_options", "conf_thres", "eval_input_w",
+             "eval_input_h", "nms_thres")
+
+
+def trains(options: dict[str, Any]) -> bool:
+    """A variant has a training stage when it names training data; otherwise it runs a ready detector."""
+    return bool(options.get("datasets"))
 
 
 def _train_fields() -> set[str]:
@@ -62,10 +77,23 @@ def load_config(path: str | Path) -> dict[str, Any]:
             raise ValueError(f"{path}: ablation config needs '{key}' (see mot_bench/sweep.py)")
     if not isinstance(cfg["axes"], dict) or not all(isinstance(v, list) and v for v in cfg["axes"].values()):
         raise ValueError(f"{path}: 'axes' must map option names to non-empty lists of values")
-    allowed = _train_fields() | set(EVAL_KEYS) | {"amp"}  # amp: the old name of training's precision
+    allowed = set(EVAL_KEYS)
+    if trains(cfg["base"]):
+        allowed |= _train_fields() | {"amp"}  # amp: the old name of training's precision
     bad = [k for k in [*cfg["axes"], *cfg["base"]] if k not in allowed]
     if bad:
         raise ValueError(f"{path}: unknown option(s) {bad}; valid: {sorted(allowed)}")
+    if not trains(cfg["base"]):
+        from mot_bench.registry import DETECTORS
+
+        for det_opts in [cfg["base"].get("detector_options"), *cfg["axes"].get("detector_options", [])]:
+            for det in cfg["axes"].get("detector") or [cfg["base"].get("detector", "public")]:
+                try:
+                    DETECTORS.get(det)
+                except KeyError as exc:
+                    raise ValueError(f"{path}: detector: {exc}") from None
+                if det_opts is not None and not isinstance(det_opts, dict):
+                    raise ValueError(f"{path}: detector_options must be an object, got {det_opts!r}")
     cfg.setdefault("out", str(path.with_suffix("")))
     from mot_bench.registry import TRACKERS
 
@@ -94,7 +122,12 @@ def expand(cfg: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
 
 
 def _label(axes: dict[str, Any]) -> str:
-    return "-".join(f"{k}={v}" for k, v in axes.items()).replace("/", "_").replace(" ", "")
+    def text(v: Any) -> str:
+        if isinstance(v, dict):  # e.g. a detector_options value: its items, in a stable order
+            return ",".join(f"{k}:{v[k]}" for k in sorted(v)) or "default"
+        return str(v)
+
+    return "-".join(f"{k}={text(v)}" for k, v in axes.items()).replace("/", "_").replace(" ", "")
 
 
 def train_config_for(options: dict[str, Any], train_root: Path):
@@ -127,18 +160,29 @@ def train_one(tcfg_dict: dict[str, Any]) -> str:
     return tcfg.out
 
 
-def score_variant(train_dir: str, options: dict[str, Any], eval_cfg: dict[str, Any], run_dir: str) -> dict[str, Any]:
-    """The one "run and score" step: detector + tracker over the eval sequences -> run folder + metrics."""
-    from detectors.fairmot.training.trainer import detector_options
+def score_variant(train_dir: str | None, options: dict[str, Any], eval_cfg: dict[str, Any],
+                  run_dir: str) -> dict[str, Any]:
+    """The one "run and score" step: detector + tracker over the eval sequences -> run folder + metrics.
+
+    With a training stage the detector is FairMOT on the trained checkpoint (``train_dir``); without one
+    it is the variant's ``detector`` (default ``public``) with its ``detector_options``.
+    """
     from mot_bench.runner import RunOptions, run
 
-    det_opts = detector_options(train_dir, options)
-    tracker = options.get("tracker", "fairmot")
+    if train_dir is not None:
+        from detectors.fairmot.training.trainer import detector_options
+
+        detector = "fairmot"
+        det_opts = {**detector_options(train_dir, options), **(options.get("detector_options") or {})}
+    else:
+        detector = options.get("detector", "public")
+        det_opts = dict(options.get("detector_options") or {})
+    tracker = options.get("tracker", "fairmot" if train_dir is not None else "sort")
     trk_opts = tracker_options_for(tracker, options.get("tracker_options"), options.get("grid_trackers"))
-    if tracker == "fairmot":  # one conf_thres for detection and track start, as FairMOT's opts
+    if tracker == "fairmot" and detector == "fairmot":  # one conf_thres for detection and track start (FairMOT)
         trk_opts.setdefault("conf_thres", det_opts["conf_thres"])
     result = run(RunOptions(
-        detector="fairmot", tracker=tracker, data=eval_cfg.get("data"),
+        detector=detector, tracker=tracker, data=eval_cfg.get("data"),
         benchmark=eval_cfg.get("benchmark"), split=eval_cfg.get("split", "half-val"), seqs=eval_cfg.get("seqs"),
         detector_options=det_opts, tracker_options=trk_opts,
         device=eval_cfg.get("device", "cpu"), precision=eval_cfg.get("precision", "fp32"),
@@ -167,8 +211,10 @@ def tracker_options_for(tracker: str, options: dict[str, Any] | None,
 
 
 def grid_trackers(cfg: dict[str, Any]) -> list[str]:
-    """The trackers an ablation runs: the ``tracker`` axis, else the base's tracker (fairmot by default)."""
-    return list(cfg["axes"].get("tracker") or [cfg["base"].get("tracker", "fairmot")])
+    """The trackers a grid runs: the ``tracker`` axis, else the base's tracker (fairmot after a training
+    stage, sort otherwise)."""
+    default = "fairmot" if trains(cfg["base"]) else "sort"
+    return list(cfg["axes"].get("tracker") or [cfg["base"].get("tracker", default)])
 
 
 def _score_entry(args: tuple) -> dict[str, Any]:
@@ -183,25 +229,26 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
     variants, base_index = expand(cfg)
     parallel = int(parallel or cfg.get("parallel", 1))
     for v in variants:
-        v["train"] = train_config_for(v["options"], train_root)
+        v["train"] = train_config_for(v["options"], train_root) if trains(v["options"]) else None
         v["label"] = _label(v["axes"])
         v["run_dir"] = str(out / "runs" / v["label"])
-    # 1. train each distinct configuration once
-    todo = {v["train"].out: v["train"] for v in variants}
+    # 1. the training stage: each distinct configuration trained once (grids without training skip it)
+    todo = {v["train"].out: v["train"] for v in variants if v["train"] is not None}
     pending = [t.to_dict() for t in todo.values() if not is_trained(t)]
     log.warning("ablate: %d variant(s), %d distinct training(s), %d to train", len(variants), len(todo), len(pending))
     _map(train_one, pending, parallel)
     # 2. run and score each variant
     trackers = grid_trackers(cfg)
-    jobs = [(v["train"].out, {**v["options"], "grid_trackers": trackers}, cfg["eval"], v["run_dir"])
-            for v in variants]
+    jobs = [(None if v["train"] is None else v["train"].out, {**v["options"], "grid_trackers": trackers},
+             cfg["eval"], v["run_dir"]) for v in variants]
     scores = _map(_score_entry, jobs, parallel)
     for v, s in zip(variants, scores, strict=True):
         v["combined"] = s
     manifest = {
         "base": str(Path(variants[base_index]["run_dir"]).relative_to(out)),
         "variants": [{"run": str(Path(v["run_dir"]).relative_to(out)), "axes": v["axes"],
-                      "train_dir": v["train"].out} for i, v in enumerate(variants) if i != base_index],
+                      "train_dir": None if v["train"] is None else v["train"].out}
+                     for i, v in enumerate(variants) if i != base_index],
         "base_axes": variants[base_index]["axes"],
     }
     atomic_write_json(out / "ablation.json", manifest)

@@ -56,6 +56,14 @@ def test_ablate_two_axis_grid_writes_comparison(tmp_path) -> None:
     table = pd.read_csv(out / "comparison.csv")
     assert len(table) == 4 and {"head", "tracker", "MOTA", "MOTA_delta", "IDF1"} <= set(table.columns)
     assert table["MOTA_delta"].isna().sum() == 1  # only the base has no delta
+    base_row = table[table["MOTA_delta"].isna()].iloc[0]
+    for _, row in table.iterrows():  # every number is the one its run folder scored
+        scored = json.loads((out / "runs" / Path(row["run"]).name / "metrics.json").read_text())["combined"]
+        for metric in ("MOTA", "IDF1", "HOTA"):
+            assert row[metric] == pytest.approx(scored[metric], abs=1e-12)
+            assert 0.0 <= scored["HOTA"] <= 1.0 and scored["CLR_TP"] + scored["CLR_FN"] == 24  # 8 frames x 3 people
+        if not pd.isna(row["MOTA_delta"]):
+            assert row["MOTA_delta"] == pytest.approx(row["MOTA"] - base_row["MOTA"], abs=1e-12)
     assert "Comparison against" in (out / "comparison.md").read_text()
     manifest = json.loads((out / "ablation.json").read_text())
     assert len(manifest["variants"]) == 3
@@ -157,3 +165,53 @@ def test_committed_ablation_configs_still_load() -> None:
     assert len(ablations) >= 10
     for path in ablations:
         assert load_config(path)["axes"], path
+
+
+def test_grid_without_training_over_tracker_and_detector_options(tmp_path) -> None:
+    """A tracker x detector-option grid on oracle detections: no training stage, and every number of the
+    comparison is the one a direct run of that variant scores."""
+    from mot_bench.runner import RunOptions, run
+
+    root = tmp_path / "data"
+    make_sequence(root, "SYN-01", length=20, width=128, height=64, num_people=3, write_images=False)
+    cfg = {
+        "out": str(tmp_path / "grid"),
+        "base": {"detector": "oracle", "detector_options": {"jitter": 0.0}},
+        "axes": {"tracker": ["sort", "bytetrack"],
+                 "detector_options": [{"jitter": 0.0}, {"jitter": 0.08, "miss_rate": 0.2, "seed": 3}]},
+        "eval": {"data": str(root), "split": "train"},
+    }
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(cfg))
+    from mot_bench.cli import main
+
+    res = CliRunner().invoke(main, ["ablate", str(path)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "grid"
+    assert not (out / "train").exists()
+    table = pd.read_csv(out / "comparison.csv")
+    assert len(table) == 4
+    manifest = json.loads((out / "ablation.json").read_text())
+    assert manifest["base_axes"] == {"tracker": "sort", "detector_options": {"jitter": 0.0}}
+    base = table[table["MOTA_delta"].isna()].iloc[0]
+    for variant in [{"run": manifest["base"], "axes": manifest["base_axes"]}, *manifest["variants"]]:
+        axes = variant["axes"]
+        direct = run(RunOptions(detector="oracle", detector_options=axes["detector_options"], tracker=axes["tracker"],
+                                data=str(root), split="train", out=str(tmp_path / "direct" / variant["run"]),
+                                progress=False))
+        row = table[table["run"].str.endswith(Path(variant["run"]).name)].iloc[0]
+        for metric in ("MOTA", "IDF1", "HOTA"):
+            assert row[metric] == pytest.approx(direct.metrics["combined"][metric], abs=1e-12)
+            if not pd.isna(row[f"{metric}_delta"]):
+                assert row[f"{metric}_delta"] == pytest.approx(row[metric] - base[metric], abs=1e-12)
+    noisy_rows = table["detector_options"].str.contains("miss_rate")
+    perfect = table[(table["tracker"] == "bytetrack") & ~noisy_rows]
+    noisy = table[(table["tracker"] == "bytetrack") & noisy_rows]
+    assert perfect["MOTA"].iloc[0] > noisy["MOTA"].iloc[0]  # the detector axis reached the detector
+
+
+def test_grid_without_training_rejects_training_options(tmp_path) -> None:
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps({"base": {"detector": "public"}, "axes": {"head": ["anchor_free"]}, "eval": {}}))
+    with pytest.raises(ValueError, match="unknown option"):
+        load_config(p)
