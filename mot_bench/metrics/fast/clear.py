@@ -41,22 +41,24 @@ def _matches(data: SeqData) -> np.ndarray:
     g_of = data.gt_id[data.pair_gt]
     t_of = data.trk_id[data.pair_trk]
     prev = np.full(data.num_gt_ids, -1, dtype=np.int64)  # tracker matched in the previous active frame
+    score = np.zeros(len(data.sim))
     for f in hard.tolist():
         r = rank[f]
-        start, rows, cols = int(data.pair_start[f]), int(data.gt_count[f]), int(data.trk_count[f])
-        stop = start + rows * cols
+        lo, hi = int(data.pair_start[f]), int(data.pair_start[f + 1])
         if r > 0:
             p = int(active[r - 1])
             p_lo = int(data.pair_start[p])
-            p_cells = p_lo + np.flatnonzero(chosen[p_lo:p_lo + int(data.gt_count[p] * data.trk_count[p])])
+            p_cells = p_lo + np.flatnonzero(chosen[p_lo:int(data.pair_start[p + 1])])
             prev[g_of[p_cells]] = t_of[p_cells]
         else:
             p_cells = np.zeros(0, dtype=np.int64)
-        continues = t_of[start:stop] == prev[g_of[start:stop]]
-        score = 1000 * continues + data.sim[start:stop]
-        score[~candidate[start:stop]] = 0
-        cells = solve_frame(score, 0, rows, cols)
-        chosen[start + cells[score[cells] > 0 + EPS]] = True
+        continues = t_of[lo:hi] == prev[g_of[lo:hi]]
+        frame_score = 1000 * continues + data.sim[lo:hi]
+        frame_score[~candidate[lo:hi]] = 0
+        score[lo:hi] = frame_score
+        cells = solve_frame(score, lo, hi, data.pair_row, data.pair_col, int(data.gt_count[f]),
+                            int(data.trk_count[f]))
+        chosen[cells[score[cells] > 0 + EPS]] = True
         prev[g_of[p_cells]] = -1
     return np.flatnonzero(chosen)
 

@@ -51,7 +51,8 @@ def matched_pairs(data: SeqData, score: np.ndarray) -> np.ndarray:
     hard_mask[hard] = True
     chosen = positive & ~hard_mask[data.pair_frame]
     for f in hard.tolist():
-        cells = solve_frame(score, int(data.pair_start[f]), int(data.gt_count[f]), int(data.trk_count[f]))
+        cells = solve_frame(score, int(data.pair_start[f]), int(data.pair_start[f + 1]), data.pair_row,
+                            data.pair_col, int(data.gt_count[f]), int(data.trk_count[f]))
         chosen[cells[score[cells] > 0]] = True
     return np.flatnonzero(chosen)
 

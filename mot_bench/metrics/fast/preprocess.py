@@ -76,9 +76,9 @@ class Boxes:
 class SeqData:
     """One preprocessed sequence (what TrackEval's metrics see), as flat arrays.
 
-    gt_* / trk_*: kept rows in frame order; *_id relabelled 0..n-1. pair_*: the cells of every frame's
-    similarity matrix (kept rows and columns), row-major per frame, frames in order; ``pair_gt`` and
-    ``pair_trk`` index the kept gt / tracker rows.
+    gt_* / trk_*: kept rows in frame order; *_id relabelled 0..n-1. pair_*: the non-zero cells of every
+    frame's similarity matrix (kept rows and columns), row-major per frame, frames in order (every other
+    cell is exactly 0.0 in TrackEval too); ``pair_gt`` and ``pair_trk`` index the kept gt / tracker rows.
     """
 
     num_timesteps: int
@@ -90,10 +90,12 @@ class SeqData:
     num_tracker_ids: int
     gt_count: np.ndarray  # per frame
     trk_count: np.ndarray
-    pair_start: np.ndarray  # per frame: first pair of the frame
+    pair_start: np.ndarray  # per frame, and one more: the frame's pairs are pair_start[f]:pair_start[f + 1]
     pair_frame: np.ndarray
     pair_gt: np.ndarray
     pair_trk: np.ndarray
+    pair_row: np.ndarray  # row / column of the cell in its frame matrix
+    pair_col: np.ndarray
     sim: np.ndarray
 
     @property
@@ -129,31 +131,49 @@ def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return shift + np.arange(total, dtype=np.int64)
 
 
-def frame_pairs(gt_count: np.ndarray, trk_count: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Every (gt row, tracker row) of the same frame, row-major per frame.
+def overlap_pairs(gt_frame: np.ndarray, gt_x0: np.ndarray, gt_x1: np.ndarray, trk_frame: np.ndarray,
+                  trk_x0: np.ndarray, trk_x1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(gt row, tracker row) of every same-frame pair whose x-intervals may overlap, row-major.
 
-    Returns pair_start (per frame), pair_frame, pair_gt, pair_trk (row indices into the frame-sorted rows).
+    A pair has a non-zero IoU only if max(x0) < min(x1): either the tracker box starts inside the gt
+    box (x0_g <= x0_t < x1_g) or the gt box starts inside the tracker box (x0_t < x0_g < x1_t). Both are
+    ranges in a list sorted by (frame, x0), found by binary search on exact integer keys (frame, rank of x).
     """
-    npair = gt_count * trk_count
-    pair_start = _exclusive_cumsum(npair)
-    frames = np.arange(len(npair), dtype=np.int64)
-    pair_frame = np.repeat(frames, npair)
-    within = np.arange(int(npair.sum()), dtype=np.int64) - pair_start[pair_frame]
-    width = trk_count[pair_frame]
-    pair_gt = _exclusive_cumsum(gt_count)[pair_frame] + within // np.maximum(width, 1)
-    pair_trk = _exclusive_cumsum(trk_count)[pair_frame] + within % np.maximum(width, 1)
-    return pair_start, pair_frame, pair_gt, pair_trk
+    if not len(gt_frame) or not len(trk_frame):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    _, rank = np.unique(np.concatenate((gt_x0, gt_x1, trk_x0, trk_x1)), return_inverse=True)
+    span = int(rank.max()) + 2
+    ng, nt = len(gt_frame), len(trk_frame)
+    kg0 = gt_frame * span + rank[:ng]
+    kg1 = gt_frame * span + rank[ng:2 * ng]
+    kt0 = trk_frame * span + rank[2 * ng:2 * ng + nt]
+    kt1 = trk_frame * span + rank[2 * ng + nt:]
+    t_order = np.argsort(kt0, kind="stable")
+    lo = np.searchsorted(kt0[t_order], kg0, "left")
+    n_a = np.maximum(np.searchsorted(kt0[t_order], kg1, "left") - lo, 0)
+    g_a = np.repeat(np.arange(ng), n_a)
+    t_a = t_order[concat_ranges(lo, n_a)]
+    g_order = np.argsort(kg0, kind="stable")
+    lo = np.searchsorted(kg0[g_order], kt0, "right")
+    n_b = np.maximum(np.searchsorted(kg0[g_order], kt1, "left") - lo, 0)
+    t_b = np.repeat(np.arange(nt), n_b)
+    g_b = g_order[concat_ranges(lo, n_b)]
+    g = np.concatenate((g_a, g_b))
+    t = np.concatenate((t_a, t_b))
+    order = np.argsort(g * nt + t, kind="stable")
+    return g[order], t[order]
 
 
-def box_iou_pairs(gt_boxes: np.ndarray, trk_boxes: np.ndarray, pair_gt: np.ndarray,
-                  pair_trk: np.ndarray) -> np.ndarray:
-    """IoU of xywh boxes for the listed pairs, cell by cell the float64 operations of TrackEval's box IoU."""
-    g = gt_boxes.copy()
-    t = trk_boxes.copy()
-    g[:, 2] = g[:, 0] + g[:, 2]
-    g[:, 3] = g[:, 1] + g[:, 3]
-    t[:, 2] = t[:, 0] + t[:, 2]
-    t[:, 3] = t[:, 1] + t[:, 3]
+def corners(boxes: np.ndarray) -> np.ndarray:
+    """xywh -> x0, y0, x1, y1 (x1 = x0 + w in float64, as TrackEval)."""
+    out = boxes.copy()
+    out[:, 2] = out[:, 0] + out[:, 2]
+    out[:, 3] = out[:, 1] + out[:, 3]
+    return out
+
+
+def box_iou_pairs(g: np.ndarray, t: np.ndarray, pair_gt: np.ndarray, pair_trk: np.ndarray) -> np.ndarray:
+    """IoU of corner boxes for the listed pairs, cell by cell the float64 operations of TrackEval's box IoU."""
     area_g = (g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1])
     area_t = (t[:, 2] - t[:, 0]) * (t[:, 3] - t[:, 1])
     a = g[pair_gt]
@@ -184,18 +204,32 @@ def ambiguous_frames(candidate: np.ndarray, pair_frame: np.ndarray, pair_gt: np.
     return np.flatnonzero(flag)
 
 
-def solve_frame(score: np.ndarray, start: int, rows: int, cols: int) -> np.ndarray:
-    """linear_sum_assignment(-score) of one frame; returns the matched cells as pair indices."""
-    r, c = linear_sum_assignment(-score[start:start + rows * cols].reshape(rows, cols))
-    return start + r * cols + c
+def solve_frame(score: np.ndarray, lo: int, hi: int, rows: np.ndarray, cols: np.ndarray, height: int,
+                width: int) -> np.ndarray:
+    """linear_sum_assignment(-M) for one frame's full matrix M (``score[lo:hi]`` at its listed cells, 0.0
+    elsewhere, as in TrackEval); returns the listed cells (pair indices) the assignment uses."""
+    matrix = np.zeros((height, width))
+    matrix[rows[lo:hi], cols[lo:hi]] = score[lo:hi]
+    lookup = np.full((height, width), -1, dtype=np.int64)
+    lookup[rows[lo:hi], cols[lo:hi]] = np.arange(lo, hi)
+    r, c = linear_sum_assignment(-matrix)
+    cells = lookup[r, c]
+    return cells[cells >= 0]
 
 
 def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> SeqData:
     """TrackEval's ``get_raw_seq_data`` (similarities) and ``get_preprocessed_seq_data`` for one sequence."""
     gcount = np.bincount(gt.frame, minlength=num_timesteps)
     tcount = np.bincount(trk.frame, minlength=num_timesteps)
-    pair_start, pair_frame, pair_gt, pair_trk = frame_pairs(gcount, tcount)
-    sim = box_iou_pairs(gt.boxes, trk.boxes, pair_gt, pair_trk)
+    g_box, t_box = corners(gt.boxes), corners(trk.boxes)
+    pair_gt, pair_trk = overlap_pairs(gt.frame, g_box[:, 0], g_box[:, 2], trk.frame, t_box[:, 0], t_box[:, 2])
+    sim = box_iou_pairs(g_box, t_box, pair_gt, pair_trk)
+    nonzero = sim != 0
+    pair_gt, pair_trk, sim = pair_gt[nonzero], pair_trk[nonzero], sim[nonzero]
+    pair_frame = gt.frame[pair_gt]
+    pair_start = _bounds(pair_frame, num_timesteps)
+    pair_row = pair_gt - _exclusive_cumsum(gcount)[pair_frame]
+    pair_col = pair_trk - _exclusive_cumsum(tcount)[pair_frame]
 
     remove_trk = np.zeros(len(trk), dtype=bool)
     if benchmark != "MOT15" and len(pair_frame):
@@ -215,7 +249,8 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
             matched &= ~hard_mask[pair_frame]
             scores = np.where(candidate, sim, 0.0)
             for f in hard.tolist():
-                cells = solve_frame(scores, int(pair_start[f]), int(gcount[f]), int(tcount[f]))
+                cells = solve_frame(scores, int(pair_start[f]), int(pair_start[f + 1]), pair_row, pair_col,
+                                    int(gcount[f]), int(tcount[f]))
                 matched[cells[scores[cells] > 0 + EPS]] = True
         remove_trk[pair_trk[matched & distractor[pair_gt]]] = True
 
@@ -240,6 +275,8 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
     uniq_trk = np.unique(trk_ids)
     gcount_kept = np.bincount(gt_frame, minlength=num_timesteps)
     tcount_kept = np.bincount(trk_frame, minlength=num_timesteps)
+    kept_gt = gt_index[pair_gt[keep_pair]]
+    kept_trk = trk_index[pair_trk[keep_pair]]
     return SeqData(
         num_timesteps=num_timesteps,
         gt_frame=gt_frame,
@@ -250,12 +287,19 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
         num_tracker_ids=len(uniq_trk),
         gt_count=gcount_kept,
         trk_count=tcount_kept,
-        pair_start=_exclusive_cumsum(gcount_kept * tcount_kept),
+        pair_start=_bounds(pair_frame[keep_pair], num_timesteps),
         pair_frame=pair_frame[keep_pair],
-        pair_gt=gt_index[pair_gt[keep_pair]],
-        pair_trk=trk_index[pair_trk[keep_pair]],
+        pair_gt=kept_gt,
+        pair_trk=kept_trk,
+        pair_row=kept_gt - _exclusive_cumsum(gcount_kept)[pair_frame[keep_pair]],
+        pair_col=kept_trk - _exclusive_cumsum(tcount_kept)[pair_frame[keep_pair]],
         sim=sim[keep_pair],
     )
+
+
+def _bounds(sorted_frames: np.ndarray, num_frames: int) -> np.ndarray:
+    """Start of each frame's run in a frame-sorted array, plus the end (num_frames + 1 entries)."""
+    return np.searchsorted(sorted_frames, np.arange(num_frames + 1))
 
 
 def _first_duplicate_in_frame(frame: np.ndarray, ids: np.ndarray) -> int | None:
@@ -271,65 +315,65 @@ def _first_duplicate_in_frame(frame: np.ndarray, ids: np.ndarray) -> int | None:
 # sums in numpy's own order (so totals match TrackEval's per-frame ``.sum(0)`` / ``.sum(1)`` bit for bit)
 
 
-def row_sums(data: SeqData, values: np.ndarray) -> np.ndarray:
-    """Per kept gt row: its frame-matrix row summed as ``matrix.sum(1)`` does (numpy's pairwise sum).
+def _dense_sums(owners: np.ndarray, widths: np.ndarray, pair_owner: np.ndarray, pair_pos: np.ndarray,
+                values: np.ndarray, num_owners: int) -> np.ndarray:
+    """Sum of each owner's full vector (its listed values, zeros elsewhere) by numpy's own 1-D sum.
 
-    Rows of frames with the same width are stacked and reduced together: numpy reduces each row of a
-    C-contiguous matrix on its own, so stacking does not change any row's result.
+    Owners of equal width are stacked into one C-contiguous matrix and reduced with ``.sum(1)``: numpy
+    reduces each row of it exactly as it reduces that vector alone.
     """
-    out = np.zeros(data.num_gt_dets)
-    width = data.trk_count
-    frames = np.flatnonzero((width > 0) & (data.gt_count > 0))
-    frames = frames[np.argsort(width[frames], kind="stable")]
-    cells = concat_ranges(data.pair_start[frames], data.gt_count[frames] * width[frames])
-    rows = concat_ranges(data.gt_start[frames], data.gt_count[frames])
-    stacked = values[cells]
-    w_rows = np.repeat(width[frames], data.gt_count[frames])
-    bounds = np.flatnonzero(np.diff(w_rows)) + 1
-    row_lo = np.concatenate(([0], bounds))
-    row_hi = np.concatenate((bounds, [len(rows)]))
-    cell_lo = 0
-    for lo, hi in zip(row_lo.tolist(), row_hi.tolist(), strict=True):
-        w = int(w_rows[lo])
-        n = (hi - lo) * w
-        out[rows[lo:hi]] = stacked[cell_lo:cell_lo + n].reshape(hi - lo, w).sum(1)
-        cell_lo += n
+    order = np.argsort(widths, kind="stable")
+    owners, widths = owners[order], widths[order]
+    slot = np.full(num_owners, -1, dtype=np.int64)
+    slot[owners] = np.arange(len(owners))
+    sel = np.flatnonzero(slot[pair_owner] >= 0)
+    p_slot = slot[pair_owner[sel]]
+    out = np.zeros(len(owners))
+    bounds = np.flatnonzero(np.diff(widths)) + 1
+    for lo, hi in zip(np.concatenate(([0], bounds)).tolist(), np.concatenate((bounds, [len(owners)])).tolist(),
+                      strict=True):
+        w = int(widths[lo])
+        block = np.zeros((hi - lo, w))
+        inside = (p_slot >= lo) & (p_slot < hi)
+        block[p_slot[inside] - lo, pair_pos[sel[inside]]] = values[sel[inside]]
+        out[lo:hi] = block.sum(1)
+    result = np.zeros(num_owners)
+    result[owners] = out
+    return result
+
+
+def row_sums(data: SeqData, values: np.ndarray) -> np.ndarray:
+    """Per kept gt row: its frame-matrix row summed as ``matrix.sum(1)`` does.
+
+    numpy starts a row's sum with its first cell and adds the pairwise sum of the rest, so with zeros
+    in between only the sum of one or two non-zero cells is order-free; rows with three or more
+    non-zero cells are rebuilt in full and summed by numpy itself.
+    """
+    n = data.num_gt_dets
+    nnz = np.bincount(data.pair_gt, minlength=n)
+    out = np.bincount(data.pair_gt, weights=values, minlength=n)
+    heavy = np.flatnonzero(nnz >= 3)
+    if len(heavy):
+        full = _dense_sums(heavy, data.trk_count[data.gt_frame[heavy]], data.pair_gt, data.pair_col, values, n)
+        out[heavy] = full[heavy]
     return out
 
 
 def col_sums(data: SeqData, values: np.ndarray) -> np.ndarray:
     """Per kept tracker row: its frame-matrix column summed as ``matrix.sum(0)`` does.
 
-    numpy adds the rows of a (G, T>=2) matrix one after the other; a (G, 1) matrix is one contiguous
-    vector and gets the pairwise sum, like a row.
+    numpy adds the rows of a (G, T>=2) matrix one after the other (zeros change nothing, and the pairs
+    are listed row by row, so a bincount adds them in that order); a (G, 1) matrix is one contiguous
+    vector and is summed like a row (see :func:`row_sums`).
     """
-    out = np.zeros(data.num_tracker_dets)
-    width = data.trk_count[data.pair_frame]
-    wide = width >= 2
-    within = np.arange(len(values)) - data.pair_start[data.pair_frame]
-    row_in_frame = within // np.maximum(width, 1)
-    sel = np.flatnonzero(wide)
-    sel = sel[np.argsort(row_in_frame[sel], kind="stable")]
-    if len(sel):
-        out += np.bincount(data.pair_trk[sel], weights=values[sel], minlength=data.num_tracker_dets)
-    # single-column frames: the column is contiguous, numpy sums it pairwise
-    frames = np.flatnonzero((data.trk_count == 1) & (data.gt_count > 0))
-    if len(frames):
-        heights = data.gt_count[frames]
-        frames = frames[np.argsort(heights, kind="stable")]
-        heights = data.gt_count[frames]
-        cells = concat_ranges(data.pair_start[frames], heights)
-        stacked = values[cells]
-        cols = data.trk_start[frames]
-        bounds = np.flatnonzero(np.diff(heights)) + 1
-        lo_f = np.concatenate(([0], bounds))
-        hi_f = np.concatenate((bounds, [len(frames)]))
-        cell_lo = 0
-        for lo, hi in zip(lo_f.tolist(), hi_f.tolist(), strict=True):
-            h = int(heights[lo])
-            n = (hi - lo) * h
-            out[cols[lo:hi]] = stacked[cell_lo:cell_lo + n].reshape(hi - lo, h).sum(1)
-            cell_lo += n
+    n = data.num_tracker_dets
+    out = np.bincount(data.pair_trk, weights=values, minlength=n)
+    single = data.trk_count[data.trk_frame] == 1
+    nnz = np.bincount(data.pair_trk, minlength=n)
+    heavy = np.flatnonzero(single & (nnz >= 3))
+    if len(heavy):
+        full = _dense_sums(heavy, data.gt_count[data.trk_frame[heavy]], data.pair_trk, data.pair_row, values, n)
+        out[heavy] = full[heavy]
     return out
 
 
