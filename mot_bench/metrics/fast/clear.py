@@ -11,8 +11,9 @@ MT/PT/ML then follow from the list of matches with array operations.
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
-from mot_bench.metrics.fast.preprocess import EPS, SeqData, ambiguous_frames, frame_totals_in_order, solve_frame
+from mot_bench.metrics.fast.preprocess import EPS, FrameMatrices, SeqData, ambiguous_frames, frame_totals_in_order
 
 NAME = "CLEAR"
 THRESHOLD = 0.5
@@ -41,8 +42,11 @@ def _matches(data: SeqData) -> np.ndarray:
     g_of = data.gt_id[data.pair_gt]
     t_of = data.trk_id[data.pair_trk]
     prev = np.full(data.num_gt_ids, -1, dtype=np.int64)  # tracker matched in the previous active frame
-    score = np.zeros(len(data.sim))
-    for f in hard.tolist():
+    mats = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row, data.pair_col)
+    base = mats.buffer(np.where(candidate, data.sim, 0.0))
+    slot_pos = np.full(len(data.sim), -1, dtype=np.int64)
+    slot_pos[mats.pairs] = mats.pos
+    for i, f in enumerate(hard.tolist()):
         r = rank[f]
         lo, hi = int(data.pair_start[f]), int(data.pair_start[f + 1])
         if r > 0:
@@ -52,13 +56,14 @@ def _matches(data: SeqData) -> np.ndarray:
             prev[g_of[p_cells]] = t_of[p_cells]
         else:
             p_cells = np.zeros(0, dtype=np.int64)
-        continues = t_of[lo:hi] == prev[g_of[lo:hi]]
-        frame_score = 1000 * continues + data.sim[lo:hi]
-        frame_score[~candidate[lo:hi]] = 0
-        score[lo:hi] = frame_score
-        cells = solve_frame(score, lo, hi, data.pair_row, data.pair_col, int(data.gt_count[f]),
-                            int(data.trk_count[f]))
-        chosen[cells[score[cells] > 0 + EPS]] = True
+        start, h, w = int(mats.start[i]), int(mats.heights[i]), int(mats.widths[i])
+        score = base[start:start + h * w].copy()
+        bonus = lo + np.flatnonzero(candidate[lo:hi] & (t_of[lo:hi] == prev[g_of[lo:hi]]))
+        score[slot_pos[bonus] - start] += 1000
+        rows, cols = linear_sum_assignment(-score.reshape(h, w))
+        used = rows * w + cols
+        used = used[score[used] > 0 + EPS]
+        chosen[mats.lookup[start + used]] = True
         prev[g_of[p_cells]] = -1
     return np.flatnonzero(chosen)
 

@@ -15,11 +15,11 @@ import numpy as np
 
 from mot_bench.metrics.fast.preprocess import (
     EPS,
+    FrameMatrices,
     SeqData,
     ambiguous_frames,
     col_sums,
     row_sums,
-    solve_frame,
 )
 
 NAME = "HOTA"
@@ -50,10 +50,9 @@ def matched_pairs(data: SeqData, score: np.ndarray) -> np.ndarray:
     hard_mask = np.zeros(data.num_timesteps, dtype=bool)
     hard_mask[hard] = True
     chosen = positive & ~hard_mask[data.pair_frame]
-    for f in hard.tolist():
-        cells = solve_frame(score, int(data.pair_start[f]), int(data.pair_start[f + 1]), data.pair_row,
-                            data.pair_col, int(data.gt_count[f]), int(data.trk_count[f]))
-        chosen[cells[score[cells] > 0]] = True
+    cells = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row,
+                          data.pair_col).solve_all(score)
+    chosen[cells[score[cells] > 0]] = True
     return np.flatnonzero(chosen)
 
 

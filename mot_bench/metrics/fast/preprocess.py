@@ -131,37 +131,46 @@ def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return shift + np.arange(total, dtype=np.int64)
 
 
-def overlap_pairs(gt_frame: np.ndarray, gt_x0: np.ndarray, gt_x1: np.ndarray, trk_frame: np.ndarray,
-                  trk_x0: np.ndarray, trk_x1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(gt row, tracker row) of every same-frame pair whose x-intervals may overlap, row-major.
+def overlap_pairs(gt_frame: np.ndarray, gt_box: np.ndarray, trk_frame: np.ndarray,
+                  trk_box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(gt row, tracker row) of every same-frame pair of corner boxes that overlap, row-major.
 
     A pair has a non-zero IoU only if max(x0) < min(x1): either the tracker box starts inside the gt
-    box (x0_g <= x0_t < x1_g) or the gt box starts inside the tracker box (x0_t < x0_g < x1_t). Both are
-    ranges in a list sorted by (frame, x0), found by binary search on exact integer keys (frame, rank of x).
+    box (x0_g <= x0_t < x1_g) or the gt box starts inside the tracker box (x0_t < x0_g < x1_t). Each
+    case is a range of a list sorted by the key frame * stride + (x - min x): float rounding is monotone,
+    so the ranges (bounds taken inclusively) hold every such pair, and the exact conditions then keep
+    each pair once; pairs whose y-intervals do not overlap are dropped (their IoU is 0 too).
     """
+    gt_x0, gt_x1, trk_x0, trk_x1 = gt_box[:, 0], gt_box[:, 2], trk_box[:, 0], trk_box[:, 2]
     if not len(gt_frame) or not len(trk_frame):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    _, rank = np.unique(np.concatenate((gt_x0, gt_x1, trk_x0, trk_x1)), return_inverse=True)
-    span = int(rank.max()) + 2
+    lo_x = min(gt_x0.min(), trk_x0.min())
+    span = max(gt_x1.max(), trk_x1.max(), gt_x0.max(), trk_x0.max()) - lo_x
+    stride = 2.0 ** np.ceil(np.log2(2 * span + 2))
+
+    def key(frame: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return frame * stride + (x - lo_x)
+
     ng, nt = len(gt_frame), len(trk_frame)
-    kg0 = gt_frame * span + rank[:ng]
-    kg1 = gt_frame * span + rank[ng:2 * ng]
-    kt0 = trk_frame * span + rank[2 * ng:2 * ng + nt]
-    kt1 = trk_frame * span + rank[2 * ng + nt:]
-    t_order = np.argsort(kt0, kind="stable")
-    lo = np.searchsorted(kt0[t_order], kg0, "left")
-    n_a = np.maximum(np.searchsorted(kt0[t_order], kg1, "left") - lo, 0)
+    t_order = np.argsort(key(trk_frame, trk_x0))
+    t_keys = key(trk_frame, trk_x0)[t_order]
+    lo = np.searchsorted(t_keys, key(gt_frame, gt_x0), "left")
+    n_a = np.maximum(np.searchsorted(t_keys, key(gt_frame, gt_x1), "right") - lo, 0)
     g_a = np.repeat(np.arange(ng), n_a)
     t_a = t_order[concat_ranges(lo, n_a)]
-    g_order = np.argsort(kg0, kind="stable")
-    lo = np.searchsorted(kg0[g_order], kt0, "right")
-    n_b = np.maximum(np.searchsorted(kg0[g_order], kt1, "left") - lo, 0)
+    ok = (gt_x0[g_a] <= trk_x0[t_a]) & (trk_x0[t_a] < gt_x1[g_a])
+    g_order = np.argsort(key(gt_frame, gt_x0))
+    g_keys = key(gt_frame, gt_x0)[g_order]
+    lo = np.searchsorted(g_keys, key(trk_frame, trk_x0), "left")
+    n_b = np.maximum(np.searchsorted(g_keys, key(trk_frame, trk_x1), "right") - lo, 0)
     t_b = np.repeat(np.arange(nt), n_b)
     g_b = g_order[concat_ranges(lo, n_b)]
-    g = np.concatenate((g_a, g_b))
-    t = np.concatenate((t_a, t_b))
-    order = np.argsort(g * nt + t, kind="stable")
-    return g[order], t[order]
+    ok_b = (trk_x0[t_b] < gt_x0[g_b]) & (gt_x0[g_b] < trk_x1[t_b])
+    g = np.concatenate((g_a[ok], g_b[ok_b]))
+    t = np.concatenate((t_a[ok], t_b[ok_b]))
+    both = (gt_box[g, 1] < trk_box[t, 3]) & (trk_box[t, 1] < gt_box[g, 3])
+    cells = np.sort(g[both] * nt + t[both])
+    return cells // nt, cells % nt
 
 
 def corners(boxes: np.ndarray) -> np.ndarray:
@@ -204,17 +213,46 @@ def ambiguous_frames(candidate: np.ndarray, pair_frame: np.ndarray, pair_gt: np.
     return np.flatnonzero(flag)
 
 
-def solve_frame(score: np.ndarray, lo: int, hi: int, rows: np.ndarray, cols: np.ndarray, height: int,
-                width: int) -> np.ndarray:
-    """linear_sum_assignment(-M) for one frame's full matrix M (``score[lo:hi]`` at its listed cells, 0.0
-    elsewhere, as in TrackEval); returns the listed cells (pair indices) the assignment uses."""
-    matrix = np.zeros((height, width))
-    matrix[rows[lo:hi], cols[lo:hi]] = score[lo:hi]
-    lookup = np.full((height, width), -1, dtype=np.int64)
-    lookup[rows[lo:hi], cols[lo:hi]] = np.arange(lo, hi)
-    r, c = linear_sum_assignment(-matrix)
-    cells = lookup[r, c]
-    return cells[cells >= 0]
+class FrameMatrices:
+    """The full matrices of some frames laid out one after the other in one flat buffer.
+
+    ``matrix(i)`` is frame ``frames[i]``'s (rows x cols) matrix: the listed cells' values, 0.0 elsewhere,
+    as TrackEval holds it. ``cells(i, r, c)`` maps an assignment back to listed pairs.
+    """
+
+    def __init__(self, frames: np.ndarray, heights: np.ndarray, widths: np.ndarray, pair_frame: np.ndarray,
+                 pair_row: np.ndarray, pair_col: np.ndarray) -> None:
+        self.frames = frames
+        self.heights = heights[frames]
+        self.widths = widths[frames]
+        self.start = _exclusive_cumsum(self.heights * self.widths)
+        slot = np.full(len(heights), -1, dtype=np.int64)
+        slot[frames] = np.arange(len(frames))
+        pair_slot = slot[pair_frame]
+        self.pairs = np.flatnonzero(pair_slot >= 0)
+        s = pair_slot[self.pairs]
+        self.pos = self.start[s] + pair_row[self.pairs] * self.widths[s] + pair_col[self.pairs]
+        size = int(self.start[-1] + self.heights[-1] * self.widths[-1]) if len(frames) else 0
+        self.lookup = np.full(size, -1, dtype=np.int64)
+        self.lookup[self.pos] = self.pairs
+        self.size = size
+
+    def buffer(self, values: np.ndarray) -> np.ndarray:
+        buf = np.zeros(self.size)
+        buf[self.pos] = values[self.pairs]
+        return buf
+
+    def solve_all(self, values: np.ndarray) -> np.ndarray:
+        """linear_sum_assignment(-M) of every frame matrix; the listed cells used, as pair indices."""
+        neg = -self.buffer(values)
+        found = []
+        for lo, h, w in zip(self.start.tolist(), self.heights.tolist(), self.widths.tolist(), strict=True):
+            r, c = linear_sum_assignment(neg[lo:lo + h * w].reshape(h, w))
+            found.append(lo + r * w + c)
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        cells = self.lookup[np.concatenate(found)]
+        return cells[cells >= 0]
 
 
 def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> SeqData:
@@ -222,12 +260,11 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
     gcount = np.bincount(gt.frame, minlength=num_timesteps)
     tcount = np.bincount(trk.frame, minlength=num_timesteps)
     g_box, t_box = corners(gt.boxes), corners(trk.boxes)
-    pair_gt, pair_trk = overlap_pairs(gt.frame, g_box[:, 0], g_box[:, 2], trk.frame, t_box[:, 0], t_box[:, 2])
+    pair_gt, pair_trk = overlap_pairs(gt.frame, g_box, trk.frame, t_box)
     sim = box_iou_pairs(g_box, t_box, pair_gt, pair_trk)
     nonzero = sim != 0
     pair_gt, pair_trk, sim = pair_gt[nonzero], pair_trk[nonzero], sim[nonzero]
     pair_frame = gt.frame[pair_gt]
-    pair_start = _bounds(pair_frame, num_timesteps)
     pair_row = pair_gt - _exclusive_cumsum(gcount)[pair_frame]
     pair_col = pair_trk - _exclusive_cumsum(tcount)[pair_frame]
 
@@ -248,10 +285,8 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
             hard_mask[hard] = True
             matched &= ~hard_mask[pair_frame]
             scores = np.where(candidate, sim, 0.0)
-            for f in hard.tolist():
-                cells = solve_frame(scores, int(pair_start[f]), int(pair_start[f + 1]), pair_row, pair_col,
-                                    int(gcount[f]), int(tcount[f]))
-                matched[cells[scores[cells] > 0 + EPS]] = True
+            cells = FrameMatrices(hard, gcount, tcount, pair_frame, pair_row, pair_col).solve_all(scores)
+            matched[cells[scores[cells] > 0 + EPS]] = True
         remove_trk[pair_trk[matched & distractor[pair_gt]]] = True
 
     if benchmark != "MOT15":
