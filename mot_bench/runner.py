@@ -53,6 +53,7 @@ class RunOptions:
     progress: bool = True
     overwrite: bool = False
     label: str | None = None
+    eval_engine: str = "fast"  # scoring engine: fast (bit-identical to TrackEval) or trackeval
 
     def resolved_data(self) -> tuple[Path, str | None]:
         if self.data is None:
@@ -109,7 +110,7 @@ def run(options: RunOptions) -> RunResult:
     detector, tracker = build(options)
     has_gt = all(s.gt_path.is_file() for s in seqs)
     do_eval = options.evaluate and has_gt
-    if do_eval:
+    if do_eval and options.eval_engine == "trackeval":
         from mot_bench.metrics import check_eval_dependencies
 
         check_eval_dependencies()
@@ -141,7 +142,8 @@ def run(options: RunOptions) -> RunResult:
     if do_eval:
         from mot_bench.metrics import evaluate
 
-        metrics = evaluate(seqs, folder.results_dir, benchmark if benchmark in BENCHMARKS else None)
+        metrics = evaluate(seqs, folder.results_dir, benchmark if benchmark in BENCHMARKS else None,
+                           engine=options.eval_engine)
         metrics["split"] = options.split
         folder.write_metrics(metrics)
     elif options.evaluate:

@@ -1,0 +1,37 @@
+"""Property test: the fast engine equals TrackEval on every field, for random gt and tracker files."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from metrics_parity import assert_identical, random_sequence, write_results
+
+from mot_bench.metrics import evaluate
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    benchmark=st.sampled_from(["MOT15", "MOT17", "MOT20"]),
+    n_seqs=st.integers(1, 3),
+    length=st.integers(1, 30),
+    crowd=st.floats(0.0, 1.0),
+    half=st.booleans(),
+)
+def test_fast_equals_trackeval_on_random_data(seed, benchmark, n_seqs, length, crowd, half) -> None:
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        seqs = []
+        for i in range(n_seqs):
+            first = length // 2 + 1 if half and length > 1 else 1
+            seq, trk = random_sequence(rng, tmp, f"{benchmark}-{i:02d}", benchmark, length, crowd, first=first)
+            write_results(tmp / "res" / f"{seq.name}.txt", trk)
+            seqs.append(seq)
+        fast = evaluate(seqs, tmp / "res", benchmark=benchmark, engine="fast")
+        ref = evaluate(seqs, tmp / "res", benchmark=benchmark, engine="trackeval")
+    assert_identical(fast, ref)
