@@ -257,6 +257,10 @@ class FrameMatrices:
 
 def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> SeqData:
     """TrackEval's ``get_raw_seq_data`` (similarities) and ``get_preprocessed_seq_data`` for one sequence."""
+    dup = _first_duplicate_in_frame(gt.frame, gt.ids)  # TrackEval checks the raw rows of the range
+    if dup is not None:
+        raise PreprocessError(f"gt id {int(gt.ids[dup])} appears twice in frame {int(gt.frame[dup]) + 1}",
+                              int(gt.source[dup]))
     gcount = np.bincount(gt.frame, minlength=num_timesteps)
     tcount = np.bincount(trk.frame, minlength=num_timesteps)
     g_box, t_box = corners(gt.boxes), corners(trk.boxes)
@@ -302,10 +306,6 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
     trk_ids = trk.ids[keep_trk]
     gt_frame = gt.frame[keep_gt]
     trk_frame = trk.frame[keep_trk]
-    dup = _first_duplicate_in_frame(gt_frame, gt_ids)
-    if dup is not None:
-        row = int(gt.source[np.flatnonzero(keep_gt)[dup]])
-        raise PreprocessError(f"gt id {int(gt_ids[dup])} appears twice in frame {int(gt_frame[dup]) + 1}", row)
     uniq_gt = np.unique(gt_ids)
     uniq_trk = np.unique(trk_ids)
     gcount_kept = np.bincount(gt_frame, minlength=num_timesteps)
