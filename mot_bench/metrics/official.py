@@ -1,6 +1,9 @@
-"""Official MOTChallenge scores: TrackEval 1.3.0 itself (MotChallenge2DBox + HOTA, CLEAR, Identity).
+"""Official MOTChallenge scores: :func:`evaluate` and its ``trackeval`` engine, TrackEval 1.3.0 itself
+(MotChallenge2DBox + HOTA, CLEAR, Identity).
 
-We do not re-implement any metric here. This module only
+:func:`evaluate` hands ``engine="fast"`` (the default) to :mod:`mot_bench.metrics.fast`, which gives the
+same numbers bit for bit, and ``engine="trackeval"`` to :func:`evaluate_trackeval`, the reference, which
+re-implements no metric. For that engine this module only
 * validates result files first, so a user gets ``file:line`` errors instead of a TrackEval traceback,
 * lays out gt and results in a temporary folder the way TrackEval expects (restricting both to a
   sequence's frame sub-range, e.g. half-val, and renumbering from 1 as ByteTrack/FairMOT do),
