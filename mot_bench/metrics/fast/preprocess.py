@@ -9,8 +9,9 @@ What TrackEval does per frame, and how it is reproduced here:
 * box IoU in float64, with the same operations on each cell (so the same bits);
 * tracker boxes matched (IoU >= 0.5 - eps, Hungarian on the whole frame) to a gt box of a distractor
   class are removed (MOT20 adds ``non_mot_vehicle``); where every box of a frame has at most one
-  candidate the matching is fixed whatever the solver's tie-breaking, otherwise scipy's
-  linear_sum_assignment is called on the very same frame matrix;
+  candidate the matching is fixed whatever the solver's tie-breaking, where no distractor box has a
+  candidate nothing can be removed, otherwise scipy's linear_sum_assignment is called on the very same
+  frame matrix;
 * gt rows are kept when their column 7 is not 0 (after truncation to int) and, except for MOT15, their
   class is pedestrian;
 * ids are relabelled 0..n-1 in sorted order.
@@ -283,6 +284,10 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
         distractor = np.isin(gt.classes, [CLASS_IDS[n] for n in names])
         candidate = sim >= 0.5 - EPS  # the cells TrackEval keeps in its matching scores (all > eps)
         hard = ambiguous_frames(candidate, pair_frame, pair_gt, pair_trk, len(gt), len(trk), num_timesteps)
+        # only matches to a distractor remove anything: a frame without a distractor candidate needs no solver
+        with_distractor = np.zeros(num_timesteps, dtype=bool)
+        with_distractor[pair_frame[candidate & distractor[pair_gt]]] = True
+        hard = hard[with_distractor[hard]]
         matched = candidate.copy()
         if len(hard):
             hard_mask = np.zeros(num_timesteps, dtype=bool)
