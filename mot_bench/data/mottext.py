@@ -99,7 +99,8 @@ def _parse_table(data: bytes, comma: bool) -> np.ndarray | None:
     """All numbers of the file as an (N, C) float64 array, or None when a field is missing or not a number."""
     import pandas as pd
 
-    kwargs: dict = {"header": None, "dtype": np.float64, "skip_blank_lines": True, "engine": "c"}
+    kwargs: dict = {"header": None, "dtype": np.float64, "skip_blank_lines": True, "engine": "c",
+                    "na_filter": False, "low_memory": False}  # no NA spellings: an empty field is an error
     if comma:
         kwargs.update(sep=",", skipinitialspace=True)
     else:
@@ -123,7 +124,12 @@ def read_mot_text(
 ) -> MOTText:
     """Read and check one MOTChallenge text file (see the module docstring for the rules)."""
     path = Path(path)
-    data = path.read_bytes()
+    return parse_mot_text(path, path.read_bytes(), min_cols, max_cols, seq_length)
+
+
+def parse_mot_text(path: Path, data: bytes, min_cols: int = 6, max_cols: int = NUM_COLS,
+                   seq_length: int | None = None) -> MOTText:
+    """:func:`read_mot_text` on the bytes of ``path`` already read."""
     buf = np.frombuffer(data, dtype=np.uint8)
     hist = np.bincount(buf, minlength=256)
     if not hist[~_SPACE].any():

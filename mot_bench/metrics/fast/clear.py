@@ -41,30 +41,46 @@ def _matches(data: SeqData) -> np.ndarray:
     rank[active] = np.arange(len(active))
     g_of = data.gt_id[data.pair_gt]
     t_of = data.trk_id[data.pair_trk]
-    prev = np.full(data.num_gt_ids, -1, dtype=np.int64)  # tracker matched in the previous active frame
     mats = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row, data.pair_col)
     base = mats.buffer(np.where(candidate, data.sim, 0.0))
     slot_pos = np.full(len(data.sim), -1, dtype=np.int64)
     slot_pos[mats.pairs] = mats.pos
+
+    # The bonus cells of a frame whose previous active frame needs no solver are known in advance:
+    # the candidates (gt id, tracker id) that are matches of that previous frame.
+    n_trk = data.num_tracker_ids
+    span = data.num_gt_ids * n_trk
+    cand = np.flatnonzero(candidate)
+    c_frame = data.pair_frame[cand]
+    c_key = g_of[cand] * n_trk + t_of[cand]
+    fixed = ~hard_mask[c_frame]
+    in_hard = np.flatnonzero(~fixed)
+    known = np.isin(rank[c_frame[in_hard]] * span + c_key[in_hard], (rank[c_frame[fixed]] + 1) * span + c_key[fixed])
+    pre_bonus = cand[in_hard[known]]  # pair indices, in frame order
+    pre_lo = np.searchsorted(pre_bonus, data.pair_start[hard])
+    pre_hi = np.searchsorted(pre_bonus, data.pair_start[hard + 1])
+    pred_hard = np.zeros(len(hard), dtype=bool)
+    pred_hard[1:] = rank[hard[1:]] - 1 == rank[hard[:-1]]  # the previous active frame was solved just before
+
+    prev = np.full(data.num_gt_ids, -1, dtype=np.int64)  # tracker id matched in the previous active frame
+    last_g = last_t = np.zeros(0, dtype=np.int64)
+    starts, heights, widths = mats.start.tolist(), mats.heights.tolist(), mats.widths.tolist()
     for i, f in enumerate(hard.tolist()):
-        r = rank[f]
-        lo, hi = int(data.pair_start[f]), int(data.pair_start[f + 1])
-        if r > 0:
-            p = int(active[r - 1])
-            p_lo = int(data.pair_start[p])
-            p_cells = p_lo + np.flatnonzero(chosen[p_lo:int(data.pair_start[p + 1])])
-            prev[g_of[p_cells]] = t_of[p_cells]
-        else:
-            p_cells = np.zeros(0, dtype=np.int64)
-        start, h, w = int(mats.start[i]), int(mats.heights[i]), int(mats.widths[i])
+        start, h, w = starts[i], heights[i], widths[i]
         score = base[start:start + h * w].copy()
-        bonus = lo + np.flatnonzero(candidate[lo:hi] & (t_of[lo:hi] == prev[g_of[lo:hi]]))
+        if pred_hard[i]:
+            lo, hi = int(data.pair_start[f]), int(data.pair_start[f + 1])
+            prev[last_g] = last_t
+            bonus = lo + np.flatnonzero(candidate[lo:hi] & (t_of[lo:hi] == prev[g_of[lo:hi]]))
+            prev[last_g] = -1
+        else:
+            bonus = pre_bonus[pre_lo[i]:pre_hi[i]]
         score[slot_pos[bonus] - start] += 1000
         rows, cols = linear_sum_assignment(-score.reshape(h, w))
         used = rows * w + cols
-        used = used[score[used] > 0 + EPS]
-        chosen[mats.lookup[start + used]] = True
-        prev[g_of[p_cells]] = -1
+        cells = mats.lookup[start + used[score[used] > 0 + EPS]]
+        chosen[cells] = True
+        last_g, last_t = g_of[cells], t_of[cells]
     return np.flatnonzero(chosen)
 
 

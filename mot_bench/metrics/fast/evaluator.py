@@ -7,6 +7,7 @@ of result sets, from files or from arrays in memory (what a parameter tuner need
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mot_bench.data.motfile import MOTFormatError
-from mot_bench.data.mottext import nonblank_line_numbers, read_mot_text
+from mot_bench.data.mottext import nonblank_line_numbers, parse_mot_text
 from mot_bench.metrics.common import (
     METRICS,
     EvalError,
@@ -36,16 +37,26 @@ from mot_bench.types import SeqInfo
 MODULES = {"HOTA": hota, "CLEAR": clear, "Identity": identity}
 
 
-def load_gt(seq: SeqInfo) -> Boxes:
-    """A sequence's gt restricted to its frame range, renumbered from 1 and sorted by frame."""
+def load_gt(seq: SeqInfo, cache: dict | None = None) -> Boxes:
+    """A sequence's gt restricted to its frame range, renumbered from 1 and sorted by frame.
+
+    ``cache`` (bytes digest -> parsed text) parses identical files once: MOT17's three detector
+    folders of a sequence hold the same gt.
+    """
+    data = seq.gt_path.read_bytes()
+    key = (hashlib.blake2b(data, digest_size=16).digest(), seq.length)
     try:
-        text = read_mot_text(seq.gt_path, min_cols=8, seq_length=seq.length)
+        text = cache.get(key) if cache is not None else None
+        if text is None:
+            text = parse_mot_text(seq.gt_path, data, min_cols=8, seq_length=seq.length)
+        if cache is not None:
+            cache[key] = text
     except MOTFormatError as exc:
         raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
     bad = np.flatnonzero(text.rows[:, 1] < 0)
     if len(bad):
-        raise EvalError(f"{seq.gt_path}:{int(text.lines[bad[0]])}: gt id must be >= 0", seq.gt_path,
-                        int(text.lines[bad[0]]))
+        line = int(nonblank_line_numbers(data)[bad[0]])
+        raise EvalError(f"{seq.gt_path}:{line}: gt id must be >= 0", seq.gt_path, line)
     return Boxes.from_rows(text.rows, seq.first_frame, seq.last_frame)
 
 
@@ -99,9 +110,12 @@ def _pool(workers: int, tasks: int) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
 
 
+_GT_CACHE: dict = {}  # per evaluate_fast() call (cleared after it), or per worker process
+
+
 def _score_files(seq: SeqInfo, results_dir: Path, benchmark: str, metrics: tuple[str, ...]) -> dict[str, dict]:
     rows = load_results(results_dir / f"{seq.name}.txt", seq)
-    return score_sequence(seq, load_gt(seq), rows, benchmark, metrics)
+    return score_sequence(seq, load_gt(seq, _GT_CACHE), rows, benchmark, metrics)
 
 
 def _prepare(seqs, benchmark: str | None, metrics: tuple[str, ...]) -> tuple[list[SeqInfo], str, tuple[str, ...]]:
@@ -134,7 +148,10 @@ def evaluate_fast(
             raise EvalError(f"missing result file {path} for sequence {seq.name}", path=path)
     pool = _pool(num_workers, len(seqs))
     if pool is None:
-        per_seq = {s.name: _score_files(s, results_dir, bench, metrics) for s in seqs}
+        try:
+            per_seq = {s.name: _score_files(s, results_dir, bench, metrics) for s in seqs}
+        finally:
+            _GT_CACHE.clear()
     else:
         with pool:
             futures = [pool.submit(_score_files, s, results_dir, bench, metrics) for s in seqs]
@@ -159,7 +176,8 @@ class FastEvaluator:
         self.workers = int(workers)
         pool = _pool(self.workers, len(self.seqs))
         if pool is None:
-            gts = [load_gt(s) for s in self.seqs]
+            cache: dict = {}
+            gts = [load_gt(s, cache) for s in self.seqs]
         else:
             with pool:
                 gts = list(pool.map(load_gt, self.seqs))
