@@ -152,19 +152,20 @@ def overlap_pairs(gt_frame: np.ndarray, gt_box: np.ndarray, trk_frame: np.ndarra
     def key(frame: np.ndarray, x: np.ndarray) -> np.ndarray:
         return frame * stride + (x - lo_x)
 
-    ng, nt = len(gt_frame), len(trk_frame)
+    nt = len(trk_frame)
+    # both sides sorted by key; queries go in sorted order too (numpy's binary search then narrows fast)
     t_order = np.argsort(key(trk_frame, trk_x0))
-    t_keys = key(trk_frame, trk_x0)[t_order]
-    lo = np.searchsorted(t_keys, key(gt_frame, gt_x0), "left")
-    n_a = np.maximum(np.searchsorted(t_keys, key(gt_frame, gt_x1), "right") - lo, 0)
-    g_a = np.repeat(np.arange(ng), n_a)
+    g_order = np.argsort(key(gt_frame, gt_x0))
+    t_keys = key(trk_frame[t_order], trk_x0[t_order])
+    g_keys = key(gt_frame[g_order], gt_x0[g_order])
+    lo = np.searchsorted(t_keys, g_keys, "left")
+    n_a = np.maximum(np.searchsorted(t_keys, key(gt_frame[g_order], gt_x1[g_order]), "right") - lo, 0)
+    g_a = np.repeat(g_order, n_a)
     t_a = t_order[concat_ranges(lo, n_a)]
     ok = (gt_x0[g_a] <= trk_x0[t_a]) & (trk_x0[t_a] < gt_x1[g_a])
-    g_order = np.argsort(key(gt_frame, gt_x0))
-    g_keys = key(gt_frame, gt_x0)[g_order]
-    lo = np.searchsorted(g_keys, key(trk_frame, trk_x0), "left")
-    n_b = np.maximum(np.searchsorted(g_keys, key(trk_frame, trk_x1), "right") - lo, 0)
-    t_b = np.repeat(np.arange(nt), n_b)
+    lo = np.searchsorted(g_keys, t_keys, "left")
+    n_b = np.maximum(np.searchsorted(g_keys, key(trk_frame[t_order], trk_x1[t_order]), "right") - lo, 0)
+    t_b = np.repeat(t_order, n_b)
     g_b = g_order[concat_ranges(lo, n_b)]
     ok_b = (trk_x0[t_b] < gt_x0[g_b]) & (gt_x0[g_b] < trk_x1[t_b])
     g = np.concatenate((g_a[ok], g_b[ok_b]))
@@ -343,12 +344,14 @@ def _bounds(sorted_frames: np.ndarray, num_frames: int) -> np.ndarray:
 
 
 def _first_duplicate_in_frame(frame: np.ndarray, ids: np.ndarray) -> int | None:
+    """Index of the first row (in frame order) repeating an earlier row's (frame, id), or None."""
     if len(frame) < 2:
         return None
-    order = np.lexsort((ids, frame))
-    same = (frame[order[1:]] == frame[order[:-1]]) & (ids[order[1:]] == ids[order[:-1]])
-    hits = np.flatnonzero(same)
-    return None if not len(hits) else int(order[hits[0] + 1])
+    low = int(ids.min())
+    keys = frame * (int(ids.max()) - low + 1) + (ids - low)
+    order = np.argsort(keys, kind="stable")
+    hits = np.flatnonzero(keys[order[1:]] == keys[order[:-1]])
+    return None if not len(hits) else int(order[hits + 1].min())
 
 
 # --------------------------------------------------------------------------------------------------
