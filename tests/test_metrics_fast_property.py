@@ -6,11 +6,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from metrics_parity import assert_identical, random_sequence, write_results
 
 from mot_bench.metrics import evaluate
+from mot_bench.types import SeqInfo
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -35,3 +37,19 @@ def test_fast_equals_trackeval_on_random_data(seed, benchmark, n_seqs, length, c
         fast = evaluate(seqs, tmp / "res", benchmark=benchmark, engine="fast")
         ref = evaluate(seqs, tmp / "res", benchmark=benchmark, engine="trackeval")
     assert_identical(fast, ref)
+
+
+@pytest.mark.parametrize("gt_rows, res_rows", [
+    ("", ""),
+    ("", "1,5,10,20,30,40,1,-1,-1,-1\n"),
+    ("2,1,10,20,30,40,1,1,1\n", ""),
+    ("2,1,10,20,30,40,0,1,1\n2,2,10,20,30,40,1,7,1\n", "2,5,10,20,30,40,1,-1,-1,-1\n"),  # all removed
+])
+def test_empty_sides_equal(tmp_path: Path, gt_rows: str, res_rows: str) -> None:
+    (tmp_path / "S-01" / "gt").mkdir(parents=True)
+    (tmp_path / "S-01" / "gt" / "gt.txt").write_text(gt_rows, encoding="utf-8")
+    (tmp_path / "res").mkdir()
+    (tmp_path / "res" / "S-01.txt").write_text(res_rows, encoding="utf-8")
+    seq = SeqInfo("S-01", tmp_path / "S-01", 3, 640, 480, 30.0)
+    fast = evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="fast")
+    assert_identical(fast, evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="trackeval"))
