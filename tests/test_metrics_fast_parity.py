@@ -122,4 +122,6 @@ def test_fast_evaluator_scores_arrays_like_files(shared_data: Path) -> None:
     assert_identical(ev.score_dir(lift), from_files)
     worse = {n: r[r[:, 1] % 3 != 0] for n, r in rows.items()}  # a different result set, same evaluator
     assert ev.score(worse)["combined"]["CLR_FN"] > from_files["combined"]["CLR_FN"]
-    assert_identical(FastEvaluator(seqs, "MOT17", workers=2).score(worse), ev.score(worse))
+    with FastEvaluator(seqs, "MOT17", workers=2) as ev2:
+        assert_identical(ev2.score(worse), ev.score(worse))
+        assert_identical(ev2.score(rows), from_files)  # the same worker pool again

@@ -165,6 +165,7 @@ class FastEvaluator:
         ev = FastEvaluator(seq_infos, "MOT17")
         metrics = ev.score({"MOT17-02-SDP": rows, ...})   # rows: (N, 6..10) MOT result rows
         metrics = ev.score_dir("runs/x/results")
+        ev.close()   # with workers > 1: ends the worker processes (or use ``with FastEvaluator(...) as ev``)
 
     Results use each sequence's own frame numbers (rows outside first_frame..last_frame are ignored),
     exactly like result files. Returns the same dict as :func:`mot_bench.metrics.evaluate`.
@@ -174,6 +175,7 @@ class FastEvaluator:
                  workers: int = 1) -> None:
         self.seqs, self.benchmark, self.metrics = _prepare(seqs, benchmark, metrics)
         self.workers = int(workers)
+        self._pool: ProcessPoolExecutor | None = None
         pool = _pool(self.workers, len(self.seqs))
         if pool is None:
             cache: dict = {}
@@ -196,12 +198,52 @@ class FastEvaluator:
         return self._score(rows)
 
     def _score(self, rows: dict[str, np.ndarray]) -> dict:
-        pool = _pool(self.workers, len(self.seqs))
-        args = [(s, self.gt[s.name], rows[s.name], self.benchmark, self.metrics) for s in self.seqs]
-        if pool is None:
-            per_seq = {a[0].name: score_sequence(*a) for a in args}
+        if _pool(self.workers, len(self.seqs)) is None:
+            per_seq = {s.name: score_sequence(s, self.gt[s.name], rows[s.name], self.benchmark, self.metrics)
+                       for s in self.seqs}
         else:
-            with pool:
-                futures = [pool.submit(score_sequence, *a) for a in args]
-                per_seq = {a[0].name: f.result() for a, f in zip(args, futures, strict=True)}
+            pool = self._worker_pool()
+            futures = [pool.submit(_score_in_worker, id(self), s.name, rows[s.name]) for s in self.seqs]
+            per_seq = {s.name: f.result() for s, f in zip(self.seqs, futures, strict=True)}
         return assemble(self.seqs, per_seq, self.benchmark, self.metrics)
+
+    def _worker_pool(self) -> ProcessPoolExecutor:
+        """One pool for the evaluator's life; its workers are forked with the parsed gt already in memory
+        (no gt is sent per call; where fork is unavailable it is sent once per worker at start-up)."""
+        if self._pool is None:
+            state = (self.seqs, self.gt, self.benchmark, self.metrics)
+            n = max(1, min(self.workers, len(self.seqs)))
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods and os.name == "posix" else None)
+            self._pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
+                                             initargs=(id(self), state))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> FastEvaluator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+
+_WORKER_STATE: dict[int, tuple] = {}
+
+
+def _init_worker(key: int, state: tuple) -> None:
+    _WORKER_STATE[key] = state
+
+
+def _score_in_worker(key: int, name: str, rows: np.ndarray) -> dict[str, dict]:
+    seqs, gt, benchmark, metrics = _WORKER_STATE[key]
+    seq = next(s for s in seqs if s.name == name)
+    return score_sequence(seq, gt[name], rows, benchmark, metrics)
