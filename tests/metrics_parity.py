@@ -87,3 +87,28 @@ def _write(path: Path, rows: np.ndarray) -> None:
 def write_results(path: Path, rows: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, rows)
+
+
+def grid_sequence(rng: np.random.Generator, root: Path, name: str, benchmark: str, length: int,
+                  first: int = 1) -> tuple[SeqInfo, np.ndarray]:
+    """Boxes on a coarse integer grid (zero widths included): many exactly equal IoUs, i.e. ties for
+    every Hungarian solve, where only calling the solver on the same matrix gives the same answer."""
+    seq_dir = root / "gt" / name
+    (seq_dir / "gt").mkdir(parents=True)
+
+    def boxes(frame: int, n: int, pool: int, min_w: int) -> list[list[float]]:
+        ids = rng.choice(np.arange(1, pool), n, replace=False)
+        return [[frame, int(i), 10 * int(rng.integers(0, 6)), 10 * int(rng.integers(0, 3)),
+                 10 * int(rng.integers(min_w, 4)), 10 * int(rng.integers(1, 4))] for i in ids]
+
+    gt, trk = [], []
+    for f in range(1, length + 1):
+        for r in boxes(f, int(rng.integers(0, 12)), 40, 1):
+            gt.append(r + [int(rng.random() > 0.1), int(rng.choice([1, 1, 1, 2, 6, 7, 8, 12])), 1])
+        trk += [r + [1, -1, -1, -1] for r in boxes(f, int(rng.integers(0, 12)), 30, 0)]
+    gt_arr = np.array(gt, dtype=np.float64).reshape(-1, 9)
+    if benchmark == "MOT15":
+        gt_arr = np.concatenate([gt_arr[:, :7], np.full((len(gt_arr), 3), -1.0)], axis=1)
+    _write(seq_dir / "gt" / "gt.txt", gt_arr)
+    seq = SeqInfo(name, seq_dir, length, 640, 480, 30.0, first_frame=first)
+    return seq, np.array(trk, dtype=np.float64).reshape(-1, 10)

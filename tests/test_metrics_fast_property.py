@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from metrics_parity import assert_identical, random_sequence, write_results
+from metrics_parity import assert_identical, grid_sequence, random_sequence, write_results
 
 from mot_bench.metrics import evaluate
 from mot_bench.types import SeqInfo
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(
     seed=st.integers(0, 2**32 - 1),
     benchmark=st.sampled_from(["MOT15", "MOT17", "MOT20"]),
@@ -53,3 +53,17 @@ def test_empty_sides_equal(tmp_path: Path, gt_rows: str, res_rows: str) -> None:
     seq = SeqInfo("S-01", tmp_path / "S-01", 3, 640, 480, 30.0)
     fast = evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="fast")
     assert_identical(fast, evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="trackeval"))
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**32 - 1), benchmark=st.sampled_from(["MOT15", "MOT17", "MOT20"]),
+       length=st.integers(1, 25), half=st.booleans())
+def test_fast_equals_trackeval_with_tied_scores(seed, benchmark, length, half) -> None:
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        seq, trk = grid_sequence(rng, tmp, "S-01", benchmark, length, first=1 + (length // 3 if half else 0))
+        write_results(tmp / "res" / "S-01.txt", trk)
+        fast = evaluate([seq], tmp / "res", benchmark=benchmark, engine="fast")
+        ref = evaluate([seq], tmp / "res", benchmark=benchmark, engine="trackeval")
+    assert_identical(fast, ref)
