@@ -1,8 +1,9 @@
 """MotChallenge2DBox's preprocessing, on whole sequences at once.
 
 A sequence is held as flat arrays: gt rows and tracker rows sorted by frame (file order within a
-frame, as TrackEval's per-frame lists), and one entry per (gt row, tracker row) pair of the same frame,
-in each frame's row-major order -- exactly the cells of TrackEval's per-frame similarity matrices.
+frame, as TrackEval's per-frame lists), and one entry per (gt row, tracker row) pair of the same frame
+whose boxes overlap, in each frame's row-major order: the non-zero cells of TrackEval's per-frame
+similarity matrices (all other cells are exactly 0.0 there).
 
 What TrackEval does per frame, and how it is reproduced here:
 
@@ -107,13 +108,6 @@ class SeqData:
     def num_tracker_dets(self) -> int:
         return len(self.trk_frame)
 
-    @property
-    def gt_start(self) -> np.ndarray:
-        return _exclusive_cumsum(self.gt_count)
-
-    @property
-    def trk_start(self) -> np.ndarray:
-        return _exclusive_cumsum(self.trk_count)
 
 
 def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
