@@ -10,7 +10,7 @@ are timed and reported apart. The outputs of the two backends are compared head 
 
     python benchmarks/bench_dcn.py                        # CPU, 2 threads, 1088x608
     python benchmarks/bench_dcn.py --reps 5 --rounds 2 --json out.json
-    python benchmarks/bench_dcn.py --device cuda --fp16 --channels-last   # GPU: torchvision backend
+    python benchmarks/bench_dcn.py --device cuda --precision fp16 --channels-last  # GPU: torchvision
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _worker(args: argparse.Namespace) -> None:
 
     def forward():
         with torch.inference_mode():
-            if args.fp16:
+            if args.precision == "fp16":
                 with torch.autocast("cuda", dtype=torch.float16):
                     return model(x)
             return model(x)
@@ -97,9 +97,9 @@ def _worker(args: argparse.Namespace) -> None:
 
 def _run_worker(args: argparse.Namespace, backend: str, out: Path) -> dict:
     cmd = [sys.executable, __file__, "--worker", "--backend", backend, "--out", str(out)]
-    for key in ("arch", "width", "height", "threads", "reps", "warmup", "seed", "device"):
+    for key in ("arch", "width", "height", "threads", "reps", "warmup", "seed", "device", "precision"):
         cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
-    cmd += ["--fp16"] * args.fp16 + ["--channels-last"] * args.channels_last
+    cmd += ["--channels-last"] * args.channels_last
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
     if proc.returncode != 0:
@@ -119,7 +119,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=1, help="alternate the backends this many times")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--fp16", action="store_true", help="CUDA autocast float16")
+    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32", help="fp16: CUDA float16 autocast")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--backends", default=None, help="comma list; default fast,torchvision (CPU), torchvision (CUDA)")
     p.add_argument("--json", default=None, help="also write the results here")
@@ -171,7 +171,7 @@ def main() -> None:
 
     print()
     print(f"FairMOT {args.arch} forward, input {args.width}x{args.height}, device {args.device}, "
-          f"threads {args.threads}, fp16 {args.fp16}, channels_last {args.channels_last}")  # fmt: skip
+          f"threads {args.threads}, precision {args.precision}, channels_last {args.channels_last}")  # fmt: skip
     print(f"host {platform.node()} cpu {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"load average {load_start[0]:.1f} -> {load_end[0]:.1f} ({os.cpu_count()} cores)")  # fmt: skip
     print(f"{'backend':<12} {'median s':>9} {'min s':>8} {'max s':>8} {'n':>3} {'cpu s':>7} {'warm-up s':>12} "

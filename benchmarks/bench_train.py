@@ -8,7 +8,7 @@ network's alone.
 
     python benchmarks/bench_train.py                                 # DLA-34 1088x608, batch 2, CPU
     python benchmarks/bench_train.py --arch resdcn_18 --width 576 --height 320 --batch 4 --iters 5
-    python benchmarks/bench_train.py --device cuda --amp             # GPU with mixed precision
+    python benchmarks/bench_train.py --device cuda --precision fp16  # GPU with mixed precision
 """
 
 from __future__ import annotations
@@ -37,13 +37,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dcn", default="fast", choices=["fast", "torchvision"])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--amp", action="store_true")
+    ap.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
+                    help="fp16: CUDA float16 autocast with gradient scaling (as the trainer's precision)")
     ap.add_argument("--json", help="also write the result here")
     args = ap.parse_args(argv)
 
     import torch
 
-    from detectors.fairmot.train import ModelWithLoss, TrainConfig, build_model_and_loss, make_dataset
+    from detectors.fairmot.training.trainer import ModelWithLoss, TrainConfig, build_model_and_loss, make_dataset
     from mot_bench.data.synthetic import make_sequence
     from mot_bench.timing import hardware_stamp
 
@@ -62,14 +63,14 @@ def main(argv: list[str] | None = None) -> dict:
     model, loss = build_model_and_loss(cfg, ds.num_ids)
     wrapped = ModelWithLoss(model, loss).to(device).train()
     opt = torch.optim.Adam(wrapped.parameters(), cfg.lr)
-    use_amp = args.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    fp16_autocast = args.precision == "fp16" and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=fp16_autocast)
 
     def step() -> float:
         if device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
-        with torch.autocast(device_type=device.type, enabled=use_amp):
+        with torch.autocast(device_type=device.type, enabled=fp16_autocast):
             _, value, _ = wrapped(batch)
         opt.zero_grad(set_to_none=True)
         scaler.scale(value).backward()
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "what": "FairMOT training step (forward + loss + backward + Adam), images/s",
         "arch": args.arch, "head": args.head, "input": f"{args.width}x{args.height}", "batch": args.batch,
-        "dcn": args.dcn, "device": args.device, "amp": use_amp, "threads": args.threads,
+        "dcn": args.dcn, "device": args.device, "precision": "fp16" if fp16_autocast else "fp32",
+        "threads": args.threads,
         "warmup_s": [round(t, 3) for t in warm], "step_s": [round(t, 3) for t in times],
         "images_per_s": round(args.batch / med, 4), "data_loading_s_per_image": round(load_s, 4),
         "hardware": hardware_stamp(args.device),

@@ -1,7 +1,7 @@
 """Detections made from ground truth with seeded noise, for tracker-only studies.
 
-Boxes are the gt boxes the official kit scores (MOT16/17/20: consider flag 1 and class 1;
-MOT15-style gt: every row), then: each box is missed with probability ``miss_rate``; kept boxes
+Boxes are the gt boxes the official kit scores (``mot_bench.data.gt``: MOT16/17/20 consider flag 1
+and class 1; MOT15-style gt: active flag non-zero), then: each box is missed with probability ``miss_rate``; kept boxes
 are jittered by Gaussian noise of ``jitter`` x their size; ``fp_per_frame`` false positives
 (Poisson mean) of plausible size are added; scores are 1 - ``score_noise`` x U(0,1) for true
 boxes and U(0, ``fp_max_score``) for false ones. The same seed gives the same detections.
@@ -10,57 +10,44 @@ boxes and U(0, ``fp_max_score``) for false ones. The same seed gives the same de
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from detectors.base import Detector
-from mot_bench.data.motfile import read_mot_file
+from mot_bench.data.gt import pedestrian_rows
+from mot_bench.options import option
+from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
 
-def scored_gt_rows(rows: np.ndarray) -> np.ndarray:
-    """The gt rows the MOTChallenge kit counts as pedestrians to track."""
-    if not len(rows):
-        return rows
-    # MOT16/17/20 gt carries a class id (1..12) in column 8; MOT15-style gt has -1 or world coordinates there.
-    if not np.all(np.isin(rows[:, 7], np.arange(1, 13))):
-        return rows
-    return rows[(rows[:, 6] != 0) & (rows[:, 7] == 1)]
+@dataclass
+class OracleOptions:
+    jitter: float = option(0.0, "Gaussian box noise, as a fraction of the box size", bounds=(0.0, None))
+    miss_rate: float = option(0.0, "probability that a gt box is missed", bounds=(0.0, 1.0))
+    fp_per_frame: float = option(0.0, "mean number (Poisson) of false positives per frame", bounds=(0.0, None))
+    score_noise: float = option(0.0, "true boxes score 1 - score_noise * U(0,1)", bounds=(0.0, None))
+    fp_max_score: float = option(0.5, "false positives score U(0, fp_max_score)", bounds=(0.0, 1.0))
+    seed: int = option(0, "random seed (the same seed gives the same detections)")
+    with_embeddings: bool = option(False, "add embeddings: one random unit vector per gt id, plus noise")
+    embedding_dim: int = option(128, "embedding length", bounds=(1, None))
+    embedding_noise: float = option(0.1, "embedding noise scale", bounds=(0.0, None))
 
 
 class OracleDetector(Detector):
     name = "oracle"
+    Options = OracleOptions
 
-    def __init__(
-        self,
-        jitter: float = 0.0,
-        miss_rate: float = 0.0,
-        fp_per_frame: float = 0.0,
-        score_noise: float = 0.0,
-        fp_max_score: float = 0.5,
-        seed: int = 0,
-        with_embeddings: bool = False,
-        embedding_dim: int = 128,
-        embedding_noise: float = 0.1,
-    ) -> None:
-        super().__init__()
-        for name, value in (("miss_rate", miss_rate),):
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"oracle option {name} must lie in [0, 1], got {value}")
-        if jitter < 0 or fp_per_frame < 0 or score_noise < 0:
-            raise ValueError("oracle options jitter, fp_per_frame and score_noise must be >= 0")
-        self.jitter, self.miss_rate, self.fp_per_frame = jitter, miss_rate, fp_per_frame
-        self.score_noise, self.fp_max_score, self.seed = score_noise, fp_max_score, seed
-        self.with_embeddings = with_embeddings
-        self.provides_embeddings = with_embeddings
-        self.embedding_dim, self.embedding_noise = embedding_dim, embedding_noise
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.provides_embeddings = self.with_embeddings
         self._frames: dict[int, np.ndarray] = {}
         self._seq: SeqInfo | None = None
 
     def reset(self, seq: SeqInfo) -> None:
         if not seq.gt_path.is_file():
             raise FileNotFoundError(f"oracle detector: {seq.gt_path} not found (the oracle needs ground truth)")
-        rows = scored_gt_rows(read_mot_file(seq.gt_path, "gt", seq_length=seq.length))
+        rows = pedestrian_rows(seq)
         self._frames = {}
         for r in rows:
             self._frames.setdefault(int(r[0]), []).append(r)
@@ -104,8 +91,3 @@ class OracleDetector(Detector):
         tlbr = tlwh.copy()
         tlbr[:, 2:] += tlbr[:, :2]
         return Detections(tlbr, scores, emb if emb is not None else None)
-
-    def config(self) -> dict:
-        keys = ("jitter", "miss_rate", "fp_per_frame", "score_noise", "fp_max_score", "seed", "with_embeddings",
-                "embedding_dim", "embedding_noise")
-        return {"name": self.name, **{k: getattr(self, k) for k in keys}}

@@ -8,12 +8,15 @@ cache writes the same files, so a cached network run and a deep_sort feature fil
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from detectors.base import Detector
 from mot_bench.atomic import atomic_write
+from mot_bench.options import option
+from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
 
@@ -52,7 +55,7 @@ def load_npy(path: str | Path, min_score: float = -np.inf) -> dict[int, Detectio
         tlbr[:, 2:] += tlbr[:, :2]
         emb = None
         if dim:
-            emb = chunk[:, 10:].astype(np.float32)
+            emb = chunk[:, 10:]  # the file's precision (deep_sort writes float64, our cache float32)
             norms = np.linalg.norm(emb, axis=1, keepdims=True)
             emb = emb / np.maximum(norms, 1e-12)
         out[int(chunk[0, 0])] = Detections(tlbr, chunk[:, 6], emb)
@@ -85,17 +88,23 @@ def save_npy(path: str | Path, per_frame: dict[int, Detections]) -> None:
     atomic_write(path, lambda fh: fh.write(buf.getvalue()), mode="wb")
 
 
+@dataclass
+class PrecomputedOptions:
+    det_dir: str | None = option(None, "folder of <SEQ>.npy files: 10 MOT columns then the embedding (required)")
+    min_score: float = option(-1e9, "drop detections scoring below this")
+
+
 class PrecomputedDetector(Detector):
     """Detections and embeddings from ``<det_dir>/<SEQ>.npy`` (deep_sort convention)."""
 
     name = "precomputed"
+    Options = PrecomputedOptions
 
-    def __init__(self, det_dir: str | None = None, min_score: float = -1e9) -> None:
-        super().__init__()
-        if not det_dir:
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if not self.options.det_dir:
             raise ValueError("the precomputed detector needs --det-dir DIR holding <SEQ>.npy files")
-        self.det_dir = Path(det_dir)
-        self.min_score = min_score
+        self.det_dir = Path(self.options.det_dir)
         self._frames: dict[int, Detections] = {}
         self._dim: int | None = None
         self.provides_embeddings = True
@@ -111,6 +120,3 @@ class PrecomputedDetector(Detector):
 
     def __call__(self, frame: Frame) -> Detections:
         return self._frames.get(frame.frame_id) or Detections.empty(self._dim)
-
-    def config(self) -> dict:
-        return {"name": self.name, "det_dir": str(self.det_dir), "min_score": self.min_score}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from detectors.base import Detector
 from mot_bench.data.motfile import read_mot_file
+from mot_bench.options import option
+from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
 
@@ -26,16 +29,22 @@ def group_by_frame(rows: np.ndarray) -> dict[int, Detections]:
     return out
 
 
+@dataclass
+class PublicOptions:
+    det_dir: str | None = option(None, "folder of <SEQ>.txt detection files (none: each sequence's det/det.txt)")
+    min_score: float | None = option(None, "drop detections scoring below this (none: keep every detection)")
+
+
 class PublicDetector(Detector):
     """Public detections from text files; ``min_score`` drops weaker boxes (none by default,
     as SORT's published runs used every detection)."""
 
     name = "public"
+    Options = PublicOptions
 
-    def __init__(self, det_dir: str | None = None, min_score: float | None = None) -> None:
-        super().__init__()
-        self.det_dir = Path(det_dir) if det_dir else None
-        self.min_score = min_score
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.det_dir = Path(self.options.det_dir) if self.options.det_dir else None
         self._frames: dict[int, Detections] = {}
 
     def det_file(self, seq: SeqInfo) -> Path:
@@ -53,6 +62,3 @@ class PublicDetector(Detector):
 
     def __call__(self, frame: Frame) -> Detections:
         return self._frames.get(frame.frame_id) or Detections.empty()
-
-    def config(self) -> dict:
-        return {"name": self.name, "det_dir": str(self.det_dir) if self.det_dir else None, "min_score": self.min_score}

@@ -1,8 +1,9 @@
-"""The ``mot-bench`` command line: run, eval, report, check, train, ablate."""
+"""The ``mot-bench`` command line: run, eval, list, report, check, train, ablate."""
 
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import sys
 from pathlib import Path
@@ -12,12 +13,11 @@ import click
 
 from mot_bench.data.sequences import BENCHMARKS, SPLITS
 
-# Commands that live with their subject; imported only when used (so `run` with sort needs no torch).
+# Commands that live with their subject: (module:attribute, one-line help). Imported only when used, so
+# `mot-bench --help` and `run` with sort import no torch or matplotlib.
 LAZY_COMMANDS = {
-    "report": "reports.commands:report",
-    "check": "reports.commands:check",
-    "train": "detectors.fairmot.commands:train",
-    "ablate": "detectors.fairmot.commands:ablate",
+    "report": ("reports.commands:report", "Write a leaderboard and a self-contained HTML report for run folders."),
+    "check": ("reports.commands:check", "Check run folders against a committed baseline (CI regression gate)."),
 }
 
 
@@ -25,9 +25,17 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list without importing the lazy commands' modules (their one-line help is kept here)."""
+        rows = [(name, cmd.get_short_help_str(formatter.width)) for name, cmd in self.commands.items()
+                if not cmd.hidden]
+        rows += [(name, short) for name, (_, short) in LAZY_COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in LAZY_COMMANDS:
-            module, _, attr = LAZY_COMMANDS[name].partition(":")
+            module, _, attr = LAZY_COMMANDS[name][0].partition(":")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
 
@@ -54,7 +62,28 @@ def _split_seqs(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
-@main.command()
+class RunCommand(click.Command):
+    """``run --help`` ends with every tracker's options, read from their declarations (trackers import
+    no torch, so this stays fast; detectors' options: ``mot-bench list detectors``)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        from mot_bench.options import describe, format_value
+        from mot_bench.registry import TRACKERS
+
+        rows = []
+        for name in TRACKERS.names():
+            cls = _safe_get(name)
+            if cls is not None:
+                rows.append((name, ", ".join(f"{r.name}={format_value(r.default)}" for r in describe(cls))))
+        with formatter.section("Tracker options (--tracker-opt [TRACKER.]KEY=VALUE; default values shown)"):
+            formatter.write_dl(rows)
+        formatter.write_paragraph()
+        formatter.write_text("Types, defaults, search ranges and help of every detector and tracker option: "
+                             "mot-bench list [detectors|trackers] [NAME].")
+
+
+@main.command(cls=RunCommand)
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
               help="MOTChallenge root (holding MOT17/train/...), a split folder, or one sequence folder. "
                    "Default: the bundled MOT15 TUD-Campus sample.")
@@ -71,17 +100,24 @@ def _split_seqs(text: str | None) -> list[str] | None:
 @click.option("--weights", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Model checkpoint for detectors that take one (fairmot).")
 @click.option("--detector-opt", multiple=True, metavar="KEY=VALUE",
-              help="Detector option, repeatable (e.g. min_score=0.3, conf_thres=0.4).")
+              help="Detector option, repeatable (e.g. min_score=0.3, conf_thres=0.4); see mot-bench list detectors.")
 @click.option("--tracker", "trackers", multiple=True,
               help="Tracker name (sort, bytetrack, fairmot, or an entry point); repeat to run several. "
                    "Default: every motion-only tracker.")
-@click.option("--tracker-opt", multiple=True, metavar="KEY=VALUE",
-              help="Tracker option, repeatable (e.g. track_thresh=0.6); applies to every --tracker given.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N (timings are synchronised).")
+@click.option("--tracker-opt", multiple=True, metavar="[TRACKER.]KEY=VALUE",
+              help="Tracker option, repeatable. bytetrack.track_thresh=0.6 sets it for ByteTrack only; a plain "
+                   "KEY=VALUE applies to every tracker of the run that has KEY (an error if none has). "
+                   "See mot-bench list trackers.")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu, cuda, cuda:N or mps: where the detector's network runs (CUDA timings are synchronised).")
 @click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
-              help="Network precision (fp16 = autocast on CUDA).")
+              help="Network precision (fp16 = float16 autocast, CUDA only).")
+@click.option("--channels-last", is_flag=True, help="NHWC memory layout for the detector's network.")
+@click.option("--threads", default=None, type=click.IntRange(min=1),
+              help="Torch intra-op threads for the detector (default: torch's own choice).")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
-              help="Run folder (one tracker) or parent folder (several). Default: runs/<bench>-<split>-<det>-<trk>.")
+              help="Run folder (one tracker) or parent folder (several: one <out>/<tracker> each). "
+                   "Default: runs/<bench>-<split>-<det>-<trk>.")
 @click.option("--warmup", default=3, show_default=True, type=click.IntRange(min=0),
               help="Frames per sequence timed as warm-up: reported, excluded from FPS.")
 @click.option("--no-eval", is_flag=True, help="Write results and timings only; do not score.")
@@ -90,39 +126,53 @@ def _split_seqs(text: str | None) -> list[str] | None:
 @click.option("--engine", type=click.Choice(["fast", "trackeval"]), default="fast", show_default=True,
               help="Scoring engine (fast: TrackEval's numbers bit for bit, vectorised; trackeval: TrackEval itself).")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, device,
-        precision, out, warmup, no_eval, overwrite, no_progress, engine) -> None:
+        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, engine) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
+    The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
     With no arguments: the bundled MOT15 TUD-Campus sample, public detections, every motion-only
     tracker, and a summary table.
     """
     from mot_bench.registry import TRACKERS
-    from mot_bench.runner import RunOptions
-    from mot_bench.runner import run as run_one
+    from mot_bench.runner import RunOptions, run_many
 
     det_opts = parse_kv(detector_opt, "--detector-opt")
     if det_dir:
         det_opts.setdefault("det_dir", det_dir)
     if weights:
         det_opts.setdefault("weights", weights)
-    trk_opts = parse_kv(tracker_opt, "--tracker-opt")
-    names = list(trackers) or [n for n in TRACKERS.names() if getattr(_safe_get(n), "motion_only", False)]
-    results = []
-    for name in names:
+    names = list(dict.fromkeys(trackers)) or [
+        n for n in TRACKERS.names() if getattr(_safe_get(n), "motion_only", False)
+    ]
+    try:
+        per_tracker = tracker_options_by_name(parse_kv(tracker_opt, "--tracker-opt"), names)
         opts = RunOptions(
-            detector=detector, tracker=name, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
-            detector_options=det_opts, tracker_options=trk_opts, device=device, precision=precision,
-            out=None if out is None else (out if len(names) == 1 else str(Path(out) / name)),
-            warmup_frames=warmup, evaluate=not no_eval, overwrite=overwrite, progress=not no_progress,
-            eval_engine=engine,
+            detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
+            detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
+            channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
+            overwrite=overwrite, progress=not no_progress, eval_engine=engine,
         )
-        try:
-            res = run_one(opts)
-        except (ValueError, FileNotFoundError, RuntimeError) as exc:
-            raise click.ClickException(str(exc)) from None
-        results.append(res)
-        click.echo(f"{name}: run folder {res.folder.path}", err=True)
+        results = run_many(opts)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for res in results:
+        click.echo(f"{res.tracker}: run folder {res.folder.path}", err=True)
     click.echo(summary_table(results))
+
+
+def tracker_options_by_name(raw: dict[str, str], names: list[str]) -> dict[str, dict[str, str]]:
+    """``--tracker-opt`` items split per tracker (:func:`mot_bench.options.split_tracker_options`) and
+    checked by building each tracker once, so a bad value fails before any tracker runs."""
+    from mot_bench.options import OptionError, option_names, split_tracker_options
+    from mot_bench.registry import TRACKERS, UnknownNameError
+
+    try:
+        per_tracker = split_tracker_options(raw, {n: option_names(TRACKERS.get(n)) for n in names})
+        for name in names:
+            TRACKERS.create(name, per_tracker[name])
+    except (OptionError, UnknownNameError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return per_tracker
 
 
 def _safe_get(name: str) -> Any:
@@ -135,13 +185,25 @@ def _safe_get(name: str) -> Any:
         return None
 
 
-def _pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
+def _cell(name: str, value: Any, digits: int) -> str:
+    """A metric as the CLI tables show it: ratios in percent, counts as integers (mot_bench.metrics.fields)."""
+    from mot_bench.metrics.fields import METRIC_FIELDS
+
+    if value is None:
+        return "-"
+    field = METRIC_FIELDS.get(name)
+    if field is not None and field.percent:
+        return f"{100 * value:.{digits}f}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def summary_table(results) -> str:
-    head = f"{'run':<28} {'seqs':>4} {'frames':>6} {'FPS':>8} {'HOTA':>6} {'MOTA':>6} {'IDF1':>6} {'IDSW':>5} " \
-           f"{'FP':>6} {'FN':>6}  hardware"
+    from mot_bench.metrics.fields import METRIC_FIELDS, SUMMARY
+
+    titles = [METRIC_FIELDS[m].title for m in SUMMARY]
+    head = f"{'run':<28} {'seqs':>4} {'frames':>6} {'FPS':>8} " + " ".join(f"{t:>6}" for t in titles) + "  hardware"
     lines = [head, "-" * len(head)]
     for res in results:
         cfg = res.folder.read_config()
@@ -150,11 +212,8 @@ def summary_table(results) -> str:
         fps = "-" if t["fps"] is None else f"{t['fps']:.1f}"
         env = res.folder.read_env()
         hw = env.get("gpu") or env.get("cpu", "?")
-        lines.append(
-            f"{cfg['label']:<28} {len(res.sequences):>4} {t['frames']:>6} {fps:>8} {_pct(comb.get('HOTA')):>6} "
-            f"{_pct(comb.get('MOTA')):>6} {_pct(comb.get('IDF1')):>6} {comb.get('IDSW', '-'):>5} "
-            f"{comb.get('CLR_FP', '-'):>6} {comb.get('CLR_FN', '-'):>6}  {hw}"
-        )
+        cells = " ".join(f"{_cell(m, comb.get(m), 1):>6}" for m in SUMMARY)
+        lines.append(f"{cfg['label']:<28} {len(res.sequences):>4} {t['frames']:>6} {fps:>8} {cells}  {hw}")
     return "\n".join(lines)
 
 
@@ -213,14 +272,161 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare
 
 
 def metrics_table(metrics: dict[str, Any]) -> str:
-    cols = ("HOTA", "DetA", "AssA", "MOTA", "MOTP", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "MT", "ML", "Frag")
+    from mot_bench.metrics.fields import TABLE as cols
+
     rows = [*metrics["per_sequence"].items(), ("COMBINED", metrics["combined"])]
     width = max(len(r[0]) for r in rows) + 2
     lines = [f"{'sequence':<{width}}" + "".join(f"{c:>8}" for c in cols)]
     for name, m in rows:
-        cells = [f"{100 * m[c]:.2f}" if isinstance(m.get(c), float) else str(m.get(c, "-")) for c in cols]
+        cells = [_cell(c, m.get(c), 2) for c in cols]
         lines.append(f"{name:<{width}}" + "".join(f"{c:>8}" for c in cells))
     return "\n".join(lines)
+
+
+def _parse_dataset(text: str) -> dict:
+    """ROOT[:BENCHMARK[:SPLIT[:SEQ,SEQ...[:EVERY]]]] -> dataset spec (a JSON object is accepted too)."""
+    if text.lstrip().startswith("{"):
+        return json.loads(text)
+    parts = text.split(":")
+    spec: dict = {"root": parts[0]}
+    if len(parts) > 1 and parts[1]:
+        spec["benchmark"] = parts[1]
+    if len(parts) > 2 and parts[2]:
+        spec["split"] = parts[2]
+    if len(parts) > 3 and parts[3]:
+        spec["seqs"] = [s for s in parts[3].split(",") if s]
+    if len(parts) > 4 and parts[4]:
+        spec["every"] = int(parts[4])
+    return spec
+
+
+@main.command("train")
+@click.argument("config", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--data", "datasets", multiple=True,
+              help="Training data, repeatable: ROOT[:BENCHMARK[:SPLIT[:SEQ,SEQ[:EVERY]]]] "
+                   "(e.g. ../shared/data:MOT15:half-train:PETS09-S2L1,TUD-Campus) or a JSON object.")
+@click.option("--out", help="Experiment folder (checkpoints, train_log.jsonl, train_config.json).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=JSON",
+              help="Override any training option, e.g. --set lr=5e-4 --set lr_step=[5] --set head=anchor_based.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/model_last.pth (weights, optimiser, epoch).")
+@click.option("--load-model", help="Start from a checkpoint (official FairMOT/CenterNet); mismatches are skipped "
+                                   "and reported.")
+def train(config, datasets, out, overrides, resume, load_model) -> None:
+    """Train FairMOT (anchor-free, or the anchor-based ablation head) on MOTChallenge folders.
+
+    CONFIG is a JSON file of options (see detectors/fairmot/training/trainer.py TrainConfig; docs/training.md).
+    Multi-GPU: torchrun --nproc_per_node N -m mot_bench.cli train CONFIG.
+    """
+    from detectors.fairmot.training.trainer import TrainConfig
+    from detectors.fairmot.training.trainer import train as run_training
+
+    data = json.loads(Path(config).read_text(encoding="utf-8")) if config else {}
+    if datasets:
+        data["datasets"] = [_parse_dataset(d) for d in datasets]
+    if out:
+        data["out"] = out
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        try:
+            data[key] = json.loads(value)
+        except json.JSONDecodeError:
+            data[key] = value
+    if resume:
+        data["resume"] = True
+    if load_model:
+        data["load_model"] = load_model
+    try:
+        cfg = TrainConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not cfg.datasets:
+        raise click.UsageError("no training data: give --data or 'datasets' in CONFIG")
+    summary = run_training(cfg)
+    last = summary["epochs"][-1] if summary["epochs"] else {}
+    click.echo(f"trained {len(summary['epochs'])} epoch(s) on {summary['images']} images, nID={summary['num_ids']}; "
+               f"last epoch loss {last.get('loss', float('nan')):.4f}; checkpoint {summary['checkpoint']}",
+               file=sys.stderr)
+
+
+@main.command("list")
+@click.argument("kind", required=False, type=click.Choice(["detectors", "trackers"]))
+@click.argument("name", required=False)
+def list_cmd(kind: str | None, name: str | None) -> None:
+    """Every detector and tracker with its options: type, default, search range (trackers), valid values
+    and help, all read from the plugins' option declarations.
+
+    \b
+    mot-bench list                      every plugin
+    mot-bench list trackers             every tracker
+    mot-bench list trackers bytetrack   one tracker
+    """
+    from mot_bench.registry import DETECTORS, TRACKERS
+
+    registries = {"detectors": DETECTORS, "trackers": TRACKERS}
+    kinds = [kind] if kind else list(registries)
+    if name and not kind:
+        raise click.UsageError("name a kind first: mot-bench list detectors NAME or mot-bench list trackers NAME")
+    blocks = []
+    for k in kinds:
+        reg = registries[k]
+        tables = []
+        for n in [name] if name else reg.names():
+            try:
+                cls = reg.get(n)
+            except KeyError as exc:
+                raise click.ClickException(str(exc)) from None
+            except ImportError as exc:
+                tables.append(f"{n}  (unavailable: {exc})")
+                continue
+            tables.append(plugin_table(n, cls))
+        blocks.append(f"{k}:\n\n" + "\n\n".join(tables))
+    click.echo("\n\n".join(blocks))
+
+
+def plugin_table(name: str, cls: type) -> str:
+    """One plugin's options as a text table, from :func:`mot_bench.options.describe`."""
+    from mot_bench.options import describe, format_range, format_value, presets_of
+
+    summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+    lines = [f"{name}  {summary}".rstrip()]
+    rows = [("option", "type", "default", "search range", "valid", "help")]
+    for r in describe(cls):
+        rows.append((r.name, r.type, format_value(r.default), format_range(r.range), format_range(r.bounds), r.help))
+    if len(rows) == 1:
+        lines.append("  (no options)")
+    else:
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        for row in rows:
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
+    for preset, values in presets_of(cls).items():
+        shown = ", ".join(f"{k}={format_value(v)}" for k, v in values.items()) or "the defaults above"
+        lines.append(f"  preset {preset}: {shown}")
+    return "\n".join(lines)
+
+
+@main.command("ablate")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", help="Ablation folder (default: the config's 'out').")
+@click.option("--parallel", type=int, default=None, help="Variants trained/run at once in separate processes.")
+def ablate_cmd(config, out, parallel) -> None:
+    """Train, run and score a grid of FairMOT variants; write comparison.csv/.md/HTML against the base.
+
+    CONFIG (JSON): {"out", "base": {options}, "axes": {option: [values]}, "eval": {"data", "benchmark",
+    "split", "seqs", "device", "precision", "channels_last"}, "parallel"}. See docs/training.md.
+    """
+    from mot_bench.sweep import ablate as run_ablation
+    from mot_bench.sweep import load_config
+
+    try:
+        cfg = load_config(config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if out:
+        cfg["out"] = out
+    table = run_ablation(cfg, parallel)
+    click.echo(Path(table["files"]["comparison_md"]).read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,19 @@ import inspect
 from importlib.metadata import entry_points
 from typing import Any
 
+from mot_bench.options import (
+    OptionError,
+    convert,
+    declared_names,
+    option_names,
+    options_class,
+    parse_bool,
+    signature_hints,
+    unknown_option,
+)
+
+__all__ = ["DETECTORS", "TRACKERS", "OptionError", "Registry", "UnknownNameError", "coerce_options", "parse_bool"]
+
 
 class UnknownNameError(KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain
@@ -32,6 +45,14 @@ class Registry:
             return cls
 
         return deco
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current name -> target table, for :meth:`restore` (tests that register classes)."""
+        return dict(self._targets)
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Put back a table taken by :meth:`snapshot`: names registered since then are gone."""
+        self._targets = dict(snapshot)
 
     def _load_entry_points(self) -> None:
         for ep in entry_points(group=self.group):
@@ -61,53 +82,31 @@ class Registry:
         return cls(**coerce_options(cls, options or {}, f"{self.kind} {name!r}"))
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def parse_bool(text: str) -> bool:
-    """Strict: 'False' is false, and anything that is neither true nor false is an error."""
-    low = text.strip().lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise ValueError(f"expected a boolean (true/false/1/0/yes/no/on/off), got {text!r}")
-
-
-def _convert(text: str, annotation: Any) -> Any:
-    ann = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
-    ann = ann.replace(" ", "")
-    if ann.startswith("bool"):
-        return parse_bool(text)
-    if "|None" in ann and text.strip().lower() == "none":
-        return None
-    base = ann.split("|")[0]
-    if base == "int":
-        return int(text)
-    if base == "float":
-        return float(text)
-    return text
-
-
 def coerce_options(cls: type, options: dict[str, Any], what: str) -> dict[str, Any]:
-    """Turn ``k=v`` strings into the types the constructor declares; reject unknown keys."""
-    params = inspect.signature(cls.__init__).parameters
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    """Check ``k=v`` option names against what ``cls`` accepts and type those its declaration does not.
+
+    Declared options (``cls.Options``) are passed on as given: the plugin's constructor parses them
+    (:func:`mot_bench.options.parse_options`). Keyword parameters of the constructor outside the
+    declaration (third-party plugins, or parameters another layer owns) are typed here from the
+    constructor's annotations (``typing.get_type_hints``). Unknown names are refused, with the closest match.
+    """
+    named, hints, accepts_any = signature_hints(cls)
+    decl_cls = options_class(cls)
+    own = set(declared_names(decl_cls)) if decl_cls is not None else set()
     out = {}
     for key, value in options.items():
-        if key not in params:
-            if accepts_any:
+        if key in own:
+            out[key] = value
+            continue
+        if key not in named:
+            if accepts_any and decl_cls is None:
                 out[key] = value
                 continue
-            valid = [k for k in params if k != "self" and params[k].kind is not inspect.Parameter.VAR_KEYWORD]
-            raise ValueError(f"{what} has no option {key!r}; valid options: {', '.join(valid)}")
-        if isinstance(value, str):
-            try:
-                value = _convert(value, params[key].annotation)
-            except ValueError as exc:
-                raise ValueError(f"{what} option {key}={value!r}: {exc}") from None
-        out[key] = value
+            raise unknown_option(key, option_names(cls) or list(named), what)
+        try:
+            out[key] = convert(value, hints[key])
+        except (ValueError, TypeError) as exc:
+            raise OptionError(f"{what} option {key}={value!r}: {exc}") from None
     return out
 
 
@@ -128,6 +127,10 @@ TRACKERS = Registry(
     {
         "sort": "trackers.sort:SortTracker",
         "bytetrack": "trackers.bytetrack:ByteTracker",
+        "ocsort": "trackers.ocsort:OCSortTracker",
         "fairmot": "trackers.fairmot:FairMOTTracker",
+        "botsort": "trackers.botsort:BoTSORT",
+        "deepsort": "trackers.deepsort:DeepSortTracker",
+        "strongsort": "trackers.strongsort:StrongSortTracker",
     },
 )

@@ -3,9 +3,12 @@
 Layout (see ../shared/DESIGN.md)::
 
     RUN/config.json          everything needed to repeat the run
-    RUN/env.json             hardware, versions, device, precision, sync policy
+    RUN/env.json             hardware, versions, the run's runtime (device, precision, channels_last,
+                             threads, sync policy)
     RUN/results/<SEQ>.txt    MOTChallenge result file
-    RUN/timing/<SEQ>.csv     one row per frame, one column per stage (seconds)
+    RUN/timing/<SEQ>.csv     one row per frame, one column per stage (seconds); when one detector pass
+                             fed several trackers, read/preprocess/model/postprocess/decode are the
+                             shared detector times and track/write this folder's tracker's own
     RUN/metrics.json         TrackEval fields per sequence and combined
 
 A sequence is complete when its result file exists: timing is written first and the result file
@@ -58,8 +61,8 @@ class RunFolder:
         return self.config_path.is_file()
 
     # --- writing -----------------------------------------------------------------------------
-    def start(self, config: dict[str, Any], env: dict[str, Any]) -> None:
-        """Create the folder, or check that an existing one was made by the same configuration."""
+    def check(self, config: dict[str, Any]) -> None:
+        """Refuse to resume a folder made by another configuration (nothing is written)."""
         if self.exists():
             old = self.read_config()
             if _repeatable(old) != _repeatable(config):
@@ -67,6 +70,10 @@ class RunFolder:
                     f"{self.path} holds a run with a different configuration; choose another --out "
                     f"(or delete it) to start a new run. Differences: {_diff(_repeatable(old), _repeatable(config))}"
                 )
+
+    def start(self, config: dict[str, Any], env: dict[str, Any]) -> None:
+        """Create the folder, or check that an existing one was made by the same configuration."""
+        self.check(config)
         self.path.mkdir(parents=True, exist_ok=True)
         self.results_dir.mkdir(exist_ok=True)
         self.timing_dir.mkdir(exist_ok=True)

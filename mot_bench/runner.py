@@ -1,14 +1,23 @@
-"""The frame loop: read -> detect -> track -> write, with a per-frame, per-stage timer.
+"""The frame loop: read -> detect -> track every tracker -> write, with a per-frame, per-stage timer.
 
-One call of :func:`run` fills one run folder (see :mod:`mot_bench.results`). Sequences already
-complete in that folder are kept, so an interrupted run resumes where it stopped.
+One call of :func:`run_many` runs one detector over the sequences and feeds each frame's detections
+to every tracker of the run: the detector runs once per frame however many trackers there are. Each
+tracker fills its own run folder (see :mod:`mot_bench.results`): its ``config.json``, results,
+per-frame timing (the detector's stages shared, ``track``/``write`` its own) and scores. Sequences
+already complete in a folder are kept, so an interrupted run resumes where it stopped; a sequence
+complete in every folder is skipped, otherwise the detector runs once for the folders that miss it.
+
+The run's :class:`~mot_bench.runtime.Runtime` (device, precision, channels_last, threads) is built
+once from the options and handed to the detector (``detector.runtime``), the stage timer (its sync)
+and the run folders' ``config.json``/``env.json``.
 """
 
 from __future__ import annotations
 
-import inspect
+import copy
 import logging
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,21 +32,34 @@ from mot_bench.data.motfile import write_mot_file
 from mot_bench.data.sequences import BENCHMARKS, find_sequences
 from mot_bench.registry import DETECTORS, TRACKERS
 from mot_bench.results import RunFolder
-from mot_bench.timing import STAGES, StageTimer, cuda_sync_for, hardware_stamp
-from mot_bench.types import Frame, SeqInfo, Tracks
+from mot_bench.runtime import Runtime, refuse_runtime_options
+from mot_bench.timing import STAGES, StageTimer, hardware_stamp
+from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 
 log = logging.getLogger(__name__)
 
 SAMPLE_ROOT = Path(__file__).resolve().parent / "data" / "sample"
 SAMPLE_BENCHMARK = "MOT15"
+DETECTOR_STAGES = ("read", "preprocess", "model", "postprocess")  # shared by every tracker of a run
+TRACKER_STAGES = ("track", "write")  # each tracker's own
 
 
 @dataclass
 class RunOptions:
-    """Everything one run needs; ``config.json`` records it so the run can be repeated."""
+    """Everything one run needs; each run folder's ``config.json`` records it so the run can be repeated.
+
+    Trackers: ``trackers`` (several, one detector pass feeds them all) or ``tracker`` (one; kept for
+    single-tracker callers). After construction ``trackers`` is always the list and ``tracker`` the
+    name when there is exactly one (else None); neither given: ``["sort"]``.
+    ``tracker_options``: ``{tracker name: {options}}``; a flat ``{option: value}`` dict applies to
+    every tracker (normalised to the per-tracker form on construction).
+    ``device``/``precision``/``channels_last``/``threads``: the run's :class:`Runtime` (validated on
+    construction; :meth:`runtime`).
+    """
 
     detector: str = "public"
-    tracker: str = "sort"
+    tracker: str | None = None
+    trackers: list[str] = field(default_factory=list)
     data: str | None = None  # None: the bundled sample
     benchmark: str | None = None
     split: str = "train"
@@ -46,7 +68,9 @@ class RunOptions:
     tracker_options: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     precision: str = "fp32"
-    out: str | None = None
+    channels_last: bool = False
+    threads: int | None = None
+    out: str | None = None  # one tracker: the run folder; several: the parent of one folder per tracker
     warmup_frames: int = 3
     prefetch: int = 4
     evaluate: bool = True
@@ -55,15 +79,46 @@ class RunOptions:
     label: str | None = None
     eval_engine: str = "fast"  # scoring engine: fast (bit-identical to TrackEval) or trackeval
 
+    def __post_init__(self) -> None:
+        names = list(self.trackers)
+        if self.tracker is not None and names and names != [self.tracker]:
+            raise ValueError(f"RunOptions: tracker={self.tracker!r} and trackers={names} disagree; give one of them")
+        names = names or [self.tracker or "sort"]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"tracker(s) {', '.join(dupes)} given more than once (each gets one run folder)")
+        self.trackers = names
+        self.tracker = names[0] if len(names) == 1 else None
+        opts = dict(self.tracker_options or {})
+        per_tracker = bool(opts) and all(k in names and isinstance(v, dict) for k, v in opts.items())
+        self.tracker_options = {n: dict(opts.get(n, {}) if per_tracker else opts) for n in names}
+        self.runtime()  # refuse an unknown device or precision before anything runs
+
+    def runtime(self) -> Runtime:
+        """The run's one runtime record (device, precision, layout, threads; sync derived)."""
+        return Runtime(device=self.device, precision=self.precision, channels_last=self.channels_last,  # type: ignore[arg-type]
+                       threads=self.threads)
+
     def resolved_data(self) -> tuple[Path, str | None]:
         if self.data is None:
             return SAMPLE_ROOT, self.benchmark or SAMPLE_BENCHMARK
         return Path(self.data), self.benchmark
 
-    def default_out(self) -> Path:
+    def default_out(self, tracker: str | None = None) -> Path:
         _, bench = self.resolved_data()
-        parts = [bench or "data", self.split, self.detector, self.tracker]
+        parts = [bench or "data", self.split, self.detector, tracker or self.trackers[0]]
         return Path("runs") / "-".join(parts)
+
+    def out_for(self, tracker: str) -> Path:
+        """A tracker's run folder: ``out`` (one tracker), ``out/<tracker>`` (several), else the default."""
+        if self.out is None:
+            return self.default_out(tracker)
+        return Path(self.out) if len(self.trackers) == 1 else Path(self.out) / tracker
+
+    def label_for(self, tracker: str) -> str:
+        if self.label is None:
+            return f"{self.detector}+{tracker}"
+        return self.label if len(self.trackers) == 1 else f"{self.label}+{tracker}"
 
 
 @dataclass
@@ -73,41 +128,59 @@ class RunResult:
     resumed: list[str]
     metrics: dict[str, Any]
     timing: dict[str, Any]
+    tracker: str = ""
 
 
-def _with_device(cls: type, opts: dict[str, Any], device: str, precision: str) -> dict[str, Any]:
-    """Pass the run's device/precision to a detector that takes them (unless set explicitly)."""
-    params = inspect.signature(cls.__init__).parameters
-    opts = dict(opts)
-    if "device" in params:
-        opts.setdefault("device", device)
-    if "fp16" in params and precision == "fp16":
-        opts.setdefault("fp16", True)
-    return opts
+@dataclass
+class _Lane:
+    """One tracker of the run, its folder and the rows of the sequence being run."""
+
+    name: str
+    tracker: Any
+    folder: RunFolder
+    done: set[str]
+    rows: list[np.ndarray] = field(default_factory=list)
+    timing_rows: list[dict[str, float]] = field(default_factory=list)
 
 
-def build(options: RunOptions):
-    """Create the detector and tracker, checking up front that they fit together."""
-    det_cls = DETECTORS.get(options.detector)
-    detector = DETECTORS.create(
-        options.detector, _with_device(det_cls, options.detector_options, options.device, options.precision)
-    )
-    tracker = TRACKERS.create(options.tracker, options.tracker_options)
-    if getattr(tracker, "needs_embeddings", False) and not getattr(detector, "provides_embeddings", False):
-        raise ValueError(
-            f"tracker {options.tracker!r} needs re-ID embeddings but detector {options.detector!r} provides none; "
-            "use a detector with embeddings (fairmot, precomputed, or oracle with_embeddings=true)"
-        )
-    return detector, tracker
+def build(options: RunOptions, runtime: Runtime | None = None):
+    """Create the detector (with the run's runtime) and every tracker, checking up front that they fit.
+
+    Returns ``(detector, {tracker name: tracker})``.
+    """
+    runtime = runtime or options.runtime()
+    refuse_runtime_options(options.detector_options, f"detector {options.detector!r}")
+    detector = DETECTORS.create(options.detector, options.detector_options)
+    detector.runtime = runtime
+    trackers = {}
+    for name in options.trackers:
+        tracker = TRACKERS.create(name, options.tracker_options.get(name, {}))
+        if getattr(tracker, "needs_embeddings", False) and not getattr(detector, "provides_embeddings", False):
+            raise ValueError(
+                f"tracker {name!r} needs re-ID embeddings but detector {options.detector!r} provides none; "
+                "use a detector with embeddings (fairmot, precomputed, or oracle with_embeddings=true)"
+            )
+        trackers[name] = tracker
+    return detector, trackers
 
 
 def run(options: RunOptions) -> RunResult:
+    """Run one tracker (``RunOptions.tracker``): one run folder. Several trackers: :func:`run_many`."""
+    if len(options.trackers) != 1:
+        raise ValueError(f"run() runs one tracker, got {options.trackers}; use run_many() for several")
+    return run_many(options)[0]
+
+
+def run_many(options: RunOptions) -> list[RunResult]:
+    """One detector pass over the sequences feeding every tracker; one RunResult per tracker, in order."""
     root, benchmark = options.resolved_data()
     seqs = find_sequences(root, benchmark, options.split, options.seqs)
     for s in seqs:
         if s.inferred:
             log.warning("%s: %s", s.name, "; ".join(s.inferred))
-    detector, tracker = build(options)
+    runtime = options.runtime()
+    runtime.check_available()
+    detector, trackers = build(options, runtime)
     has_gt = all(s.gt_path.is_file() for s in seqs)
     do_eval = options.evaluate and has_gt
     if do_eval and options.eval_engine == "trackeval":
@@ -115,47 +188,65 @@ def run(options: RunOptions) -> RunResult:
 
         check_eval_dependencies()
 
-    out = Path(options.out) if options.out else options.default_out()
-    folder = RunFolder(out)
-    if options.overwrite and folder.exists():
-        import shutil
+    runtime.apply()
+    env = make_env(options, runtime)
+    lanes: list[_Lane] = []
+    starts = []
+    for name, tracker in trackers.items():
+        folder = RunFolder(options.out_for(name))
+        if options.overwrite and folder.exists():
+            shutil.rmtree(folder.path)
+        config = make_config(options, root, benchmark, seqs, detector, tracker, runtime, name)
+        folder.check(config)  # every folder is checked before any is written
+        starts.append((folder, config))
+        lanes.append(_Lane(name, tracker, folder, set()))
+    for (folder, config), lane in zip(starts, lanes, strict=True):
+        folder.start(config, env)
+        lane.done = folder.completed_sequences()
+        resumed = [s.name for s in seqs if s.name in lane.done]
+        if resumed:
+            log.warning("resuming %s: keeping %d completed sequence(s): %s", folder.path, len(resumed),
+                        ", ".join(resumed))
 
-        shutil.rmtree(out)
-    config = make_config(options, root, benchmark, seqs, detector, tracker)
-    folder.start(config, make_env(options))
-    done = folder.completed_sequences()
-    resumed = [s.name for s in seqs if s.name in done]
-    if resumed:
-        log.warning("resuming %s: keeping %d completed sequence(s): %s", out, len(resumed), ", ".join(resumed))
-
-    timer = StageTimer(sync=cuda_sync_for(options.device))
+    timer = StageTimer(sync=runtime.sync_fn())
     detector.timer = timer
     # Trackers do many tiny numpy solves; BLAS worker threads only add wake-up latency to them
     # (milliseconds per 4x4 solve on a loaded machine). Torch's own thread pool is unaffected.
     with threadpool_limits(limits=1, user_api="blas"):
         for seq in seqs:
-            if seq.name in done:
-                continue
-            run_sequence(seq, detector, tracker, timer, folder, options)
+            todo = [lane for lane in lanes if seq.name not in lane.done]
+            if todo:
+                run_sequence(seq, detector, todo, timer, options)
 
-    metrics: dict[str, Any] = {}
-    if do_eval:
-        from mot_bench.metrics import evaluate
+    results = []
+    for lane in lanes:
+        metrics: dict[str, Any] = {}
+        if do_eval:
+            from mot_bench.metrics import evaluate
 
-        metrics = evaluate(seqs, folder.results_dir, benchmark if benchmark in BENCHMARKS else None,
-                           engine=options.eval_engine)
-        metrics["split"] = options.split
-        folder.write_metrics(metrics)
-    elif options.evaluate:
+            metrics = evaluate(seqs, lane.folder.results_dir, benchmark if benchmark in BENCHMARKS else None,
+                               engine=options.eval_engine)
+            metrics["split"] = options.split
+            lane.folder.write_metrics(metrics)
+        resumed = [s.name for s in seqs if s.name in lane.done]
+        results.append(RunResult(lane.folder, seqs, resumed, metrics, lane.folder.timing_summary(), lane.name))
+    if options.evaluate and not has_gt:
         log.warning("no gt/gt.txt for some sequences (test split?): results written, not scored")
-    return RunResult(folder, seqs, resumed, metrics, folder.timing_summary())
+    return results
 
 
-def run_sequence(seq: SeqInfo, detector, tracker, timer: StageTimer, folder: RunFolder, options: RunOptions) -> None:
+def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, options: RunOptions) -> None:
+    """One sequence: each frame read and detected once, then tracked by every lane's tracker.
+
+    Each lane's timing row: the detector's stages (``read``, ``preprocess``, ``model``,
+    ``postprocess``, and ``decode``) are the shared detector times; ``track``/``write`` are the
+    lane's own; ``total`` is their sum, what this detector+tracker pair costs per frame.
+    """
     detector.reset(seq)
-    tracker.reset(seq)
-    rows: list[np.ndarray] = []
-    timing_rows: list[dict[str, float]] = []
+    for lane in lanes:
+        lane.tracker.reset(seq)
+        lane.rows, lane.timing_rows = [], []
+    shared_dets = len(lanes) > 1
     frames = iter_frames(seq, decode=getattr(detector, "needs_images", False), prefetch=options.prefetch)
     bar = _progress(seq, options.progress)
     done_frames, timed_seconds = 0, 0.0
@@ -174,20 +265,27 @@ def run_sequence(seq: SeqInfo, detector, tracker, timer: StageTimer, folder: Run
             # A batch's detector time is shared evenly by its frames (honest totals, per-frame means).
             shared = {k: v / len(chunk) for k, v in timer.current.items()}
             for (frame, decode_s), dets, read in zip(chunk, dets_list, read_s, strict=True):
-                timer.new_frame()
-                with timer.stage("track"):
-                    tracks = tracker.update(dets, frame)
-                with timer.stage("write"):
-                    rows.append(track_rows(frame.frame_id, tracks))
-                stages = {k: shared.get(k, 0.0) + timer.current.get(k, 0.0) for k in STAGES}
-                stages["read"] += read
-                total = sum(stages.values())
+                det_stages = {k: shared.get(k, 0.0) for k in STAGES}
+                det_stages["read"] += read
                 warm = done_frames < options.warmup_frames
-                timing_rows.append({"frame": frame.frame_id, "warmup": int(warm), **stages, "decode": decode_s,
-                                    "total": total})
+                if shared_dets:
+                    dets = _read_only(dets)  # one tracker must not change what the next one sees
+                pass_seconds = sum(det_stages.values())
+                for lane in lanes:
+                    timer.new_frame()
+                    with timer.stage("track"):
+                        tracks = lane.tracker.update(dets, frame)
+                    with timer.stage("write"):
+                        lane.rows.append(track_rows(frame.frame_id, tracks))
+                    own = {k: timer.current.get(k, 0.0) for k in STAGES}
+                    stages = {k: det_stages[k] + own[k] for k in STAGES}
+                    total = sum(stages.values())
+                    pass_seconds += sum(own.values())
+                    lane.timing_rows.append({"frame": frame.frame_id, "warmup": int(warm), **stages,
+                                             "decode": decode_s, "total": total})
                 done_frames += 1
                 if not warm:
-                    timed_seconds += total
+                    timed_seconds += pass_seconds
                 if bar is not None:
                     bar.update(1)
                     if timed_seconds > 0:
@@ -197,9 +295,23 @@ def run_sequence(seq: SeqInfo, detector, tracker, timer: StageTimer, folder: Run
         frames.close()
         if bar is not None:
             bar.close()
-    folder.write_timing(seq.name, timing_rows)
-    all_rows = np.concatenate(rows) if rows else np.zeros((0, 10))
-    write_mot_file(folder.result_path(seq.name), all_rows)
+    for lane in lanes:
+        lane.folder.write_timing(seq.name, lane.timing_rows)
+        all_rows = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
+        write_mot_file(lane.folder.result_path(seq.name), all_rows)
+        lane.rows, lane.timing_rows = [], []
+
+
+def _read_only(dets: Detections) -> Detections:
+    """A shallow copy whose arrays refuse writes: a tracker that edits its input fails loudly."""
+    out = copy.copy(dets)
+    for name in ("tlbr", "scores", "embeddings", "classes"):
+        arr = getattr(out, name)
+        if isinstance(arr, np.ndarray):
+            view = arr.view()
+            view.flags.writeable = False
+            setattr(out, name, view)
+    return out
 
 
 def detect_frames(detector, frames: list[Frame]) -> list:
@@ -232,10 +344,13 @@ def _progress(seq: SeqInfo, enabled: bool):
 
 
 def make_config(options: RunOptions, root: Path, benchmark: str | None, seqs: list[SeqInfo], detector,
-                tracker) -> dict[str, Any]:
+                tracker, runtime: Runtime | None = None, tracker_name: str | None = None) -> dict[str, Any]:
+    """One tracker's ``config.json``: its own tracker and options, the shared detector, data and runtime."""
+    runtime = runtime or options.runtime()
+    name = tracker_name or options.trackers[0]
     opts = asdict(options)
     return {
-        "label": options.label or f"{options.detector}+{options.tracker}",
+        "label": options.label_for(name),
         "detector": detector.config(),
         "tracker": tracker.config(),
         "data": {
@@ -248,22 +363,25 @@ def make_config(options: RunOptions, root: Path, benchmark: str | None, seqs: li
                 for s in seqs
             ],
         },
-        "device": options.device,
-        "precision": options.precision,
+        # the run's runtime record (the same one env.json, the timer and the detector read)
+        "device": runtime.device,
+        "precision": runtime.precision,
+        "channels_last": runtime.channels_last,
+        "threads": runtime.threads,
         "warmup_frames": options.warmup_frames,
-        "options": {k: opts[k] for k in ("detector_options", "tracker_options")},
+        "options": {"detector_options": opts["detector_options"],
+                    "tracker_options": opts["tracker_options"].get(name, {})},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": shlex.join(sys.argv),
     }
 
 
-def make_env(options: RunOptions) -> dict[str, Any]:
-    env = hardware_stamp(options.device)
-    env["precision"] = options.precision
-    env["sync_policy"] = (
-        "torch.cuda.synchronize() at every stage boundary" if cuda_sync_for(options.device) else
-        "none needed: CPU work is synchronous"
-    )
-    env["timing"] = (f"per-frame exclusive stage seconds; first {options.warmup_frames} frame(s) of each sequence "
-                     "are warm-up, reported in timing/*.csv and excluded from FPS; 'decode' overlaps compute")
+def make_env(options: RunOptions, runtime: Runtime | None = None) -> dict[str, Any]:
+    runtime = runtime or options.runtime()
+    env = hardware_stamp(runtime.device)
+    env.update(runtime.to_dict())
+    env["timing"] = (f"per-frame exclusive stage seconds; read/preprocess/model/postprocess (and decode) are the "
+                     f"detector's, measured once per frame and shared by every tracker of the run; track/write are "
+                     f"this tracker's own; total is their sum. The first {options.warmup_frames} frame(s) of each "
+                     "sequence are warm-up, reported in timing/*.csv and excluded from FPS; 'decode' overlaps compute")
     return env

@@ -16,17 +16,12 @@ from contextlib import contextmanager
 STAGES = ("read", "preprocess", "model", "postprocess", "track", "write")
 
 
-def cuda_sync_for(device: str) -> Callable[[], None] | None:
-    """A synchronise function when ``device`` is a CUDA device, else None (CPU work is synchronous)."""
-    if not str(device).startswith("cuda"):
-        return None
-    import torch
-
-    return torch.cuda.synchronize
-
-
 class StageTimer:
-    """Accumulates exclusive seconds per stage for the current frame."""
+    """Accumulates exclusive seconds per stage for the current frame.
+
+    ``sync``: called at every stage boundary; the runner passes the run's
+    ``Runtime.sync_fn()`` (``torch.cuda.synchronize`` on CUDA, None on CPU).
+    """
 
     def __init__(self, sync: Callable[[], None] | None = None) -> None:
         self.sync = sync

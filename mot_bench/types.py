@@ -8,12 +8,20 @@ from pathlib import Path
 import numpy as np
 
 
+def _float_array(values) -> np.ndarray:
+    """float64 stays float64 (boxes read from text or .npy files, as the official trackers read them);
+    anything else becomes float32 (a network's output)."""
+    arr = np.asarray(values)
+    return arr if arr.dtype == np.float64 else arr.astype(np.float32)
+
+
 @dataclass
 class Detections:
     """Detections of one frame, in original image pixels.
 
-    ``tlbr`` is (N, 4) float32 x1, y1, x2, y2; ``scores`` (N,) float32; ``embeddings`` (N, D)
-    float32, L2-normalised, or None when the detector has no re-ID branch.
+    ``tlbr`` is (N, 4) x1, y1, x2, y2 and ``scores`` (N,): float32 from a network, float64 when the
+    detector read them from a file (the precision the official trackers see there); ``embeddings``
+    (N, D) L2-normalised, same rule for the precision, or None when the detector has no re-ID branch.
     """
 
     tlbr: np.ndarray
@@ -22,12 +30,12 @@ class Detections:
     classes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.tlbr = np.asarray(self.tlbr, dtype=np.float32).reshape(-1, 4)
-        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
+        self.tlbr = _float_array(self.tlbr).reshape(-1, 4)
+        self.scores = _float_array(self.scores).reshape(-1)
         if len(self.scores) != len(self.tlbr):
             raise ValueError(f"Detections: {len(self.tlbr)} boxes but {len(self.scores)} scores")
         if self.embeddings is not None:
-            self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+            self.embeddings = _float_array(self.embeddings)
             if self.embeddings.ndim != 2 or len(self.embeddings) != len(self.tlbr):
                 raise ValueError(
                     f"Detections: embeddings must be (N={len(self.tlbr)}, D), got {self.embeddings.shape}"
@@ -51,6 +59,13 @@ class Detections:
             None if self.embeddings is None else self.embeddings[keep],
             None if self.classes is None else self.classes[keep],
         )
+
+    def as_float32(self) -> Detections:
+        """Boxes and scores in float32, as a network (YOLOX, FairMOT) hands them to the trackers fed by it."""
+        if self.tlbr.dtype == np.float32 and self.scores.dtype == np.float32:
+            return self
+        return Detections(self.tlbr.astype(np.float32), self.scores.astype(np.float32), self.embeddings,
+                          self.classes)
 
     @property
     def tlwh(self) -> np.ndarray:
@@ -137,8 +152,11 @@ class SeqInfo:
 @dataclass
 class Frame:
     """One frame handed to a detector. ``image`` is BGR uint8 (H, W, 3), or None when the
-    detector declared it does not need pixels (so nothing was decoded)."""
+    detector declared it does not need pixels (so nothing was decoded). ``camera_motion`` is the
+    2x3 float64 affine warp from the previous frame's pixels to this one's, for trackers that
+    declare ``needs_camera_motion`` (None when not computed)."""
 
     seq: SeqInfo
     frame_id: int
     image: np.ndarray | None = None
+    camera_motion: np.ndarray | None = None

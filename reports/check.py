@@ -18,35 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from mot_bench.atomic import atomic_write_json
-from reports.runs import METRICS, RunSummary, better, fmt_delta, fmt_value
+from mot_bench.metrics.fields import CHECKED, METRIC_FIELDS, default_tolerances
+from mot_bench.metrics.fields import resolve as resolve_metric
+from reports.format import better, fmt_delta, fmt_value
+from reports.runs import RunSummary
 
 FORMAT = "mot-bench-baseline/1"
-BASELINE_METRICS = ("HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDF1", "IDSW", "Frag", "MT", "ML",
-                    "CLR_FP", "CLR_FN")
-RATIO_TOLERANCE = {"abs": 0.005, "rel": 0.0}  # half a point of HOTA/MOTA/IDF1...
-COUNT_TOLERANCE = {"abs": 2.0, "rel": 0.02}  # two switches, or 2% of a large count
+BASELINE_METRICS = CHECKED  # the fields with a default tolerance (mot_bench.metrics.fields)
 
 
 class BaselineError(ValueError):
     """A baseline file that is missing or malformed, or an option that cannot be applied: a usage error."""
 
 
-TRAJECTORY_TOLERANCE = {"abs": 1.0, "rel": 0.02}  # MT/ML count trajectories: a handful on a small sample
-
-
-def default_tolerances() -> dict[str, dict[str, float]]:
-    def pick(m: str) -> dict[str, float]:
-        if METRICS[m].ratio:
-            return RATIO_TOLERANCE
-        return TRAJECTORY_TOLERANCE if m in ("MT", "ML") else COUNT_TOLERANCE
-
-    return {m: dict(pick(m)) for m in BASELINE_METRICS}
-
-
 def parse_tolerance(spec: str) -> tuple[str, dict[str, float]]:
     """``METRIC=VALUE`` (absolute, metrics.json units) or ``METRIC=VALUE%`` (relative to the baseline)."""
-    from reports.leaderboard import resolve_metric
-
     name, sep, value = spec.partition("=")
     if not sep or not name.strip() or not value.strip():
         raise BaselineError(f"--tolerance {spec!r}: expected METRIC=VALUE, e.g. HOTA=0.005 or IDSW=5%")
@@ -120,7 +106,7 @@ def load_baseline(path: Path) -> dict[str, Any]:
     if not isinstance(tol, dict):
         raise BaselineError(f"{path}: \"tolerances\" must be an object of METRIC: {{\"abs\": x, \"rel\": y}}")
     for metric, t in tol.items():
-        if metric not in METRICS:
+        if metric not in METRIC_FIELDS:
             raise BaselineError(f"{path}: tolerances: unknown metric {metric!r}")
         if not isinstance(t, dict) or set(t) - {"abs", "rel"} or not all(_is_number(v) and v >= 0 for v in t.values()):
             raise BaselineError(f"{path}: tolerances.{metric}: expected {{\"abs\": number >= 0, \"rel\": number >= 0}}")
@@ -141,7 +127,7 @@ def load_baseline(path: Path) -> dict[str, Any]:
             if not isinstance(values, dict):
                 raise BaselineError(f"{where}.{scope}: expected an object of METRIC: number")
             for metric, value in values.items():
-                if metric not in METRICS:
+                if metric not in METRIC_FIELDS:
                     raise BaselineError(f"{where}.{scope}: unknown metric {metric!r}")
                 if not _is_number(value):
                     raise BaselineError(f"{where}.{scope}.{metric}: expected a number, got {value!r}")
@@ -249,8 +235,8 @@ def _cells(r: Row) -> list[str]:
     tol = "-" if r.metric == "FPS" else (fmt_delta(r.metric, r.allowed).lstrip("+") if r.allowed else "0")
     if r.metric == "FPS" and r.baseline:
         tol = f">= {fmt_value('FPS', r.baseline - r.allowed)}"
-    unit = " pts" if METRICS[r.metric].ratio else ""
-    return [r.scope, METRICS[r.metric].title, fmt_value(r.metric, r.baseline), fmt_value(r.metric, r.current),
+    unit = " pts" if METRIC_FIELDS[r.metric].percent else ""
+    return [r.scope, METRIC_FIELDS[r.metric].title, fmt_value(r.metric, r.baseline), fmt_value(r.metric, r.current),
             (fmt_delta(r.metric, r.delta) + unit) if r.delta is not None else "-", tol, STATUS_TEXT[r.status]]
 
 

@@ -16,9 +16,6 @@ from reports.check import (
     text_report,
     write_baseline,
 )
-from reports.compare import read_manifest, write_comparison
-from reports.leaderboard import resolve_metric
-from reports.report import write_report
 from reports.runs import ReportError, load_runs
 
 
@@ -29,6 +26,8 @@ class UsageProblem(click.ClickException):
 
 
 def _metric_option(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from reports.leaderboard import resolve_metric  # pandas: imported when a command runs, not for --help
+
     try:
         return resolve_metric(value)
     except KeyError as exc:
@@ -58,6 +57,9 @@ def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, n
     its base run, the manifest's axes becoming columns. Nothing is re-run: the report reads
     config.json, env.json, metrics.json and timing/ only.
     """
+    from reports.compare import read_manifest, write_comparison  # matplotlib: only when a report is written
+    from reports.report import write_report
+
     manifests = [p for p in runs if p.is_file()]
     try:
         if manifests:

@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 
 from mot_bench.atomic import atomic_write_text
-from reports.runs import METRICS, ReportError, RunSummary, better, fmt_delta, fmt_value, load_runs
-
-COMPARE_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "FPS")
+from mot_bench.metrics.fields import COMPARE as COMPARE_METRICS
+from reports.format import better, delta_text, fmt_value, header
+from reports.report import write_report
+from reports.runs import ReportError, RunSummary, load_runs
 
 
 def _value(run: RunSummary, metric: str) -> float | None:
@@ -59,15 +60,6 @@ def comparison_table(base: RunSummary, variants: Sequence[tuple[RunSummary, dict
             "rows": rows}
 
 
-def delta_text(metric: str, cell: dict[str, Any]) -> str:
-    """Display form of a change: points for ratios, counts for counts, percent for FPS."""
-    if cell["delta"] is None:
-        return ""
-    if metric == "FPS":
-        return f"{100 * cell['relative']:+.1f}%" if cell["relative"] is not None else ""
-    return fmt_delta(metric, cell["delta"])
-
-
 def comparison_frame(table: dict[str, Any]) -> pd.DataFrame:
     """CSV form: label, run, one column per axis, then each metric and its delta (metrics.json units)."""
     records = []
@@ -82,8 +74,7 @@ def comparison_frame(table: dict[str, Any]) -> pd.DataFrame:
 
 def comparison_markdown(table: dict[str, Any]) -> str:
     marks = {1: " ✓", -1: " ✗", 0: ""}
-    heads = ["variant", *table["axes"], *(f"{METRICS[m].title}{' %' if METRICS[m].ratio else ''}"
-                                          for m in table["metrics"])]
+    heads = ["variant", *table["axes"], *(header(m) for m in table["metrics"])]
     lines = [
         f"# Comparison against {table['base_label']}\n",
         f"Base run: `{table['base']}`. Each cell: value (change vs base); ✓ better, ✗ worse "
@@ -111,8 +102,6 @@ def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, s
     empty dicts to use the options that differ from the base. Returns the comparison table as a dict,
     with ``files`` naming what was written.
     """
-    from reports.report import write_report
-
     runs = load_runs([base, *(Path(v) for v, _ in variants)])
     base_run, var_runs = runs[0], runs[1:]
     axes = [dict(ax) for _, ax in variants]

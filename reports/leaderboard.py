@@ -11,19 +11,15 @@ from typing import Any
 
 import pandas as pd
 
+from mot_bench.metrics.fields import LEADERBOARD as LEADERBOARD_METRICS
+from mot_bench.metrics.fields import METRIC_FIELDS as METRICS
+from mot_bench.metrics.fields import PER_SEQUENCE as PER_SEQUENCE_METRICS
+from mot_bench.metrics.fields import resolve as resolve_metric
 from mot_bench.timing import STAGES
-from reports.runs import LEADERBOARD_METRICS, METRICS, PER_SEQUENCE_METRICS, RunSummary, fmt_value
+from reports.format import fmt_value, header
+from reports.runs import RunSummary
 
 STAGE_FPS_COLUMNS = tuple(f"FPS_{s}" for s in STAGES)
-
-
-def resolve_metric(name: str) -> str:
-    """Accept a TrackEval field name or its display title (``FP`` for ``CLR_FP``), any case."""
-    for key, meta in METRICS.items():
-        if name.lower() in (key.lower(), meta.title.lower()):
-            return key
-    known = ", ".join(sorted({m.title for m in METRICS.values()}))
-    raise KeyError(f"unknown metric {name!r}; expected one of: {known}")
 
 
 def key_options(runs: Sequence[RunSummary]) -> list[dict[str, Any]]:
@@ -109,15 +105,6 @@ def display_cell(column: str, value: Any) -> str:
     if column in METRICS or column.startswith("FPS"):
         return fmt_value(column, value)
     return str(value)
-
-
-def header(column: str) -> str:
-    meta = METRICS.get(column)
-    if meta is not None:
-        return f"{meta.title} %" if meta.ratio else meta.title
-    if column.startswith("FPS_"):
-        return f"FPS {column[4:]}"
-    return column
 
 
 def markdown_table(df: pd.DataFrame, columns: Sequence[str]) -> str:

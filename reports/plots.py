@@ -17,8 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from mot_bench.metrics.fields import ALPHA_CURVES  # noqa: E402
 from mot_bench.timing import STAGES  # noqa: E402
-from reports.runs import ALPHA_CURVES, RunSummary  # noqa: E402
+from reports.runs import RunSummary  # noqa: E402
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")

@@ -11,9 +11,12 @@ from typing import Any
 import jinja2
 
 from mot_bench.atomic import atomic_write_text
+from mot_bench.metrics.fields import LEADERBOARD as LEADERBOARD_METRICS
+from mot_bench.metrics.fields import METRIC_FIELDS as METRICS
+from mot_bench.metrics.fields import PER_SEQUENCE as PER_SEQUENCE_METRICS
 from mot_bench.timing import STAGES
 from reports import plots
-from reports.compare import delta_text
+from reports.format import delta_text, fmt_value
 from reports.leaderboard import (
     STAGE_FPS_COLUMNS,
     display_cell,
@@ -24,23 +27,11 @@ from reports.leaderboard import (
     resolve_metric,
     sort_frame,
 )
-from reports.runs import LEADERBOARD_METRICS, METRICS, PER_SEQUENCE_METRICS, RunSummary, fmt_value
+from reports.runs import RunSummary
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
-HELP = {
-    "HOTA": "Higher Order Tracking Accuracy: geometric mean of detection and association accuracy",
-    "DetA": "Detection accuracy (HOTA's detection part)",
-    "AssA": "Association accuracy (HOTA's association part)",
-    "MOTA": "Multiple Object Tracking Accuracy: 1 - (FN + FP + IDSW) / GT",
-    "IDF1": "Identity F1: share of detections matched to the right identity",
-    "IDSW": "Identity switches (lower is better)",
-    "CLR_FP": "False positives (lower is better)",
-    "CLR_FN": "False negatives, missed boxes (lower is better)",
-    "MT": "Mostly tracked trajectories (>= 80% covered)",
-    "ML": "Mostly lost trajectories (<= 20% covered; lower is better)",
-    "FPS": "Frames per second of the whole pipeline, warm-up frames excluded",
-}
+HELP = {name: f.help for name, f in METRICS.items() if f.help}
 
 
 def _env() -> jinja2.Environment:

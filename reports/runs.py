@@ -14,87 +14,8 @@ from mot_bench.results import RunFolder, RunFolderError
 from mot_bench.timing import STAGES
 
 
-@dataclass(frozen=True)
-class Metric:
-    """How to read one TrackEval field: whether higher is better, and whether it is a 0..1 ratio."""
-
-    name: str
-    title: str
-    higher_is_better: bool | None  # None: neither direction is "better" (e.g. PT)
-    ratio: bool
-
-
-# The TrackEval fields a report or a baseline cares about, in reading order.
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        Metric("HOTA", "HOTA", True, True),
-        Metric("DetA", "DetA", True, True),
-        Metric("AssA", "AssA", True, True),
-        Metric("LocA", "LocA", True, True),
-        Metric("DetRe", "DetRe", True, True),
-        Metric("DetPr", "DetPr", True, True),
-        Metric("AssRe", "AssRe", True, True),
-        Metric("AssPr", "AssPr", True, True),
-        Metric("MOTA", "MOTA", True, True),
-        Metric("MOTP", "MOTP", True, True),
-        Metric("IDF1", "IDF1", True, True),
-        Metric("IDP", "IDP", True, True),
-        Metric("IDR", "IDR", True, True),
-        Metric("IDSW", "IDSW", False, False),
-        Metric("Frag", "Frag", False, False),
-        Metric("MT", "MT", True, False),
-        Metric("PT", "PT", None, False),
-        Metric("ML", "ML", False, False),
-        Metric("CLR_TP", "TP", True, False),
-        Metric("CLR_FP", "FP", False, False),
-        Metric("CLR_FN", "FN", False, False),
-        Metric("FPS", "FPS", True, False),
-    )
-}
-
-# Columns of the leaderboard, in order (FPS comes from timing, the rest from metrics.json).
-LEADERBOARD_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "MT", "ML")
-PER_SEQUENCE_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "MT", "ML")
-ALPHA_CURVES = ("HOTA", "DetA", "AssA")
-
-
 class ReportError(ValueError):
     """A run folder a report cannot read, with the path and what is wrong."""
-
-
-def better(metric: str, delta: float) -> int:
-    """+1 when a change of ``delta`` in ``metric`` is an improvement, -1 when worse, 0 when neutral."""
-    meta = METRICS.get(metric)
-    if meta is None or meta.higher_is_better is None or delta == 0:
-        return 0
-    return 1 if (delta > 0) == meta.higher_is_better else -1
-
-
-def fmt_value(metric: str, value: Any) -> str:
-    """Human form: ratios as percentages (MOTChallenge convention), counts as integers."""
-    if value is None:
-        return "–"
-    meta = METRICS.get(metric)
-    if meta is not None and meta.ratio:
-        return f"{100 * value:.1f}"
-    if metric == "FPS" or metric.startswith("FPS"):
-        return f"{value:.1f}"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:.2f}"
-    return f"{int(value)}"
-
-
-def fmt_delta(metric: str, delta: float | None) -> str:
-    """A signed change in display units (points for ratios)."""
-    if delta is None:
-        return "–"
-    meta = METRICS.get(metric)
-    if meta is not None and meta.ratio:
-        return f"{100 * delta:+.2f}"
-    if isinstance(delta, float) and not delta.is_integer():
-        return f"{delta:+.2f}"
-    return f"{int(delta):+d}"
 
 
 @dataclass
@@ -196,3 +117,4 @@ def load_runs(paths: list[str | Path]) -> list[RunSummary]:
         if seen[run.label] > 1:
             run.label = f"{run.label} [{run.path.name}]"
     return runs
+

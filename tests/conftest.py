@@ -26,6 +26,17 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _restore_registries():
+    """Plugins a test registers (``DETECTORS.register(...)``) do not outlive the test."""
+    from mot_bench.registry import DETECTORS, TRACKERS
+
+    saved = [(r, r.snapshot()) for r in (DETECTORS, TRACKERS)]
+    yield
+    for registry, snap in saved:
+        registry.restore(snap)
+
+
 @pytest.fixture(scope="module")
 def torch_one_thread():
     """One intra-op thread for small-model tests: on a shared, oversubscribed CPU, OpenMP's spinning

@@ -13,7 +13,8 @@ from mot_bench.data.sequences import find_sequences
 from mot_bench.metrics import evaluate
 from mot_bench.registry import TRACKERS
 from mot_bench.types import Detections, SeqInfo
-from trackers.bytetrack import ByteTracker, STrack, TrackState, remove_duplicate_stracks
+from trackers.bytetrack import ByteTracker
+from trackers.common.jde import STrack, TrackState, remove_duplicate_stracks
 
 
 def _seq(fps: float = 30.0) -> SeqInfo:
@@ -55,10 +56,10 @@ def test_low_score_box_keeps_a_track_alive():
 
 
 def test_new_tracks_need_det_thresh_and_confirmation():
-    trk = ByteTracker()  # track_thresh 0.5 -> new tracks need score >= 0.6
+    trk = ByteTracker(preset="demo")  # track_thresh 0.5 -> new tracks need score >= 0.6
     trk.reset(_seq())
     out = trk.update(_dets((_box(100), 0.9), (_box(500), 0.55)))
-    assert list(out.ids) == [1]  # first frame: activated at once; 0.55 starts nothing
+    assert list(out.ids) == [1]  # first frame: activated at once; 0.55 starts nothing (< 0.6)
     out = trk.update(_dets((_box(100), 0.9), (_box(500), 0.55), (_box(900), 0.8)))
     assert list(out.ids) == [1]  # born in frame 2: unconfirmed, not reported
     out = trk.update(_dets((_box(100), 0.9), (_box(900), 0.8)))
@@ -89,11 +90,13 @@ def test_lost_buffer_scales_with_frame_rate(fps, buffer):
 
 def test_output_filter_area_and_aspect_ratio():
     wide = (100.0, 100.0, 300.0, 200.0)  # w/h = 2 > 1.6
-    tiny = (500.0, 100.0, 502.0, 104.0)  # area 8 <= 10
-    for opts, expected in (({}, [1]), ({"aspect_ratio_thresh": None}, [1, 2]), ({"min_box_area": 0.0}, [1, 3])):
+    tiny = (500.0, 100.0, 502.0, 104.0)  # area 8 <= 10 (demo preset)
+    small = (900.0, 100.0, 908.0, 112.0)  # area 96: kept by the demo filter (> 10), not by tools/track.py's (> 100)
+    for opts, expected in (({"preset": "demo"}, [1, 4]), ({"preset": "demo", "aspect_ratio_thresh": None}, [1, 2, 4]),
+                           ({"preset": "demo", "min_box_area": 0.0}, [1, 3, 4]), ({}, [1])):
         trk = ByteTracker(**opts)
         trk.reset(_seq())
-        out = trk.update(_dets((_box(700), 0.9), (wide, 0.9), (tiny, 0.9)))
+        out = trk.update(_dets((_box(700), 0.9), (wide, 0.9), (tiny, 0.9), (small, 0.9)))
         assert sorted(out.ids) == expected, opts
 
 
@@ -109,6 +112,24 @@ def test_remove_duplicate_keeps_the_older_track():
     assert [t.track_id for t in a] == [3] and [t.track_id for t in b] == [1]
     a, b = remove_duplicate_stracks([old], [young])
     assert [t.track_id for t in a] == [1] and b == []
+
+
+def test_defaults_are_the_official_mot17_evaluation_and_demo_is_a_preset():
+    """tools/track.py: track_thresh 0.6, match_thresh 0.9, min_box_area 100, track_buffer 30, mot20 off;
+    its evaluator's buffers (14 for MOT17-05/06 at 14 fps, 25 for MOT17-13/14 at 25 fps, else 30) are the
+    sequence frame rate's; tools/demo_track.py's values are the ``demo`` preset."""
+    cfg = ByteTracker().config()
+    assert {k: cfg[k] for k in ("preset", "track_thresh", "low_thresh", "match_thresh", "track_buffer", "mot20",
+                                "min_box_area", "aspect_ratio_thresh", "frame_rate")} == {
+        "preset": "mot17", "track_thresh": 0.6, "low_thresh": 0.1, "match_thresh": 0.9, "track_buffer": 30,
+        "mot20": False, "min_box_area": 100.0, "aspect_ratio_thresh": 1.6, "frame_rate": None}
+    for fps, official_buffer in ((14.0, 14), (25.0, 25), (30.0, 30)):
+        trk = ByteTracker()
+        trk.reset(_seq(fps))
+        assert trk.max_time_lost == official_buffer
+    demo = TRACKERS.create("bytetrack", {"preset": "demo"}).config()
+    assert (demo["track_thresh"], demo["match_thresh"], demo["min_box_area"]) == (0.5, 0.8, 10.0)
+    assert TRACKERS.create("bytetrack", {"preset": "demo", "track_thresh": "0.55"}).track_thresh == 0.55
 
 
 def test_registry_options_and_config():

@@ -116,10 +116,10 @@ def test_random_weights_need_consent_and_options_coerce(campus: SeqInfo) -> None
     det = DETECTORS.create(
         "fairmot",
         {"arch": "dla_tiny", "allow_random": "true", "input_width": "320", "input_height": "192",
-         "conf_thres": "0.0", "K": "10", "fp16": "false", "head_conv": "16"},
+         "conf_thres": "0.0", "K": "10", "head_conv": "16"},
     )  # fmt: skip
     assert isinstance(det, FairMOTDetector)
-    assert det.K == 10 and det.conf_thres == 0.0 and det.fp16 is False and det.allow_random is True
+    assert det.K == 10 and det.conf_thres == 0.0 and det.runtime.precision == "fp32" and det.allow_random is True
     cfg = det.config()
     assert cfg["random_weights"] is True and "WARNING" in cfg
     img = cv2.imread(str(campus.image_path(1)))

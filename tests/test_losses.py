@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from detectors.fairmot.losses import (
+from detectors.fairmot.training.losses import (
     MotLoss,
     ReIDLoss,
     UncertaintyWeighting,

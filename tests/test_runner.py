@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from detectors.public import PublicDetector
 from mot_bench.cli import main
 from mot_bench.data.synthetic import make_sequence
-from mot_bench.registry import TRACKERS, UnknownNameError
+from mot_bench.plugins import Tracker
+from mot_bench.registry import DETECTORS, TRACKERS, UnknownNameError
 from mot_bench.results import TIMING_COLUMNS, RunFolder, RunFolderError
-from mot_bench.runner import RunOptions, run
+from mot_bench.runner import RunOptions, run, run_many
 from mot_bench.types import Tracks
-from trackers.base import Tracker
 
 
 @pytest.fixture()
@@ -122,3 +124,138 @@ def test_every_command_explains_its_options():
     for cmd in ("run", "eval"):
         result = CliRunner().invoke(main, [cmd, "--help"])
         assert result.exit_code == 0 and "Show this message" in result.output
+
+
+# --- detect once, track many ---------------------------------------------------------------------------
+
+class CountingDetector(PublicDetector):
+    """Public detections, counting the frames it is asked to detect."""
+
+    name = "counting"
+    calls = 0
+
+    def __call__(self, frame):
+        CountingDetector.calls += 1
+        return super().__call__(frame)
+
+
+@pytest.fixture()
+def counting(monkeypatch):
+    monkeypatch.setitem(DETECTORS._targets, "counting", CountingDetector)  # restored after the test
+    CountingDetector.calls = 0
+    return CountingDetector
+
+
+def _text(path):
+    return path.read_text(encoding="utf-8")
+
+
+def _repeatable(cfg):
+    return {k: v for k, v in cfg.items() if k not in ("created", "command")}
+
+
+def test_several_trackers_share_one_detector_pass(syn_root, tmp_path, counting):
+    out = tmp_path / "both"
+    results = run_many(RunOptions(detector="counting", trackers=["sort", "bytetrack"], data=str(syn_root),
+                                  benchmark="MOT17", tracker_options={"sort": {"min_hits": "2"}, "bytetrack": {}},
+                                  out=str(out), progress=False))
+    assert counting.calls == 2 * 20  # once per frame, not once per frame per tracker
+    assert [r.tracker for r in results] == ["sort", "bytetrack"]
+    assert [r.folder.path for r in results] == [out / "sort", out / "bytetrack"]
+    # each tracker alone gives the same results, config and scores as in the shared run
+    for res, name, opts in zip(results, ("sort", "bytetrack"), ({"min_hits": "2"}, {}), strict=True):
+        counting.calls = 0
+        alone = run(RunOptions(detector="counting", tracker=name, tracker_options=opts, data=str(syn_root),
+                               benchmark="MOT17", out=str(tmp_path / name), progress=False))
+        assert counting.calls == 2 * 20
+        for seq in ("SYN-01", "SYN-02"):
+            assert _text(res.folder.result_path(seq)) == _text(alone.folder.result_path(seq))
+        assert _repeatable(res.folder.read_config()) == _repeatable(alone.folder.read_config())
+        assert res.folder.read_config()["options"]["tracker_options"] == opts
+        assert res.metrics["combined"] == alone.metrics["combined"]
+    # per-frame timing in each folder: the detector's stages shared, track/write each tracker's own
+    sort_t, byte_t = (r.folder.read_timing("SYN-01") for r in results)
+    for a, b in zip(sort_t, byte_t, strict=True):
+        for k in ("read", "preprocess", "model", "postprocess", "decode"):
+            assert a[k] == b[k]
+        assert a["track"] > 0 and b["track"] > 0 and a["track"] != b["track"]
+        assert a["total"] == pytest.approx(sum(a[k] for k in ("read", "preprocess", "model", "postprocess",
+                                                              "track", "write")), abs=1e-8)
+
+
+def test_several_trackers_resume_per_folder(syn_root, tmp_path, counting):
+    opts = dict(detector="counting", trackers=["sort", "bytetrack"], data=str(syn_root), out=str(tmp_path / "r"),
+                progress=False, evaluate=False)
+    run_many(RunOptions(**opts))
+    sort_folder, byte_folder = RunFolder(tmp_path / "r" / "sort"), RunFolder(tmp_path / "r" / "bytetrack")
+    kept = sort_folder.result_path("SYN-02").stat().st_mtime_ns
+    byte_folder.result_path("SYN-02").unlink()  # as if bytetrack's folder was interrupted there
+    counting.calls = 0
+    results = run_many(RunOptions(**opts))
+    assert counting.calls == 20  # only SYN-02, only for the folder that misses it
+    assert [r.resumed for r in results] == [["SYN-01", "SYN-02"], ["SYN-01"]]
+    assert sort_folder.result_path("SYN-02").stat().st_mtime_ns == kept
+    assert byte_folder.completed_sequences() == {"SYN-01", "SYN-02"}
+    counting.calls = 0
+    run_many(RunOptions(**opts))
+    assert counting.calls == 0  # complete in every folder: the detector is not run at all
+
+
+def test_a_mismatched_folder_is_refused_before_any_folder_is_written(syn_root, tmp_path, counting):
+    out = tmp_path / "r"
+    run(RunOptions(detector="counting", tracker="bytetrack", data=str(syn_root), out=str(out / "bytetrack"),
+                   tracker_options={"track_thresh": "0.7"}, progress=False, evaluate=False))
+    with pytest.raises(RunFolderError, match="different configuration"):
+        run_many(RunOptions(detector="counting", trackers=["sort", "bytetrack"], data=str(syn_root), out=str(out),
+                            progress=False, evaluate=False))
+    assert not (out / "sort").exists()
+
+
+def test_run_options_keep_single_tracker_callers_working():
+    one = RunOptions(tracker="sort", tracker_options={"min_hits": "2"})
+    assert one.trackers == ["sort"] and one.tracker == "sort" and one.tracker_options == {"sort": {"min_hits": "2"}}
+    assert RunOptions().trackers == ["sort"]
+    many = RunOptions(trackers=["sort", "bytetrack"], tracker_options={"max_age": "5"}, out="o")
+    assert many.tracker is None and many.tracker_options == {"sort": {"max_age": "5"}, "bytetrack": {"max_age": "5"}}
+    assert many.out_for("sort") == Path("o/sort") and one.out_for("sort") == one.default_out("sort")
+    with pytest.raises(ValueError, match="use run_many"):
+        run(many)
+    with pytest.raises(ValueError, match="disagree"):
+        RunOptions(tracker="sort", trackers=["bytetrack"])
+    with pytest.raises(ValueError, match="more than once"):
+        RunOptions(trackers=["sort", "sort"])
+
+
+def test_default_cli_run_feeds_every_motion_only_tracker_from_one_detector_pass(tmp_path, monkeypatch):
+    """README's first command: the bundled sample, public detections, every motion-only tracker."""
+    calls = []
+    original = PublicDetector.__call__
+    monkeypatch.setattr(PublicDetector, "__call__", lambda self, frame: calls.append(frame.frame_id)
+                        or original(self, frame))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    motion_only = [n for n in TRACKERS.names() if getattr(TRACKERS.get(n), "motion_only", False)]
+    assert len(motion_only) >= 2
+    assert calls == list(range(1, 72))  # TUD-Campus: 71 frames, each detected once
+    for name in motion_only:
+        folder = RunFolder(tmp_path / "runs" / f"MOT15-train-public-{name}")
+        assert folder.completed_sequences() == {"TUD-Campus"} and folder.read_metrics()["combined"]["HOTA"] > 0
+        assert f"public+{name}" in result.output
+
+
+@pytest.mark.usefixtures("torch_one_thread")
+def test_fairmot_network_runs_once_for_two_trackers(tmp_path, monkeypatch):
+    from detectors.fairmot.detector import FairMOTDetector
+
+    make_sequence(tmp_path / "d", "SYN-01", length=4, width=128, height=64, seed=0)
+    seen = []
+    original = FairMOTDetector.detect_images
+    monkeypatch.setattr(FairMOTDetector, "detect_images", lambda self, images: seen.extend([1] * len(images))
+                        or original(self, images))
+    opts = {"allow_random": "true", "arch": "dla_tiny", "head_conv": "16", "input_width": "128",
+            "input_height": "64"}
+    results = run_many(RunOptions(detector="fairmot", detector_options=opts, trackers=["fairmot", "sort"],
+                                  data=str(tmp_path / "d"), out=str(tmp_path / "r"), progress=False, evaluate=False))
+    assert len(seen) == 4  # one forward per frame, not one per frame per tracker
+    assert [r.folder.completed_sequences() for r in results] == [{"SYN-01"}, {"SYN-01"}]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.fairmot.train import TrainConfig, train
+from detectors.fairmot.training.trainer import TrainConfig, train
 from mot_bench.data.synthetic import make_sequence
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,14 +37,15 @@ def test_train_save_reload_track(tmp_path, head) -> None:
     weights = Path(summary["checkpoint"])
     assert weights.is_file()
 
-    from detectors.fairmot.ablate import detector_for
+    from detectors.fairmot.training.trainer import detector_options
     from mot_bench.registry import DETECTORS
     from mot_bench.runner import RunOptions, run
 
-    name, opts = detector_for(tmp_path / "exp", {"conf_thres": 0.01})
-    assert name == "fairmot" and opts.get("head", "anchor_free") == head
+    name, opts = "fairmot", detector_options(tmp_path / "exp", {"conf_thres": 0.01})
+    assert set(opts) == {"weights", "conf_thres"}  # the checkpoint names its network
     # the reloaded network is the trained one
     det = DETECTORS.create(name, opts)
+    assert det.head == head
     model = det._ensure_model()
     ck = torch.load(weights, map_location="cpu", weights_only=False)
     for k, v in ck["state_dict"].items():

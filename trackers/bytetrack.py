@@ -1,10 +1,7 @@
 """ByteTrack (Zhang et al. 2022), decision for decision as ifzhang/ByteTrack ``byte_tracker.py``.
 
-Also home of what ByteTrack shares with FairMOT's JDE tracker (both descend from the same code):
-the track object :class:`STrack` (8-d Kalman, states new/tracked/lost/removed, activation on the
-second hit except in the first frame) and the end-of-frame bookkeeping
-(:meth:`JDEStyleTracker._finish_frame`: lost-track expiry, list merges by id, duplicate removal
-at IoU > 0.85, output of activated tracks). :mod:`trackers.fairmot` builds on both.
+What ByteTrack shares with FairMOT's JDE tracker (the track object and the end-of-frame
+bookkeeping) lives in :mod:`trackers.common.jde`.
 
 Association per frame (``update``):
 1. detections with score > ``track_thresh`` vs. confirmed + lost tracks (Kalman-predicted):
@@ -17,296 +14,56 @@ Association per frame (``update``):
 4. remaining high detections with score >= ``track_thresh + 0.1`` start new tracks;
 5. lost tracks older than ``int(frame_rate / 30 * track_buffer)`` frames are removed.
 The reported boxes pass the filter of ByteTrack's demo/evaluator: area > ``min_box_area`` and
-w/h <= ``aspect_ratio_thresh``. Defaults are those of ``tools/demo_track.py`` (0.5, 0.8, 30, 10,
-1.6); ``tools/track.py`` used track_thresh 0.6, match_thresh 0.9, min_box_area 100 for MOT17.
+w/h <= ``aspect_ratio_thresh``.
+
+Defaults are those of the official MOT17 evaluation, ``tools/track.py``: track_thresh 0.6,
+match_thresh 0.9, track_buffer 30, min_box_area 100, aspect ratio 1.6, mot20 off. Its evaluator
+(``yolox/evaluators/mot_evaluator.py``) builds the tracker with frame rate 30 and sets track_buffer
+14 for MOT17-05/06 and 25 for MOT17-13/14, i.e. the lost-track buffer equals each sequence's frame
+rate; taking the frame rate from the sequence (``frame_rate`` none) gives exactly those buffers. Its
+per-sequence track_thresh overrides concern test sequences (MOT17-01/06/12/14, MOT20-06/08) and are
+not applied. Preset ``demo`` gives ``tools/demo_track.py``'s values (track_thresh 0.5, match_thresh
+0.8, min_box_area 10), this project's defaults before.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
 import numpy as np
 
-from mot_bench.types import Detections, Frame, SeqInfo, Tracks
-from trackers.base import Tracker
-from trackers.kalman import KalmanFilterXYAH
-from trackers.matching import fuse_score, iou_distance, linear_assignment
+from mot_bench.options import option
+from mot_bench.types import Detections
+from trackers.common.jde import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
+from trackers.common.matching import fuse_score, linear_assignment
 
 
-class TrackState:
-    NEW = 0
-    TRACKED = 1
-    LOST = 2
-    REMOVED = 3
+@dataclass
+class ByteTrackOptions:
+    preset: Literal["mot17", "demo"] = option(
+        "mot17", "named defaults: mot17 = tools/track.py (MOT17 evaluation), demo = tools/demo_track.py "
+        "(track_thresh 0.5, match_thresh 0.8, min_box_area 10); options given explicitly override it")
+    track_thresh: float = option(0.6, "high-score threshold: first association and (+0.1) new tracks",
+                                 range=(0.1, 0.9), bounds=(0.0, 1.0))
+    low_thresh: float = option(0.1, "low-score floor of the second association (fixed 0.1 in the official code)",
+                               range=(0.05, 0.4), bounds=(0.0, 1.0))
+    match_thresh: float = option(0.9, "first-association threshold on the (score-fused) IoU distance",
+                                 range=(0.5, 0.99), bounds=(0.0, 1.0))
+    track_buffer: int = option(30, "frames a lost track is kept, at 30 fps (scaled by frame rate / 30)",
+                               range=(10, 120), bounds=(0, None))
+    mot20: bool = option(False, "MOT20 mode: no score fusion in the IoU distances")
+    min_box_area: float = option(100.0, "output filter: report boxes with w*h > this", range=(0.0, 400.0),
+                                 bounds=(0.0, None))
+    aspect_ratio_thresh: float | None = option(1.6, "output filter: drop boxes with w/h > this (none: keep all)",
+                                               range=(1.0, 3.0), bounds=(0.0, None))
+    frame_rate: float | None = option(None, "frame rate for the lost-track buffer (none: the sequence's)",
+                                      bounds=(0.0, None))
 
-
-def tlbr_to_tlwh64(tlbr: np.ndarray) -> np.ndarray:
-    """As the official ``tlbr_to_tlwh`` on the detector's float32 boxes, then cast to float64."""
-    tlwh = np.array(tlbr, copy=True)
-    tlwh[:, 2:] -= tlwh[:, :2]
-    return tlwh.astype(np.float64)
-
-
-class STrack:
-    """One track (or, before activation, one detection wrapped as a track)."""
-
-    shared_kalman = KalmanFilterXYAH()
-
-    def __init__(self, tlwh: np.ndarray, score: float) -> None:
-        self._tlwh = np.asarray(tlwh, dtype=np.float64)
-        self.kalman_filter: KalmanFilterXYAH | None = None
-        self.mean: np.ndarray | None = None
-        self.covariance: np.ndarray | None = None
-        self.is_activated = False
-        self.score = score
-        self.tracklet_len = 0
-        self.track_id = 0
-        self.state = TrackState.NEW
-        self.frame_id = 0
-        self.start_frame = 0
-
-    @property
-    def end_frame(self) -> int:
-        return self.frame_id
-
-    # -- geometry (as the official properties) --------------------------------------------------
-    @property
-    def tlwh(self) -> np.ndarray:
-        if self.mean is None:
-            return self._tlwh.copy()
-        ret = self.mean[:4].copy()
-        ret[2] *= ret[3]
-        ret[:2] -= ret[2:] / 2
-        return ret
-
-    @property
-    def tlbr(self) -> np.ndarray:
-        ret = self.tlwh.copy()
-        ret[2:] += ret[:2]
-        return ret
-
-    @staticmethod
-    def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
-        ret = np.asarray(tlwh).copy()
-        ret[:2] += ret[2:] / 2
-        ret[2] /= ret[3]
-        return ret
-
-    def to_xyah(self) -> np.ndarray:
-        return self.tlwh_to_xyah(self.tlwh)
-
-    # -- life cycle -----------------------------------------------------------------------------
-    @staticmethod
-    def multi_predict(stracks: list[STrack]) -> None:
-        """Vectorised predict; tracks not in the tracked state get their height velocity zeroed."""
-        if not stracks:
-            return
-        multi_mean = np.asarray([st.mean.copy() for st in stracks])
-        multi_cov = np.asarray([st.covariance for st in stracks])
-        for i, st in enumerate(stracks):
-            if st.state != TrackState.TRACKED:
-                multi_mean[i][7] = 0
-        multi_mean, multi_cov = STrack.shared_kalman.multi_predict(multi_mean, multi_cov)
-        for st, mean, cov in zip(stracks, multi_mean, multi_cov, strict=True):
-            st.mean, st.covariance = mean, cov
-
-    def activate(self, kalman_filter: KalmanFilterXYAH, frame_id: int, track_id: int) -> None:
-        """Start a track; it is confirmed at once only in the sequence's first frame."""
-        self.kalman_filter = kalman_filter
-        self.track_id = track_id
-        self.mean, self.covariance = kalman_filter.initiate(self.tlwh_to_xyah(self._tlwh))
-        self.tracklet_len = 0
-        self.state = TrackState.TRACKED
-        if frame_id == 1:
-            self.is_activated = True
-        self.frame_id = frame_id
-        self.start_frame = frame_id
-
-    def re_activate(self, new_track: STrack, frame_id: int) -> None:
-        """A lost track found again (ByteTrack takes the new detection's score)."""
-        self.mean, self.covariance = self.kalman_filter.update(
-            self.mean, self.covariance, self.tlwh_to_xyah(new_track.tlwh)
-        )
-        self.tracklet_len = 0
-        self.state = TrackState.TRACKED
-        self.is_activated = True
-        self.frame_id = frame_id
-        self.score = new_track.score
-
-    def update(self, new_track: STrack, frame_id: int) -> None:
-        """A tracked (or unconfirmed) track matched in this frame."""
-        self.frame_id = frame_id
-        self.tracklet_len += 1
-        self.mean, self.covariance = self.kalman_filter.update(
-            self.mean, self.covariance, self.tlwh_to_xyah(new_track.tlwh)
-        )
-        self.state = TrackState.TRACKED
-        self.is_activated = True
-        self.score = new_track.score
-
-    def mark_lost(self) -> None:
-        self.state = TrackState.LOST
-
-    def mark_removed(self) -> None:
-        self.state = TrackState.REMOVED
-
-
-def tlbrs(tracks: list[STrack]) -> np.ndarray:
-    return np.asarray([t.tlbr for t in tracks], dtype=np.float64).reshape(-1, 4)
-
-
-def track_iou_distance(atracks: list[STrack], btracks: list[STrack]) -> np.ndarray:
-    return iou_distance(tlbrs(atracks), tlbrs(btracks))
-
-
-def joint_stracks(tlista: list[STrack], tlistb: list[STrack]) -> list[STrack]:
-    """Union by track id, keeping the order of ``tlista`` then the new ones of ``tlistb``."""
-    exists = {t.track_id for t in tlista}
-    res = list(tlista)
-    for t in tlistb:
-        if t.track_id not in exists:
-            exists.add(t.track_id)
-            res.append(t)
-    return res
-
-
-def sub_stracks(tlista: list[STrack], removed_ids: set[int]) -> list[STrack]:
-    """``tlista`` minus the tracks whose id is in ``removed_ids`` (the official code keys by id)."""
-    out: dict[int, STrack] = {}
-    for t in tlista:
-        out[t.track_id] = t
-    for tid in removed_ids:
-        out.pop(tid, None)
-    return list(out.values())
-
-
-def remove_duplicate_stracks(stracksa: list[STrack], stracksb: list[STrack]) -> tuple[list[STrack], list[STrack]]:
-    """A tracked and a lost track overlapping with IoU distance < 0.15: drop the younger one."""
-    pdist = track_iou_distance(stracksa, stracksb)
-    pairs = np.where(pdist < 0.15)
-    dupa, dupb = set(), set()
-    for p, q in zip(*pairs, strict=True):
-        timep = stracksa[p].frame_id - stracksa[p].start_frame
-        timeq = stracksb[q].frame_id - stracksb[q].start_frame
-        if timep > timeq:
-            dupb.add(q)
-        else:
-            dupa.add(p)
-    resa = [t for i, t in enumerate(stracksa) if i not in dupa]
-    resb = [t for i, t in enumerate(stracksb) if i not in dupb]
-    return resa, resb
-
-
-class JDEStyleTracker(Tracker):
-    """State shared by ByteTrack and FairMOT's JDETracker: track lists, id counter, frame counter."""
-
-    track_buffer: int
-    frame_rate: float | None
-    min_box_area: float
-    aspect_ratio_thresh: float | None
-
-    def reset(self, seq: SeqInfo | None) -> None:
-        """Fresh lists, ids from 1, lost-track buffer scaled by the sequence frame rate."""
-        self._reset_state(seq)
-
-    def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
-        return self._report(self.step(detections))
-
-    def step(self, detections: Detections) -> list[STrack]:
-        """One official update; returns the activated tracks before the output filter."""
-        raise NotImplementedError
-
-    def _reset_state(self, seq: SeqInfo | None) -> None:
-        self.tracked_stracks: list[STrack] = []
-        self.lost_stracks: list[STrack] = []
-        self.removed_ids: set[int] = set()
-        self.frame_id = 0
-        self._next_id = 0
-        fps = self.frame_rate if self.frame_rate is not None else (seq.fps if seq is not None else 30.0)
-        self.buffer_size = int(fps / 30.0 * self.track_buffer)
-        self.max_time_lost = self.buffer_size
-        self.kalman_filter = KalmanFilterXYAH()
-
-    def _new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id
-
-    def _split_tracked(self) -> tuple[list[STrack], list[STrack]]:
-        unconfirmed = [t for t in self.tracked_stracks if not t.is_activated]
-        confirmed = [t for t in self.tracked_stracks if t.is_activated]
-        return unconfirmed, confirmed
-
-    def _apply_matches(self, tracks, dets, matches, activated: list[STrack], refind: list[STrack]) -> None:
-        """Matched tracked tracks take the detection; matched lost tracks are re-activated."""
-        for it, idet in matches:
-            track, det = tracks[it], dets[idet]
-            if track.state == TrackState.TRACKED:
-                track.update(det, self.frame_id)
-                activated.append(track)
-            else:
-                track.re_activate(det, self.frame_id)
-                refind.append(track)
-
-    @staticmethod
-    def _mark_lost(tracks: list[STrack], unmatched, lost: list[STrack]) -> None:
-        for it in unmatched:
-            track = tracks[it]
-            if track.state != TrackState.LOST:
-                track.mark_lost()
-                lost.append(track)
-
-    def _match_unconfirmed(self, unconfirmed: list[STrack], dets: list[STrack], dists: np.ndarray,
-                           activated: list[STrack], removed: list[STrack]):
-        """Tracks seen once are confirmed by an IoU match (0.7) or removed; returns unmatched detections."""
-        matches, u_unconfirmed, u_det = linear_assignment(dists, thresh=0.7)
-        for it, idet in matches:
-            unconfirmed[it].update(dets[idet], self.frame_id)
-            activated.append(unconfirmed[it])
-        for it in u_unconfirmed:
-            unconfirmed[it].mark_removed()
-            removed.append(unconfirmed[it])
-        return u_det
-
-    def _start_new(self, dets: list[STrack], unmatched, activated: list[STrack]) -> None:
-        """New tracks from unmatched detections scoring at least ``det_thresh``."""
-        for inew in unmatched:
-            track = dets[inew]
-            if track.score < self.det_thresh:
-                continue
-            track.activate(self.kalman_filter, self.frame_id, self._new_id())
-            activated.append(track)
-
-    def _finish_frame(
-        self,
-        activated: list[STrack],
-        refind: list[STrack],
-        lost: list[STrack],
-        removed: list[STrack],
-    ) -> list[STrack]:
-        """Step 5 of the official update: expire lost tracks, merge the lists, drop duplicates."""
-        for track in self.lost_stracks:
-            if self.frame_id - track.end_frame > self.max_time_lost:
-                track.mark_removed()
-                removed.append(track)
-        self.tracked_stracks = [t for t in self.tracked_stracks if t.state == TrackState.TRACKED]
-        self.tracked_stracks = joint_stracks(self.tracked_stracks, activated)
-        self.tracked_stracks = joint_stracks(self.tracked_stracks, refind)
-        self.lost_stracks = sub_stracks(self.lost_stracks, {t.track_id for t in self.tracked_stracks})
-        self.lost_stracks.extend(lost)
-        # As the official code: subtract the removed tracks of *previous* frames only, so a track
-        # expired in this frame stays in the lost list (and the next frame's pool) one more frame.
-        self.lost_stracks = sub_stracks(self.lost_stracks, self.removed_ids)
-        self.removed_ids.update(t.track_id for t in removed)
-        self.tracked_stracks, self.lost_stracks = remove_duplicate_stracks(self.tracked_stracks, self.lost_stracks)
-        return [t for t in self.tracked_stracks if t.is_activated]
-
-    def _report(self, stracks: list[STrack]) -> Tracks:
-        """The demo/evaluator output filter: area > min_box_area and not w/h > aspect_ratio_thresh."""
-        rows = []
-        for t in stracks:
-            tlwh = t.tlwh
-            vertical = self.aspect_ratio_thresh is not None and tlwh[2] / tlwh[3] > self.aspect_ratio_thresh
-            if tlwh[2] * tlwh[3] > self.min_box_area and not vertical:
-                rows.append((t.tlbr, t.track_id, float(t.score)))
-        return Tracks.from_list(rows)
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "mot17": {},
+        "demo": {"track_thresh": 0.5, "match_thresh": 0.8, "min_box_area": 10.0},
+    }
 
 
 class ByteTracker(JDEStyleTracker):
@@ -315,41 +72,12 @@ class ByteTracker(JDEStyleTracker):
     name = "bytetrack"
     needs_embeddings = False
     motion_only = True
+    Options = ByteTrackOptions
 
-    def __init__(
-        self,
-        track_thresh: float = 0.5,
-        low_thresh: float = 0.1,
-        match_thresh: float = 0.8,
-        track_buffer: int = 30,
-        mot20: bool = False,
-        min_box_area: float = 10.0,
-        aspect_ratio_thresh: float | None = 1.6,
-        frame_rate: float | None = None,
-    ) -> None:
-        self.track_thresh = float(track_thresh)
-        self.low_thresh = float(low_thresh)
-        self.match_thresh = float(match_thresh)
-        self.track_buffer = int(track_buffer)
-        self.mot20 = bool(mot20)
-        self.min_box_area = float(min_box_area)
-        self.aspect_ratio_thresh = None if aspect_ratio_thresh is None else float(aspect_ratio_thresh)
-        self.frame_rate = None if frame_rate is None else float(frame_rate)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.det_thresh = self.track_thresh + 0.1
         self._reset_state(None)
-
-    def config(self) -> dict:
-        return {
-            "name": self.name,
-            "track_thresh": self.track_thresh,
-            "low_thresh": self.low_thresh,
-            "match_thresh": self.match_thresh,
-            "track_buffer": self.track_buffer,
-            "mot20": self.mot20,
-            "min_box_area": self.min_box_area,
-            "aspect_ratio_thresh": self.aspect_ratio_thresh,
-            "frame_rate": self.frame_rate,
-        }
 
     def step(self, detections: Detections) -> list[STrack]:
         """One official ``BYTETracker.update``; returns the activated tracks before the output filter."""

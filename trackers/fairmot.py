@@ -11,18 +11,22 @@ Per frame:
 3. unconfirmed tracks vs. what remains: IoU, 0.7; unconfirmed tracks left over are removed;
 4. remaining detections with score >= ``conf_thres`` start tracks;
 5. lost tracks older than ``int(frame_rate / 30 * track_buffer)`` frames are removed, duplicates
-   between tracked and lost (IoU > 0.85) dropped (shared with ByteTrack, see :mod:`trackers.bytetrack`).
+   between tracked and lost (IoU > 0.85) dropped (shared with ByteTrack, see :mod:`trackers.common.jde`).
 Embeddings are smoothed with alpha 0.9 and re-normalised. The reported boxes pass ``src/track.py``'s
 filter: area > ``min_box_area`` (100) and not w/h > 1.6.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
+from mot_bench.options import option
 from mot_bench.types import Detections
-from trackers.bytetrack import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
-from trackers.matching import embedding_distance, fuse_motion, linear_assignment
+from trackers.common.jde import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
+from trackers.common.matching import embedding_distance, fuse_motion, linear_assignment
 
 
 class FeatureSTrack(STrack):
@@ -63,38 +67,32 @@ class FeatureSTrack(STrack):
         self.update_features(new_track.curr_feat)
 
 
+@dataclass
+class FairMOTTrackerOptions:
+    conf_thres: float = option(0.4, "detections with score > this are tracked; >= this start tracks",
+                               range=(0.1, 0.8), bounds=(0.0, 1.0))
+    track_buffer: int = option(30, "frames a lost track is kept, at 30 fps (scaled by frame rate / 30)",
+                               range=(10, 120), bounds=(0, None))
+    min_box_area: float = option(100.0, "output filter: report boxes with w*h > this", range=(0.0, 400.0),
+                                 bounds=(0.0, None))
+    aspect_ratio_thresh: float | None = option(1.6, "output filter: drop boxes with w/h > this (none: keep all)",
+                                               range=(1.0, 3.0), bounds=(0.0, None))
+    frame_rate: float | None = option(None, "frame rate for the lost-track buffer (none: the sequence's)",
+                                      bounds=(0.0, None))
+
+
 class FairMOTTracker(JDEStyleTracker):
     """JDE-style association on FairMOT embeddings (needs a detector that provides them)."""
 
     name = "fairmot"
     needs_embeddings = True
     motion_only = False
+    Options = FairMOTTrackerOptions
 
-    def __init__(
-        self,
-        conf_thres: float = 0.4,
-        track_buffer: int = 30,
-        min_box_area: float = 100.0,
-        aspect_ratio_thresh: float | None = 1.6,
-        frame_rate: float | None = None,
-    ) -> None:
-        self.conf_thres = float(conf_thres)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.det_thresh = self.conf_thres
-        self.track_buffer = int(track_buffer)
-        self.min_box_area = float(min_box_area)
-        self.aspect_ratio_thresh = None if aspect_ratio_thresh is None else float(aspect_ratio_thresh)
-        self.frame_rate = None if frame_rate is None else float(frame_rate)
         self._reset_state(None)
-
-    def config(self) -> dict:
-        return {
-            "name": self.name,
-            "conf_thres": self.conf_thres,
-            "track_buffer": self.track_buffer,
-            "min_box_area": self.min_box_area,
-            "aspect_ratio_thresh": self.aspect_ratio_thresh,
-            "frame_rate": self.frame_rate,
-        }
 
     def step(self, detections: Detections) -> list[STrack]:
         """One official ``JDETracker.update`` after the network; returns the activated tracks."""

@@ -10,12 +10,16 @@ reports the filter's posterior box, writes confidence 1 and numbers tracks from 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
+from mot_bench.options import option
+from mot_bench.plugins import Tracker
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
-from trackers.base import Tracker
-from trackers.kalman import SortKalmanFilter, sort_bbox_to_z, sort_x_to_bbox
-from trackers.matching import sort_associate
+from trackers.common.kalman import SortKalmanFilter, sort_bbox_to_z, sort_x_to_bbox
+from trackers.common.matching import sort_associate
 
 
 class _SortTrack:
@@ -52,30 +56,28 @@ class _SortTrack:
         return sort_x_to_bbox(self.kf.x)
 
 
+@dataclass
+class SortOptions:
+    max_age: int = option(1, "frames a track survives without a match", range=(1, 60), bounds=(0, None))
+    min_hits: int = option(3, "consecutive hits before a track is reported (after the first min_hits frames)",
+                           range=(0, 10), bounds=(0, None))
+    iou_threshold: float = option(0.3, "minimum IoU of a detection-track match", range=(0.05, 0.7),
+                                  bounds=(0.0, 1.0))
+
+
 class SortTracker(Tracker):
-    """SORT with the original defaults (max_age 1, min_hits 3, IoU 0.3)."""
+    """SORT with the original defaults (max_age 1, min_hits 3, IoU 0.3: sort.py's as run on MOT15)."""
 
     name = "sort"
     needs_embeddings = False
     motion_only = True
+    Options = SortOptions
 
-    def __init__(self, max_age: int = 1, min_hits: int = 3, iou_threshold: float = 0.3) -> None:
-        if max_age < 0 or min_hits < 0:
-            raise ValueError(f"sort: max_age and min_hits must be >= 0, got {max_age}, {min_hits}")
-        self.max_age = int(max_age)
-        self.min_hits = int(min_hits)
-        self.iou_threshold = float(iou_threshold)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.tracks: list[_SortTrack] = []
         self.frame_count = 0
         self._next_id = 0
-
-    def config(self) -> dict:
-        return {
-            "name": self.name,
-            "max_age": self.max_age,
-            "min_hits": self.min_hits,
-            "iou_threshold": self.iou_threshold,
-        }
 
     def reset(self, seq: SeqInfo | None = None) -> None:
         self.tracks = []

@@ -1,6 +1,7 @@
 """FairMOT as a library: build or load the network, get its raw head outputs.
 
 >>> model = load_model("fairmot_dla34.pth", arch="dla34", dcn="fast")   # eval mode, on CPU
+>>> model = load_model("exp/fairmot/model_last.pth")   # ours: the checkpoint names its network
 >>> out = model(images)          # images: (N, 3, H, W) float, letterboxed RGB / 255
 >>> out["hm"], out["wh"], out["reg"], out["id"]   # stride 4; hm before sigmoid, id before L2-norm
 
@@ -19,8 +20,12 @@ from torch import nn
 
 from detectors.fairmot.checkpoint import (
     CheckpointError,
+    NetworkSpec,
+    checkpoint_meta,
+    heads_from_state_dict,
     load_state_dict,
     read_checkpoint,
+    resolve_network,
     save_checkpoint,
     weights_hash,
 )
@@ -32,10 +37,12 @@ __all__ = [
     "DCN",
     "DEFAULT_HEADS",
     "CheckpointError",
+    "NetworkSpec",
     "build_model",
     "canonical_arch",
     "heads_from_state_dict",
     "load_model",
+    "read_network_spec",
     "save_checkpoint",
     "set_dcn_backend",
     "weights_hash",
@@ -49,40 +56,40 @@ def build_model(
     return create_network(arch, dict(heads) if heads is not None else None, head_conv, dcn)
 
 
-def heads_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, int]:
-    """The heads a checkpoint was trained with, read from its last head conv shapes."""
-    heads: dict[str, int] = {}
-    for name in ("hm", "wh", "id", "reg"):
-        for key in (f"{name}.2.weight", f"{name}.weight"):
-            if key in state_dict:
-                heads[name] = int(state_dict[key].shape[0])
-                break
-    return heads
+def _origin(source: str | Path | Mapping[str, Any]) -> str:
+    return str(source) if isinstance(source, (str, Path)) else "the given state dict"
+
+
+def read_network_spec(checkpoint_path_or_state_dict: str | Path | Mapping[str, Any], **options: Any) -> NetworkSpec:
+    """The network a checkpoint fits (arch, heads, head_conv, head type, anchors, input size): from its
+    metadata when ``mot-bench train`` wrote it, else from ``options`` and the official defaults."""
+    state, extra = read_checkpoint(checkpoint_path_or_state_dict)
+    origin = _origin(checkpoint_path_or_state_dict)
+    return resolve_network(state, checkpoint_meta(extra, origin), origin=origin, **options)
 
 
 def load_model(
     checkpoint_path_or_state_dict: str | Path | Mapping[str, Any],
-    arch: str = "dla34",
+    arch: str | None = None,
     dcn: str = "fast",
     device: str | torch.device = "cpu",
     heads: Mapping[str, int] | None = None,
-    head_conv: int = 256,
+    head_conv: int | None = None,
     strict: bool = True,
 ) -> nn.Module:
-    """Build ``arch`` and load an official checkpoint into it (strict by default), in eval mode.
+    """Build the checkpoint's network and load it (strict by default), in eval mode.
 
-    ``heads=None`` takes the heads from the checkpoint (e.g. ``wh`` 4 for ltrb, 2 for wh; ``id`` 128
-    or 64). ``dcn``: ``"fast"`` (CPU, plain PyTorch) or ``"torchvision"``; on CUDA the torchvision
-    kernel is used either way. The model's forward returns ``{'hm', 'wh', 'reg', 'id'}`` raw outputs.
+    A checkpoint written by ``mot-bench train`` names its network in its metadata: pass only the path
+    (an option that contradicts the metadata is refused). An official checkpoint has none: ``arch``
+    (default dla34) and ``head_conv`` (default 256) as given, ``heads=None`` takes the heads from the
+    checkpoint's shapes (e.g. ``wh`` 4 for ltrb, 2 for wh; ``id`` 128 or 64). ``dcn``: ``"fast"`` (CPU,
+    plain PyTorch) or ``"torchvision"``; on CUDA the torchvision kernel is used either way. The model's
+    forward returns its raw head outputs (``{'hm', 'wh', 'reg', 'id'}`` for the anchor-free head).
     """
-    state, _meta = read_checkpoint(checkpoint_path_or_state_dict)
-    if heads is None:
-        heads = heads_from_state_dict(state) or DEFAULT_HEADS
-    model = create_network(arch, dict(heads), head_conv, dcn)
-    origin = (
-        str(checkpoint_path_or_state_dict)
-        if isinstance(checkpoint_path_or_state_dict, (str, Path))
-        else "the given state dict"
-    )
-    load_state_dict(model, state, strict=strict, origin=f"{origin} (arch {canonical_arch(arch)})")
+    state, extra = read_checkpoint(checkpoint_path_or_state_dict)
+    origin = _origin(checkpoint_path_or_state_dict)
+    spec = resolve_network(state, checkpoint_meta(extra, origin), arch=arch, heads=heads, head_conv=head_conv,
+                           origin=origin)
+    model = create_network(spec.arch, dict(spec.heads), spec.head_conv, dcn)
+    load_state_dict(model, state, strict=strict, origin=f"{origin} (arch {spec.arch})")
     return model.to(device).eval()

@@ -7,6 +7,10 @@ Cache: with ``cache_dir`` set, the first run of a sequence writes its detections
 the deep_sort convention (``detectors.precomputed.save_npy``) to a file keyed by the sequence name,
 the frame range, the weights hash and a hash of every option that changes the output; later runs
 with the same key replay that file and never build or run the network.
+
+Device, precision (fp16 = CUDA float16 autocast) and memory layout are not options of this detector:
+they come from the run's :class:`mot_bench.runtime.Runtime` (``self.runtime``, set by the runner
+before the first frame; ``--device``, ``--precision``, ``--channels-last``).
 """
 
 from __future__ import annotations
@@ -15,17 +19,45 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from detectors.base import Detector
+from mot_bench.options import option
+from mot_bench.plugins import Detector
 from mot_bench.types import Detections, Frame, SeqInfo
 
 log = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 128
+
+
+@dataclass
+class FairMOTDetectorOptions:
+    weights: str | None = option(None, "FairMOT checkpoint (e.g. fairmot_dla34.pth) or one from mot-bench train")
+    arch: str | None = option(None, "backbone: dla34 (FairMOT), dla_tiny (tests), ... (default: the checkpoint's "
+                                    "metadata, else dla34)")
+    dcn: Literal["auto", "fast", "torchvision"] = option(
+        "auto", "deformable-conv backend (auto: torchvision on CUDA, fast on CPU)")
+    input_width: int | None = option(None, "network input width, a multiple of 32 (default: the checkpoint's, "
+                                           "else 1088)", bounds=(32, None))
+    input_height: int | None = option(None, "network input height, a multiple of 32 (default: the checkpoint's, "
+                                            "else 608)", bounds=(32, None))
+    conf_thres: float = option(0.4, "keep heat-map peaks scoring above this", bounds=(0.0, 1.0))
+    K: int = option(500, "maximum detections per frame (top-K peaks)", bounds=(1, None))
+    cache_dir: str | None = option(None, "cache detections + embeddings per sequence here (keyed by weights, options)")
+    allow_random: bool = option(False, "run without weights on a randomly initialised network (tests only)")
+    head_conv: int | None = option(None, "channels of the head convolutions (default: the checkpoint's, else 256)",
+                                   bounds=(1, None))
+    seed: int = option(0, "seed of a randomly initialised network")
+    head: Literal["anchor_free", "anchor_based"] | None = option(
+        None, "detection head (default: the checkpoint's metadata, else anchor_free)")
+    nms_thres: float = option(0.4, "anchor-based head only: NMS IoU threshold (JDE's)", bounds=(0.0, 1.0))
+    anchors: str | None = option(None, "anchor-based head only: JSON anchor config (default: the checkpoint's)")
+    batch_size: int = option(1, "frames per forward pass", bounds=(1, None))
 
 
 class FairMOTDetector(Detector):
@@ -34,77 +66,51 @@ class FairMOTDetector(Detector):
     name = "fairmot"
     needs_images = True
     provides_embeddings = True
+    Options = FairMOTDetectorOptions
 
-    def __init__(
-        self,
-        weights: str | None = None,
-        arch: str = "dla34",
-        dcn: str = "auto",
-        device: str = "cpu",
-        input_width: int = 1088,
-        input_height: int = 608,
-        conf_thres: float = 0.4,
-        K: int = 500,
-        fp16: bool = False,
-        channels_last: bool = False,
-        cache_dir: str | None = None,
-        allow_random: bool = False,
-        head_conv: int = 256,
-        seed: int = 0,
-        head: str = "anchor_free",
-        nms_thres: float = 0.4,
-        anchors: str | None = None,
-        batch_size: int = 1,
-    ) -> None:
-        super().__init__()
-        from detectors.fairmot.networks import canonical_arch
-
-        if head not in ("anchor_free", "anchor_based"):
-            raise ValueError(f"fairmot: head must be anchor_free or anchor_based, got {head!r}")
-        if dcn not in ("auto", "fast", "torchvision"):
-            raise ValueError(f"fairmot: dcn must be auto, fast or torchvision, got {dcn!r}")
-        if input_width % 32 or input_height % 32:
-            raise ValueError(f"fairmot: input size must be a multiple of 32, got {input_width}x{input_height}")
-        if not 0.0 <= conf_thres <= 1.0:
-            raise ValueError(f"fairmot: conf_thres must lie in [0, 1], got {conf_thres}")
-        if batch_size < 1:
-            raise ValueError(f"fairmot: batch_size must be >= 1, got {batch_size}")
-        if K < 1:
-            raise ValueError(f"fairmot: K must be >= 1, got {K}")
-        if weights is None and not allow_random:
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        if o.weights is None and not o.allow_random:
             raise ValueError(
                 "fairmot: no weights given. Pass weights=PATH to an official FairMOT checkpoint "
                 "(e.g. fairmot_dla34.pth), or allow_random=true for a randomly initialised network (tests only)."
             )
-        if head == "anchor_based" and weights is None:
+        if o.head == "anchor_based" and o.weights is None:
             raise ValueError("fairmot: head=anchor_based needs weights trained with that head (mot-bench train)")
-        if weights is not None and not Path(weights).is_file():
-            raise FileNotFoundError(f"fairmot: weights file {weights} not found")
-        if str(device).startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"fairmot: device {device!r} requested but CUDA is not available")
-        self.weights = weights
-        self.arch = canonical_arch(arch)
-        self.device = str(device)
-        self.dcn = dcn if dcn != "auto" else ("torchvision" if self.device.startswith("cuda") else "fast")
-        self.input_width = int(input_width)
-        self.input_height = int(input_height)
-        self.conf_thres = float(conf_thres)
-        self.K = int(K)
-        self.fp16 = bool(fp16)
-        self.channels_last = bool(channels_last)
-        self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.allow_random = allow_random
-        self.head_conv = int(head_conv)
-        self.seed = int(seed)
-        self.down_ratio = 4
-        self.head = head
-        self.batch_size = int(batch_size)  # frames per forward pass when the tracker allows it
-        self.nms_thres = float(nms_thres)  # anchor-based head only (JDE's NMS)
-        self.anchors_json = anchors  # anchor-based head: JSON anchor config; default from the checkpoint
+        if o.weights is not None and not Path(o.weights).is_file():
+            raise FileNotFoundError(f"fairmot: weights file {o.weights} not found")
+        # The network: from the checkpoint's metadata (mot-bench train) or the options and official defaults.
+        from detectors.fairmot.checkpoint import checkpoint_meta, read_checkpoint, resolve_network
+
+        self._state: dict | None = None
+        meta = None
+        if o.weights is not None:
+            self._state, extra = read_checkpoint(o.weights)
+            meta = checkpoint_meta(extra, str(o.weights))
+        try:
+            spec = resolve_network(self._state, meta, arch=o.arch, head_conv=o.head_conv, head=o.head,
+                                   anchors=json.loads(o.anchors) if o.anchors else None, input_w=o.input_width,
+                                   input_h=o.input_height, origin=str(o.weights))
+        except ValueError as exc:
+            raise ValueError(f"fairmot: {exc}") from None
+        if spec.input_w % 32 or spec.input_h % 32:
+            raise ValueError(f"fairmot: input size must be a multiple of 32, got {spec.input_w}x{spec.input_h}")
+        # Resolved values (the options may leave them to the checkpoint) shadow the options' None.
+        self.spec = spec
+        self.arch = spec.arch
+        self.input_width = spec.input_w
+        self.input_height = spec.input_h
+        self.head_conv = spec.head_conv
+        self.head = spec.head
+        self.down_ratio = spec.down_ratio
+        self.cache_dir = Path(o.cache_dir) if o.cache_dir else None
+        # anchor-based head: the anchor layout (JSON), explicit or from the checkpoint's metadata
+        self.anchors_json = json.dumps(spec.anchors, sort_keys=True) if spec.anchors else None
         self._anchor_cfg = None
         self._model: torch.nn.Module | None = None
+        self._model_runtime = None  # the runtime the network was built for
         self._weights_hash: str | None = None
-        self._state: dict | None = None
         self._seq: SeqInfo | None = None
         self._replay: dict[int, Detections] | None = None
         self._record: dict[int, Detections] | None = None
@@ -112,9 +118,13 @@ class FairMOTDetector(Detector):
         self._seen: set[int] = set()
         self._seq_frames: range = range(0)
         self.network_calls = 0  # frames that went through the network (tests check the cache with it)
-        if self.fp16 and not self.device.startswith("cuda"):
-            log.warning("fairmot: fp16 applies to CUDA only; running float32 on %s", self.device)
-            self.fp16 = False
+
+    @property
+    def dcn(self) -> str:
+        """The deformable-convolution backend: ``auto`` is torchvision's kernel on CUDA, ours elsewhere."""
+        if self.options.dcn != "auto":
+            return self.options.dcn
+        return "torchvision" if self.runtime.is_cuda else "fast"
 
     # ------------------------------------------------------------------ model and weights hash
 
@@ -123,7 +133,7 @@ class FairMOTDetector(Detector):
 
         if self.weights is None:
             return None, f"random-seed{self.seed}-{self.arch}-hc{self.head_conv}"
-        state, _ = read_checkpoint(self.weights)
+        state = self._state if self._state is not None else read_checkpoint(self.weights)[0]
         return state, weights_hash(state)
 
     @property
@@ -135,8 +145,12 @@ class FairMOTDetector(Detector):
 
     def _ensure_model(self) -> torch.nn.Module:
         if self._model is not None:
+            if self._model_runtime != self.runtime:
+                raise ValueError(f"fairmot: the runtime changed after the network was built for "
+                                 f"{self._model_runtime}; set detector.runtime before the first frame")
             return self._model
-        from detectors.fairmot import build_model, heads_from_state_dict
+        runtime = self.runtime
+        from detectors.fairmot import build_model
         from detectors.fairmot.checkpoint import load_state_dict
 
         digest = self.weights_hash
@@ -148,22 +162,18 @@ class FairMOTDetector(Detector):
             torch.manual_seed(self.seed)
             model = build_model(self.arch, None, self.head_conv, self.dcn)
         elif self.head == "anchor_based":
-            from detectors.fairmot.anchor_head import AnchorConfig, anchor_heads_from_state_dict
-            from detectors.fairmot.checkpoint import read_checkpoint
+            from detectors.fairmot.anchor_head import AnchorConfig
 
-            _, meta = read_checkpoint(self.weights)
-            anchors = json.loads(self.anchors_json) if self.anchors_json else (meta.get("meta") or {}).get("anchors")
-            self._anchor_cfg = AnchorConfig.from_dict({**(anchors or {}), "down_ratio": self.down_ratio})
-            model = build_model(self.arch, anchor_heads_from_state_dict(state), self.head_conv, self.dcn)
+            self._anchor_cfg = AnchorConfig.from_dict({**(self.spec.anchors or {}), "down_ratio": self.down_ratio})
+            model = build_model(self.arch, self.spec.heads, self.head_conv, self.dcn)
             load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch}, anchor head)")
         else:
-            heads = heads_from_state_dict(state) or None
-            model = build_model(self.arch, heads, self.head_conv, self.dcn)
+            model = build_model(self.arch, self.spec.heads, self.head_conv, self.dcn)
             load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch})")
-        model = model.to(self.device).eval()
-        if self.channels_last:
+        model = model.to(runtime.device).eval()
+        if runtime.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        self._model = model
+        self._model, self._model_runtime = model, runtime
         log.info("fairmot: %s weights %s (sha256 %s), dcn %s", self.arch, self.weights, digest[:16], self.dcn)
         return model
 
@@ -173,9 +183,10 @@ class FairMOTDetector(Detector):
         keys = {k: v for k, v in self.config().items() if k in self._OUTPUT_KEYS}
         return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
-    # What changes the detections. The DCN backend and the device are left out on purpose: the
-    # backends agree to float32 rounding (tests/test_dcn.py), so a cache made on a GPU replays on CPU.
-    _OUTPUT_KEYS = ("arch", "input_width", "input_height", "conf_thres", "K", "fp16", "head_conv", "head",
+    # What changes the detections. The DCN backend, the device and the memory layout are left out on
+    # purpose: the backends agree to float32 rounding (tests/test_dcn.py), so a cache made on a GPU
+    # replays on CPU. Precision is in: float16 detections differ.
+    _OUTPUT_KEYS = ("arch", "input_width", "input_height", "conf_thres", "K", "precision", "head_conv", "head",
                     "nms_thres", "anchors")
 
     def cache_path(self, seq: SeqInfo) -> Path:
@@ -243,18 +254,15 @@ class FairMOTDetector(Detector):
         from detectors.fairmot.preprocess import preprocess
 
         model = self._ensure_model()
+        runtime = self._model_runtime
         with self.timer.stage("preprocess"):
             blob = torch.from_numpy(
                 np.stack([preprocess(im, self.input_width, self.input_height) for im in images])
-            ).to(self.device, non_blocking=True)
-            if self.channels_last:
+            ).to(runtime.device, non_blocking=True)
+            if runtime.channels_last:
                 blob = blob.contiguous(memory_format=torch.channels_last)
-        with self.timer.stage("model"), torch.inference_mode():
-            if self.fp16:
-                with torch.autocast("cuda", dtype=torch.float16):
-                    out = model(blob)
-            else:
-                out = model(blob)
+        with self.timer.stage("model"), torch.inference_mode(), runtime.autocast():
+            out = model(blob)
         self.network_calls += len(images)
         results = []
         with self.timer.stage("postprocess"):
@@ -275,25 +283,24 @@ class FairMOTDetector(Detector):
         return results
 
     def config(self) -> dict:
+        cfg = super().config()
+        if self.head != "anchor_based":  # anchor-head options; left out so anchor-free cache keys stay as they were
+            del cfg["nms_thres"], cfg["anchors"]
         return {
-            "name": self.name,
+            **cfg,
             "weights": None if self.weights is None else os.path.abspath(self.weights),
             "weights_hash": self.weights_hash,
             "random_weights": self.weights is None,
             "arch": self.arch,
-            "head_conv": self.head_conv,
             "dcn": self.dcn,
-            "device": self.device,
+            "head_conv": self.head_conv,
+            "device": self.runtime.device,
             "input_width": self.input_width,
             "input_height": self.input_height,
-            "conf_thres": self.conf_thres,
-            "K": self.K,
-            "batch_size": self.batch_size,
-            "fp16": self.fp16,
-            "precision": "fp16-autocast" if self.fp16 else "fp32",
-            "channels_last": self.channels_last,
+            "precision": self.runtime.precision,
+            "channels_last": self.runtime.channels_last,
             "cache_dir": None if self.cache_dir is None else str(self.cache_dir),
             "head": self.head,
-            **({"nms_thres": self.nms_thres, "anchors": self.anchors_json} if self.head == "anchor_based" else {}),
+            **({"anchors": self.anchors_json} if self.head == "anchor_based" else {}),
             **({"WARNING": "randomly initialised network, detections are meaningless"} if self.weights is None else {}),
         }

@@ -13,10 +13,12 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
+from mot_bench.data.gt import BENCHMARKS
 from mot_bench.types import SeqInfo
 
+__all__ = ["BENCHMARKS", "SPLITS", "DataError", "find_sequences", "half_range", "read_seqinfo", "split_dir"]
+
 SPLITS = ("train", "test", "half-train", "half-val")
-BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
 DEFAULT_FPS = 30.0
 
 

@@ -1,4 +1,4 @@
-"""What every scoring engine shares: names, benchmark rules, input checks and the result layout."""
+"""What every scoring engine shares: names, benchmark choice, input checks and the result layout."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from mot_bench.data.gt import BENCHMARKS, gt_num_columns, infer_benchmark
 from mot_bench.data.motfile import MOTFormatError
 from mot_bench.data.mottext import first_duplicate, read_mot_text
 from mot_bench.types import SeqInfo
 
 METRICS = ("HOTA", "CLEAR", "Identity")
-BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
 ENGINES = ("fast", "trackeval")
 DEFAULT_ENGINE = "fast"
 
@@ -28,32 +28,7 @@ class EvalError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------------
-# benchmark name
-
-
-def gt_num_columns(gt_path: Path) -> int:
-    """Fields in the first non-blank gt line: 10 means MOT15's 3D format (no class column)."""
-    with open(gt_path, encoding="utf-8", errors="replace") as fh:
-        for raw in fh:
-            text = raw.strip()
-            if text:
-                return len(text.split(",") if "," in text else text.split())
-    return 0
-
-
-def infer_benchmark(seq: SeqInfo) -> str:
-    """MOT15 for 10-column gt (MOT15/PETS 3D style), MOT20/MOT16 by name, else MOT17.
-
-    Only MOT15 (no class-based preprocessing) and MOT20 (one more distractor class) change how
-    TrackEval scores; MOT16 and MOT17 are scored alike.
-    """
-    if seq.gt_path.is_file() and gt_num_columns(seq.gt_path) >= 10:
-        return "MOT15"
-    name = seq.name.upper()
-    for bench in ("MOT20", "MOT16", "MOT15"):
-        if name.startswith(bench):
-            return bench
-    return "MOT17"
+# benchmark name (the rules themselves live in mot_bench.data.gt)
 
 
 def resolve_benchmark(seqs: list[SeqInfo], benchmark: str | None) -> str:

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from detectors.fairmot.targets import MAX_OBJS, build_targets
-from mot_bench.data.motfile import read_mot_file
+from detectors.fairmot.training.targets import MAX_OBJS, build_targets
+from mot_bench.data.gt import pedestrian_rows
 from mot_bench.data.sequences import DataError, find_sequences
 from mot_bench.types import SeqInfo
 
@@ -34,32 +34,12 @@ BORDER = (127.5, 127.5, 127.5)
 
 
 # ----------------------------------------------------------------------------- boxes and identities
-def gt_style(rows: np.ndarray, seq: SeqInfo, benchmark: str | None) -> str:
-    """'mot15' (col 7 active flag, cols 8-10 world coords) or 'mot16' (consider flag, class, visibility)."""
-    if benchmark:
-        return "mot15" if benchmark.upper() in ("MOT15", "2DMOT2015", "PETS2009") else "mot16"
-    parts = {p.upper() for p in seq.path.parts}
-    if "MOT15" in parts or "PETS2009" in parts:
-        return "mot15"
-    # MOT16/17/20 rows carry an integer class 1..12 in column 8 and a visibility in [0, 1] in column 9;
-    # MOT15 rows carry -1 or world coordinates there.
-    cls, vis = rows[:, 7], rows[:, 8]
-    if len(rows) and not (np.all(cls == np.round(cls)) and np.all((cls >= 1) & (cls <= 12))
-                          and np.all((vis >= 0) & (vis <= 1))):
-        return "mot15"
-    return "mot16"
-
-
 def training_rows(seq: SeqInfo, benchmark: str | None = None) -> np.ndarray:
-    """The gt rows of ``seq`` that the official label generation keeps (all frames)."""
+    """The gt rows of ``seq`` that the official label generation keeps (all frames): the kit's
+    pedestrians (``mot_bench.data.gt``), which is what ``gen_labels_15/16.py`` keep too."""
     if not seq.gt_path.is_file():
         raise DataError(f"{seq.gt_path}: training needs ground truth, file not found")
-    rows = read_mot_file(seq.gt_path, "gt", seq_length=seq.length)
-    style = gt_style(rows, seq, benchmark)
-    keep = rows[:, 6] != 0
-    if style == "mot16":
-        keep &= rows[:, 7] == 1
-    return rows[keep]
+    return pedestrian_rows(seq, benchmark)
 
 
 @dataclass

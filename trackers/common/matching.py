@@ -12,7 +12,7 @@ import lap
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from trackers.kalman import CHI2INV95, KalmanFilterXYAH
+from trackers.common.kalman import CHI2INV95, KalmanFilterXYAH
 
 
 def _as_boxes(boxes: np.ndarray | list) -> np.ndarray:

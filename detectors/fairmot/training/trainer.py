@@ -6,7 +6,8 @@ at epoch 20, input 1088x608, reid_dim 128, K=500, DLA-34. The loss module's para
 (as the official ``BaseTrainer`` adds them as a second parameter group).
 
 Checkpoints: ``model_last.pth`` every epoch and ``model_<epoch>.pth`` at each lr step and the end,
-in the official layout ``{'epoch', 'state_dict', 'optimizer'}`` plus ``loss_state`` (classifier and
+in the official layout ``{'epoch', 'state_dict', 'optimizer'}`` (written by
+``detectors.fairmot.checkpoint.save_checkpoint``, the one writer) plus ``loss_state`` (classifier and
 s_det/s_id, so ``--resume`` continues exactly) and ``meta`` (arch, heads, head type, anchors,
 input size, nID: what a detector needs to rebuild the network). ``train_log.jsonl`` holds one line
 per iteration and one per epoch.
@@ -17,6 +18,7 @@ gloo on CPU) with a ``DistributedSampler``; the batch size is per process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,7 +35,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from mot_bench.atomic import atomic_write, atomic_write_json
+from detectors.fairmot.checkpoint import read_checkpoint, save_checkpoint
+from mot_bench.atomic import atomic_write_json
+from mot_bench.runtime import PRECISIONS
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +84,10 @@ class TrainConfig:
     augment: bool = True
     num_workers: int = 2
     seed: int = 317  # the official opts default
-    amp: bool = True  # only takes effect on CUDA
+    # fp16: float16 autocast + gradient scaling (mixed precision) on CUDA; a CPU device trains fp32 and the
+    # training record says so (train_config.json "precision_used"). The same name and values as `mot-bench run
+    # --precision`; configs written with the old key "amp" (true/false) still load.
+    precision: str = "fp16"
     grad_clip: float = 0.0  # max grad norm; 0 = off
     device: str = "auto"
     threads: int = 0  # torch CPU threads; 0 = torch's default
@@ -93,6 +100,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = _legacy_precision(d)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -115,12 +123,14 @@ class TrainConfig:
     def validate(self) -> None:
         if self.head not in HEAD_TYPES:
             raise ValueError(f"head must be one of {HEAD_TYPES}, got {self.head!r}")
-        from detectors.fairmot.anchor_head import CONF_LOSSES
+        from detectors.fairmot.training.anchor import CONF_LOSSES
 
         if self.anchor_conf_loss not in CONF_LOSSES:
             raise ValueError(f"anchor_conf_loss must be one of {CONF_LOSSES}, got {self.anchor_conf_loss!r}")
         if self.anchor_conf_loss == "focal" and self.anchor_fg_weight != 1.0:
             raise ValueError("anchor_fg_weight weighs the cross-entropy; the focal loss balances with its alpha")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.multi_loss not in ("uncertainty", "fixed"):
             raise ValueError(f"multi_loss must be 'uncertainty' or 'fixed', got {self.multi_loss!r}")
         for s in self.datasets:
@@ -135,6 +145,8 @@ class TrainConfig:
         d = self.to_dict()
         for k in ("out", "num_workers", "progress", "log_every", "resume", "device", "save_all", "threads"):
             d.pop(k, None)
+        # Hashed under its former name and values so that runs trained before the rename keep their keys.
+        d["amp"] = d.pop("precision") == "fp16"
         for k, default in _LATER_OPTIONS.items():
             if d.get(k) == default:
                 d.pop(k)
@@ -151,6 +163,20 @@ class TrainConfig:
 
     def resolved_head_conv(self) -> int:
         return 256 if self.head_conv < 0 else self.head_conv
+
+
+def _legacy_precision(d: dict[str, Any]) -> dict[str, Any]:
+    """Read the old boolean ``amp`` key as ``precision`` (true: fp16, false: fp32)."""
+    if "amp" not in d:
+        return d
+    d = dict(d)
+    amp = d.pop("amp")
+    if not isinstance(amp, bool):
+        raise ValueError(f"amp (the old name of precision) must be true or false, got {amp!r}")
+    legacy = "fp16" if amp else "fp32"
+    if d.setdefault("precision", legacy) != legacy:
+        raise ValueError(f"amp={str(amp).lower()} and precision={d['precision']!r} disagree; give precision only")
+    return d
 
 
 # ----------------------------------------------------------------------------- model and loss
@@ -175,14 +201,14 @@ def build_model_and_loss(cfg: TrainConfig, num_ids: int) -> tuple[nn.Module, nn.
     heads = heads_for(cfg)
     model = build_network(cfg.arch, heads, cfg.resolved_head_conv(), cfg.dcn)
     if cfg.head == "anchor_based":
-        from detectors.fairmot.anchor_head import AnchorLoss
+        from detectors.fairmot.training.anchor import AnchorLoss
 
         _init_objectness_prior(model)
         loss = AnchorLoss(cfg.anchor_config(), cfg.reid_dim, num_ids, id_weight=cfg.id_weight,
                           multi_loss=cfg.multi_loss, fg_weight=cfg.anchor_fg_weight, conf_loss=cfg.anchor_conf_loss,
                           box_weight=cfg.anchor_box_weight)
     else:
-        from detectors.fairmot.losses import MotLoss
+        from detectors.fairmot.training.losses import MotLoss
 
         loss = MotLoss(cfg.reid_dim, num_ids, cfg.hm_weight, cfg.wh_weight, cfg.off_weight, cfg.id_weight,
                        cfg.multi_loss)
@@ -236,10 +262,7 @@ def partial_load(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[
 
 def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, list[str]]:
     """Official FairMOT/CenterNet checkpoints hold ``state_dict``; a bare state dict works too."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    sd = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(sd, dict):
-        raise ValueError(f"{path}: expected a checkpoint dict with 'state_dict' or a state dict")
+    sd, _ = read_checkpoint(path)
     report = partial_load(model, sd)
     log.warning(
         "loaded %d tensors from %s; skipped %d with other shapes, %d not in the model; %d model tensors not in it",
@@ -250,16 +273,9 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, list
     return report
 
 
-def save_checkpoint(path: Path, epoch: int, model: nn.Module, loss: nn.Module, optimizer, meta: dict) -> None:
-    """Official layout plus loss state and meta; written atomically."""
-    state = {
-        "epoch": epoch,
-        "state_dict": _unwrap(model).state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "loss_state": _unwrap(loss).state_dict(),
-        "meta": meta,
-    }
-    atomic_write(path, lambda fh: torch.save(state, fh), mode="wb")
+def _save(path: Path, epoch: int, model: nn.Module, loss: nn.Module, optimizer, meta: dict) -> None:
+    """Official layout plus loss state and meta, through the one checkpoint writer."""
+    save_checkpoint(path, _unwrap(model), epoch, optimizer, meta=meta, loss_state=_unwrap(loss).state_dict())
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
@@ -273,20 +289,36 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def seed_everything(seed: int, deterministic: bool) -> None:
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@contextlib.contextmanager
+def training_scope(deterministic: bool, threads: int = 0):
+    """Deterministic algorithms (warn only) and the thread count for one training, restored afterwards:
+    both are process-wide switches, and an evaluation in the same process must not inherit them."""
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    threads_before = torch.get_num_threads()
+    try:
+        if deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        if threads > 0:
+            torch.set_num_threads(threads)
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        if threads > 0:
+            torch.set_num_threads(threads_before)
 
 
 def make_dataset(cfg: TrainConfig):
-    from detectors.fairmot.dataset import JointDataset
+    from detectors.fairmot.training.dataset import JointDataset
 
     target_fn = None
     if cfg.head == "anchor_based":
-        from detectors.fairmot.anchor_head import AnchorTargets
+        from detectors.fairmot.training.anchor import AnchorTargets
 
         target_fn = AnchorTargets(cfg.anchor_config())
     return JointDataset(cfg.datasets, cfg.input_w, cfg.input_h, cfg.down_ratio, cfg.augment, cfg.max_objs,
@@ -300,8 +332,17 @@ def lr_at(cfg: TrainConfig, epoch: int) -> float:
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train; returns a summary (per-epoch mean losses, paths). Safe to call under torchrun."""
+    """Train; returns a summary (per-epoch mean losses, paths). Safe to call under torchrun.
+
+    Process-wide torch settings it changes (deterministic algorithms on CPU, ``threads``) are restored
+    when it returns."""
     cfg.validate()
+    device = _resolve_device(cfg.device)
+    with training_scope(deterministic=device.type == "cpu", threads=cfg.threads):
+        return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> dict[str, Any]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -315,9 +356,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             torch.cuda.set_device(device)
         if not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed, deterministic=device.type == "cpu")
+    seed_everything(cfg.seed)
     out = Path(cfg.out)
     is_main = rank == 0
     if is_main:
@@ -335,8 +374,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     start_epoch = 0
     last = out / "model_last.pth"
     if cfg.resume and last.is_file():
-        ckpt = torch.load(last, map_location=device, weights_only=False)
-        model.load_state_dict(ckpt["state_dict"])
+        state, ckpt = read_checkpoint(last)
+        model.load_state_dict(state)
         if "loss_state" in ckpt:
             loss.load_state_dict(ckpt["loss_state"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -355,8 +394,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed,
                                      drop_last=True)
-    use_amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    fp16_autocast = cfg.precision == "fp16" and device.type == "cuda"
+    if cfg.precision == "fp16" and not fp16_autocast:
+        log.info("precision fp16 is CUDA mixed precision; training fp32 on %s", device)
+    scaler = torch.amp.GradScaler("cuda", enabled=fp16_autocast)
     meta = {
         "arch": cfg.arch, "heads": heads_for(cfg), "head_conv": cfg.resolved_head_conv(), "head": cfg.head,
         "anchors": cfg.anchors, "input_w": cfg.input_w, "input_h": cfg.input_h, "down_ratio": cfg.down_ratio,
@@ -364,6 +405,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     }
     if is_main:
         atomic_write_json(out / "train_config.json", {"config": cfg.to_dict(), "meta": meta,
+                                                      "precision_used": "fp16" if fp16_autocast else "fp32",
                                                       "datasets": dataset.summary, "world_size": world,
                                                       "load_report": _short_report(load_report)})
     log_path = out / "train_log.jsonl"
@@ -381,16 +423,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             num_workers=cfg.num_workers, pin_memory=device.type == "cuda", drop_last=len(dataset) >= cfg.batch_size,
             persistent_workers=False,
         )
-        epoch_stats = _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, use_amp, lr,
+        epoch_stats = _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_autocast, lr,
                                  log_path if is_main else None, is_main)
         history.append(epoch_stats)
         if is_main:
             _append_jsonl(log_path, {"type": "epoch", **epoch_stats})
-            save_checkpoint(last, epoch, model, loss, optimizer, meta)
+            _save(last, epoch, model, loss, optimizer, meta)
             if cfg.save_all or epoch in cfg.lr_step or epoch == cfg.num_epochs:
-                save_checkpoint(out / f"model_{epoch}.pth", epoch, model, loss, optimizer, meta)
+                _save(out / f"model_{epoch}.pth", epoch, model, loss, optimizer, meta)
     if cfg.num_epochs == 0 and is_main and not last.is_file():
-        save_checkpoint(last, 0, model, loss, optimizer, meta)  # the untrained baseline of an ablation
+        _save(last, 0, model, loss, optimizer, meta)  # the untrained baseline of an ablation
     if distributed:
         import torch.distributed as dist
 
@@ -406,7 +448,7 @@ def _short_report(report: dict | None) -> dict | None:
             "unexpected": report["unexpected"], "missing": report["missing"]}
 
 
-def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, use_amp, lr, log_path, is_main):
+def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_autocast, lr, log_path, is_main):
     wrapped.train()
     sums: dict[str, float] = {}
     n = 0
@@ -422,7 +464,7 @@ def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, use_amp, 
         if it >= total:
             break
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        with torch.autocast(device_type=device.type, enabled=use_amp):
+        with torch.autocast(device_type=device.type, enabled=fp16_autocast):
             _, loss, stats = wrapped(batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"epoch {epoch} iteration {it}: loss is {loss.item()} (stats {stats})")
@@ -454,3 +496,16 @@ def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, use_amp, 
 def _append_jsonl(path: Path, record: dict) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
+
+
+# eval override -> fairmot detector option; the network itself comes from the checkpoint's metadata
+EVAL_OVERRIDES = {"eval_input_w": "input_width", "eval_input_h": "input_height", "conf_thres": "conf_thres",
+                  "nms_thres": "nms_thres"}
+
+
+def detector_options(train_dir: str | Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Options of the ``fairmot`` detector that runs a trained checkpoint: its weights (which name their
+    network) and the eval overrides in ``options``."""
+    det_opts: dict[str, Any] = {"weights": str(Path(train_dir) / "model_last.pth"), "conf_thres": 0.4}
+    det_opts.update({opt: options[key] for key, opt in EVAL_OVERRIDES.items() if key in options})
+    return det_opts

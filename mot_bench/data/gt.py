@@ -1,0 +1,92 @@
+"""The gt rule, written once: which gt style a sequence has, which rows are pedestrians to track, and
+which benchmark a sequence belongs to. Read by the oracle detector, FairMOT training and the metrics.
+
+Two styles of ``gt.txt``:
+
+- MOT16/17/20: ``frame, id, x, y, w, h, consider, class, visibility`` (9 columns). The kit scores
+  rows with consider flag 1 and class 1 (pedestrian); other classes are distractors or ignored.
+- MOT15 (and PETS2009): ``frame, id, x, y, w, h, active, X, Y, Z`` (10 columns: world coordinates, or
+  -1, where MOT16 has class and visibility). No classes: every row whose column 7 is non-zero counts
+  (TrackEval's MotChallenge2DBox for MOT15; FairMOT's ``gen_labels_15.py``).
+
+A sequence is MOT15-style when its benchmark says so; else when its gt lines have 10 fields; else when
+columns 8-9 cannot be a class (an integer 1..12) and a visibility (0..1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mot_bench.data.motfile import MOTFormatError, read_mot_file
+from mot_bench.types import SeqInfo
+
+BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
+# Names of MOT15-style data (benchmark names and dataset folders)
+MOT15_NAMES = ("MOT15", "2DMOT2015", "PETS2009")
+PEDESTRIAN = 1  # the class id the kit evaluates (MOT16/17/20)
+
+
+def gt_num_columns(gt_path: str | Path) -> int:
+    """Fields in the first non-blank line of a gt file: 10 is MOT15's 3D format, 9 MOT16/17/20's."""
+    with open(gt_path, encoding="utf-8", errors="replace") as fh:
+        for raw in fh:
+            text = raw.strip()
+            if text:
+                return len(text.split(",") if "," in text else text.split())
+    return 0
+
+
+def _class_and_visibility(rows: np.ndarray) -> bool:
+    """Columns 8-9 read as a class id (integer 1..12) and a visibility (0..1) on every row."""
+    cls, vis = rows[:, 7], rows[:, 8]
+    return bool(np.all(cls == np.round(cls)) and np.all((cls >= 1) & (cls <= 12)) and np.all((vis >= 0) & (vis <= 1)))
+
+
+def is_mot15_style(seq: SeqInfo, benchmark: str | None = None, rows: np.ndarray | None = None) -> bool:
+    """Whether ``seq``'s gt is MOT15-style (no classes), by benchmark name, column count, then content."""
+    if benchmark:
+        return benchmark.upper() in MOT15_NAMES
+    if not seq.gt_path.is_file():
+        return False
+    if gt_num_columns(seq.gt_path) >= 10:
+        return True
+    if rows is None:
+        try:
+            rows = read_mot_file(seq.gt_path, "gt", seq_length=seq.length)
+        except MOTFormatError:
+            return False  # a malformed file is reported by whoever reads it for real
+    return len(rows) > 0 and not _class_and_visibility(rows)
+
+
+def considered_rows(rows: np.ndarray, mot15: bool) -> np.ndarray:
+    """The gt rows the kit counts as pedestrians to track: consider/active flag non-zero, and (MOT16/17/20)
+    class pedestrian."""
+    if not len(rows):
+        return rows
+    keep = rows[:, 6] != 0
+    if not mot15:
+        keep &= rows[:, 7] == PEDESTRIAN
+    return rows[keep]
+
+
+def pedestrian_rows(seq: SeqInfo, benchmark: str | None = None) -> np.ndarray:
+    """``seq``'s gt rows (every frame of the file) that count as pedestrians; the file must exist."""
+    rows = read_mot_file(seq.gt_path, "gt", seq_length=seq.length)
+    return considered_rows(rows, is_mot15_style(seq, benchmark, rows))
+
+
+def infer_benchmark(seq: SeqInfo) -> str:
+    """MOT15 for MOT15-style gt, MOT20/MOT16 by name, else MOT17.
+
+    Only MOT15 (no class-based preprocessing) and MOT20 (one more distractor class) change how
+    TrackEval scores; MOT16 and MOT17 are scored alike.
+    """
+    if is_mot15_style(seq):
+        return "MOT15"
+    name = seq.name.upper()
+    for bench in ("MOT20", "MOT16", "MOT15"):
+        if name.startswith(bench):
+            return bench
+    return "MOT17"

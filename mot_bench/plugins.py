@@ -1,0 +1,120 @@
+"""The two plugin kinds: a detector turns a frame into Detections, a tracker turns Detections into Tracks.
+
+Plugins (``detectors/``, ``trackers/``, third-party entry points) subclass these; they may import only
+the harness's ground modules (types, plugins, options, runtime, timing, data, metrics.fields).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from mot_bench.options import options_class, options_dict, parse_options
+from mot_bench.runtime import Runtime
+from mot_bench.timing import NullTimer, StageTimer
+from mot_bench.types import Detections, Frame, SeqInfo, Tracks
+
+
+class Plugin:
+    """What detectors and trackers share: options declared once in a dataclass (``Options``, fields made
+    with :func:`mot_bench.options.option`), parsed strictly by the constructor from keywords (text or
+    typed values), read back as attributes (``self.track_thresh``) and recorded whole by ``config()``.
+
+    A plugin without ``Options`` (e.g. a third-party one with its own constructor) keeps working: the
+    registry then types its keywords from the constructor's annotations.
+    """
+
+    name = "base"
+    kind: ClassVar[str] = "plugin"
+    Options: ClassVar[type | None] = None
+
+    def __init__(self, **options: Any) -> None:
+        cls = options_class(self)
+        if cls is None:
+            if options:
+                raise TypeError(f"{self.kind} {self.name!r} declares no options; got {', '.join(options)}")
+            self.options = None
+        else:
+            self.options = parse_options(cls, options, f"{self.kind} {self.name!r}")
+            for name in _field_names(cls):  # a class attribute of the same name would hide the option
+                if hasattr(type(self), name) and not isinstance(getattr(type(self), name), property):
+                    setattr(self, name, getattr(self.options, name))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: declared options read through to self.options.
+        opts = self.__dict__.get("options")
+        if opts is not None and not name.startswith("__") and name in _field_names(type(opts)):
+            return getattr(opts, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def config(self) -> dict:
+        """Everything needed to repeat this plugin's output (written to the run's config): its name and
+        every declared option's value."""
+        opts = self.__dict__.get("options")
+        return {"name": self.name, **(options_dict(opts) if opts is not None else {})}
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+class Detector(Plugin):
+    """Base class. Subclasses set the class attributes and implement ``__call__``.
+
+    ``needs_images``: the runner decodes frames only for detectors that look at pixels.
+    ``provides_embeddings``: trackers that need re-ID features check this before a run.
+    ``timer``: the runner attaches its :class:`StageTimer`; split your work into its stages.
+    ``runtime``: the run's :class:`~mot_bench.runtime.Runtime` (device, precision, channels_last,
+    threads). The runner sets this attribute after construction and before the first ``reset``,
+    ``config`` or frame, and does not change it afterwards; read it lazily (e.g. when the network
+    is first built) rather than in ``__init__``. Never take a device or precision option of your own:
+    the runner refuses ``device``/``fp16``/``precision``/``channels_last``/``threads`` options.
+    Default (outside the runner): ``Runtime()``, CPU and float32.
+    ``batch_size``: frames the runner hands to :meth:`detect_frames` at once (trackers never feed
+    back into detection here, so batching does not change results).
+    """
+
+    kind = "detector"
+    needs_images = False
+    provides_embeddings = False
+    batch_size = 1
+    runtime: Runtime = Runtime()  # frozen, so one shared default is safe; the runner sets the run's own
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.timer: StageTimer = NullTimer()
+
+    def reset(self, seq: SeqInfo) -> None:
+        """Called before the first frame of each sequence."""
+
+    def __call__(self, frame: Frame) -> Detections:
+        raise NotImplementedError
+
+    def detect_frames(self, frames: list[Frame]) -> list[Detections]:
+        """Detections of several frames; override to batch the work."""
+        return [self(f) for f in frames]
+
+
+class Tracker(Plugin):
+    """Base class: reset per sequence (frame rate matters), updated per frame.
+
+    ``needs_embeddings``: refuse detectors without re-ID features up front.
+    ``motion_only``: uses boxes and scores only (run by default on the bundled sample).
+    Declared options carry the search ``range`` a tuner may explore.
+    """
+
+    kind = "tracker"
+    needs_embeddings = False
+    motion_only = True
+
+    def reset(self, seq: SeqInfo) -> None:
+        raise NotImplementedError
+
+    def update(self, detections: Detections, frame: Frame) -> Tracks:
+        raise NotImplementedError

@@ -1,0 +1,112 @@
+"""Camera-motion compensation: the official GMC files, the image methods on a synthetic pair shifted
+by a known translation, the per-sequence estimator and cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mot_bench.types import SeqInfo
+from trackers.common import cmc
+
+cv2 = pytest.importorskip("cv2")
+
+
+def _pair(dx: int, dy: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two 640x480 BGR views of one blocky texture; content moves by (dx, dy) px from the first to the second."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (66, 88), dtype=np.uint8)
+    base = cv2.resize(base, (704, 528), interpolation=cv2.INTER_NEAREST)
+    base = cv2.cvtColor(cv2.GaussianBlur(base, (5, 5), 1.0), cv2.COLOR_GRAY2BGR)
+    prev = base[24:504, 32:672]
+    curr = base[24 - dy : 504 - dy, 32 - dx : 672 - dx]
+    return np.ascontiguousarray(prev), np.ascontiguousarray(curr)
+
+
+@pytest.mark.parametrize("method, tol", [("orb", 0.3), ("sparseOptFlow", 0.3), ("ecc", 0.3)])
+def test_image_methods_recover_a_known_translation(method, tol):
+    prev, curr = _pair(12, -8)
+    warp = cmc.estimate_warp(method, prev, curr)
+    assert warp.shape == (2, 3) and warp.dtype == np.float64
+    np.testing.assert_allclose(warp[:, :2], np.eye(2), atol=0.01)
+    np.testing.assert_allclose(warp[:, 2], [12, -8], atol=tol)  # full-resolution pixels, prev -> curr
+
+
+def test_estimator_starts_with_the_identity_and_remembers_the_previous_frame():
+    prev, curr = _pair(6, 4, seed=1)
+    est = cmc.MotionEstimator("sparseOptFlow")
+    assert np.array_equal(est(prev), np.eye(2, 3))
+    np.testing.assert_allclose(est(curr)[:, 2], [6, 4], atol=0.3)
+    est.reset()
+    assert np.array_equal(est(curr), np.eye(2, 3))
+    assert np.array_equal(cmc.MotionEstimator("none")(curr), np.eye(2, 3))
+    with pytest.raises(ValueError):
+        cmc.MotionEstimator("file")
+    with pytest.raises(ValueError, match="unknown camera-motion method"):
+        cmc.estimate_warp("flow", prev, curr)
+
+
+def test_feature_mask_drops_the_border_and_the_boxes():
+    grey = np.zeros((100, 200), np.uint8)
+    mask = cmc._feature_mask(grey, np.array([[40.0, 20.0, 100.0, 60.0]]), downscale=2)
+    assert mask[0].max() == 0 and mask[:, 0].max() == 0 and mask[50, 100] == 255
+    assert mask[10:30, 20:50].max() == 0 and mask[30, 50] == 255
+
+
+def test_official_gmc_file_rows_and_frames(shared_data):
+    path = cmc.gmc_file_path(shared_data / "gmc" / "BoT-SORT" / "MOT17_ablation", "MOT17-09-SDP")
+    assert path.name == "GMC-MOT17-09.txt"
+    table = cmc.read_gmc_file(path)
+    assert table.shape == (262, 2, 3) and table.dtype == np.float64
+    assert np.array_equal(table[0], np.eye(2, 3))
+    np.testing.assert_array_equal(table[1], [[1.000088, 0.000056, -0.015747], [-0.000056, 1.000088, 0.038086]])
+    seq = SeqInfo("MOT17-09-SDP", ".", 525, 1920, 1080, 30.0, first_frame=264)
+    warps = cmc.file_warps(path.parent, seq)
+    assert min(warps) == 264 and max(warps) == 525  # row k is frame N//2 + 2 + k
+    assert np.array_equal(warps[265], table[1])
+    assert cmc.file_first_frame(525, seq) == 1  # a full-sequence file starts at frame 1
+    with pytest.raises(ValueError, match="rows fit neither"):
+        cmc.file_first_frame(100, seq)
+
+
+def test_gmc_file_parsing_errors(tmp_path):
+    good = tmp_path / "GMC-X.txt"
+    good.write_text("0\t1.0\t0.0\t0.0\t0.0\t1.0\t0.0\t\n1\t1.0\t0.0\t2.5\t0.0\t1.0\t-1.5\t\n\n")
+    table = cmc.read_gmc_file(good)
+    assert table.shape == (2, 2, 3) and table[1, 0, 2] == 2.5 and table[1, 1, 2] == -1.5
+    bad = tmp_path / "GMC-Y.txt"
+    bad.write_text("0\t1\t0\t0\t0\t1\t0\n2\t1\t0\t0\t0\t1\t0\n")
+    with pytest.raises(ValueError, match="row index"):
+        cmc.read_gmc_file(bad)
+    (tmp_path / "GMC-Z.txt").write_text("0\t1\t0\t0\n")
+    with pytest.raises(ValueError, match="7 tab-separated"):
+        cmc.read_gmc_file(tmp_path / "GMC-Z.txt")
+
+
+def test_sequence_warps_computed_once_then_cached(tmp_path):
+    images = dict(zip((1, 2, 3), (*_pair(10, 0), _pair(10, 0)[1]), strict=True))  # frames 2->3 do not move
+    seq = SeqInfo("SYN-01", tmp_path, 3, 640, 480, 30.0)
+    calls = []
+
+    def load(s, frame_id):
+        calls.append(frame_id)
+        return images[frame_id]
+
+    warps = cmc.sequence_warps(seq, "sparseOptFlow", tmp_path / "cache", load_image=load)
+    assert calls == [1, 2, 3] and warps.shape == (3, 2, 3)
+    assert np.array_equal(warps[0], np.eye(2, 3))
+    np.testing.assert_allclose(warps[1, :, 2], [10, 0], atol=0.3)
+    np.testing.assert_allclose(warps[2], np.eye(2, 3), atol=1e-3)
+    again = cmc.sequence_warps(seq, "sparseOptFlow", tmp_path / "cache", load_image=load)
+    assert calls == [1, 2, 3] and np.array_equal(again, warps)  # from the .npy, no image read
+    assert len(list((tmp_path / "cache").glob("SYN-01-sparseOptFlow-1-3-*.npy"))) == 1
+    assert np.array_equal(cmc.sequence_warps(seq, "none"), np.repeat(np.eye(2, 3)[None], 3, axis=0))
+
+
+def test_sequence_warps_from_the_official_file(shared_data, tmp_path):
+    gmc_dir = shared_data / "gmc" / "BoT-SORT" / "MOT17_ablation"
+    seq = SeqInfo("MOT17-09-SDP", ".", 525, 1920, 1080, 30.0, first_frame=264)
+    warps = cmc.sequence_warps(seq, "file", tmp_path, gmc_dir=gmc_dir)
+    np.testing.assert_array_equal(warps, cmc.read_gmc_file(cmc.gmc_file_path(gmc_dir, seq.name)))
+    with pytest.raises(ValueError, match="gmc_dir"):
+        cmc.sequence_warps(seq, "file")

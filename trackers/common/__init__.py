@@ -1,0 +1,1 @@
+"""Pieces shared by several trackers: Kalman filters, matching, the JDE-family track and bookkeeping."""

@@ -1,0 +1,360 @@
+"""Camera-motion compensation (CMC): the global motion between two frames as a 2x3 affine warp.
+
+The methods are those of BoT-SORT's ``GMC`` class (NirAharon/BoT-SORT, ``tracker/gmc.py``), on
+grey images downscaled by ``downscale`` (2, as the official code), the translation scaled back to
+full-resolution pixels:
+
+* ``orb``: FAST corners (threshold 20) described by ORB, brute-force Hamming 2-NN matching;
+* ``sift``: SIFT (3 octave layers, contrast 0.02, edge 20), brute-force L2 2-NN matching;
+  both keep matches passing the 0.9 ratio test and moving less than a quarter of the image, drop
+  outliers with the official one-sided 2.5-sigma test, then fit a partial affine (rotation, uniform
+  scale, translation) with RANSAC (``cv2.estimateAffinePartial2D``); keypoints are searched inside
+  the 2%..98% border and outside the given detection boxes (``prev_boxes``/``curr_boxes``, tlbr in
+  full-resolution pixels), as the official code masks the current detections;
+* ``sparseOptFlow``: up to 1000 Shi-Tomasi corners on the previous frame followed by pyramidal
+  Lucas-Kanade, then the same RANSAC fit;
+* ``ecc``: ``cv2.findTransformECC`` with a Euclidean model (5000 iterations, eps 1e-6) after a
+  3x3 Gaussian blur (sigma 1.5). Two departures from the official code, on purpose: the official
+  ``applyEcc`` never updates its stored frame (each warp is relative to the *first* frame of the
+  sequence) and returns the translation in downscaled pixels; here the warp is previous -> current
+  in full-resolution pixels like every other method;
+* ``file``: the official precomputed GMC files (``GMC-<SEQ>.txt``, one tab-separated row
+  ``k a11 a12 tx a21 a22 ty`` per frame; see :func:`read_gmc_file` and :func:`file_warps`);
+* ``none``: the identity.
+
+Checked against the official ``GMC`` class (OpenCV 4.8, stateful, on 15 frames of PETS09-S2L1):
+identical warps for ``orb``, ``sift`` and ``sparseOptFlow``, and for ``ecc`` on the first pair
+once its translation is scaled. OpenCV 5.0 gives the same warps to 5 decimals except ``ecc``
+(translations within 0.01 px).
+
+A warp ``W`` maps a pixel of the previous frame to the current one: ``x_cur = W[:, :2] @ x_prev +
+W[:, 2]``. A failed estimate (too few points, no convergence) gives the identity, as the official
+code does.
+
+API (for trackers and for the runner)
+--------------------------------------
+* :func:`estimate_warp` ``(method, prev_image, curr_image, downscale=2, prev_boxes=None,
+  curr_boxes=None) -> (2, 3) float64``: pure, BGR uint8 images of one sequence.
+* :class:`MotionEstimator`: a per-sequence stateful wrapper holding the previous image;
+  ``estimator(image, boxes) -> warp`` (identity on the first frame); ``reset()`` between sequences.
+* :func:`file_warps` ``(gmc_dir, seq) -> {frame_id: warp}``: the official file of a sequence, rows
+  mapped to frame numbers (full-sequence files start at frame 1, the MOT17 half-val ("ablation")
+  files at frame N//2+2).
+* :func:`sequence_warps` ``(seq, method, cache_dir=None, ...) -> (num_frames, 2, 3)``: the warps of
+  every frame of ``seq.frame_ids`` (row k is frame ``seq.first_frame + k``, row 0 the identity),
+  computed once per sequence, method and frame range and saved as ``<cache_dir>/<key>.npy``.
+
+Runner integration (planned): for a tracker with ``needs_camera_motion = True`` the runner reads the
+tracker's ``cmc_method`` (and ``gmc_dir`` for ``file``), obtains the warps with
+:func:`sequence_warps` (decoding pixels only for the image methods, and only when the cache misses)
+and hands each frame's warp to ``tracker.update`` as ``frame.camera_motion``. A tracker given no
+warp may compute it itself from ``frame.image`` or read the file (BoT-SORT does both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from mot_bench.types import SeqInfo
+
+IMAGE_METHODS = ("orb", "sift", "ecc", "sparseOptFlow")
+METHODS = (*IMAGE_METHODS, "file", "none")
+
+
+def identity() -> np.ndarray:
+    return np.eye(2, 3, dtype=np.float64)
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"unknown camera-motion method {method!r}; valid: {', '.join(METHODS)}")
+    return method
+
+
+# --------------------------------------------------------------------------------------------------
+# image methods
+# --------------------------------------------------------------------------------------------------
+def _grey(image: np.ndarray, downscale: int, blur: bool = False) -> np.ndarray:
+    import cv2
+
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    if downscale > 1:
+        if blur:
+            grey = cv2.GaussianBlur(grey, (3, 3), 1.5)
+        h, w = grey.shape[:2]
+        grey = cv2.resize(grey, (w // downscale, h // downscale))
+    return grey
+
+
+def _feature_mask(grey: np.ndarray, boxes: np.ndarray | None, downscale: int) -> np.ndarray:
+    h, w = grey.shape[:2]
+    mask = np.zeros_like(grey)
+    mask[int(0.02 * h) : int(0.98 * h), int(0.02 * w) : int(0.98 * w)] = 255
+    if boxes is not None:
+        for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+            x1, y1, x2, y2 = (box / downscale).astype(np.int_)
+            mask[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = 0
+    return mask
+
+
+def _features(method: str, grey: np.ndarray, mask: np.ndarray):
+    import cv2
+
+    if method == "orb":
+        keypoints = cv2.FastFeatureDetector_create(20).detect(grey, mask)
+        return cv2.ORB_create().compute(grey, keypoints)
+    sift = cv2.SIFT_create(nOctaveLayers=3, contrastThreshold=0.02, edgeThreshold=20)
+    keypoints = sift.detect(grey, mask)
+    return sift.compute(grey, keypoints)
+
+
+def _fit_partial_affine(prev_pts: np.ndarray, curr_pts: np.ndarray, downscale: int) -> np.ndarray:
+    """RANSAC partial affine from matched points (downscaled pixels); identity if under 5 points."""
+    import cv2
+
+    if len(prev_pts) <= 4:
+        return identity()
+    warp, _ = cv2.estimateAffinePartial2D(prev_pts, curr_pts, method=cv2.RANSAC)
+    if warp is None:
+        return identity()
+    warp = np.asarray(warp, dtype=np.float64)
+    warp[:, 2] *= downscale
+    return warp
+
+
+def feature_warp(
+    method: str,
+    prev_image: np.ndarray,
+    curr_image: np.ndarray,
+    downscale: int = 2,
+    prev_boxes: np.ndarray | None = None,
+    curr_boxes: np.ndarray | None = None,
+) -> np.ndarray:
+    """``orb`` or ``sift``: matched keypoints outside the detections -> partial affine."""
+    import cv2
+
+    prev = _grey(prev_image, downscale)
+    curr = _grey(curr_image, downscale)
+    kp_prev, desc_prev = _features(method, prev, _feature_mask(prev, prev_boxes, downscale))
+    kp_curr, desc_curr = _features(method, curr, _feature_mask(curr, curr_boxes, downscale))
+    if desc_prev is None or desc_curr is None or len(kp_prev) == 0 or len(kp_curr) == 0:
+        return identity()
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING if method == "orb" else cv2.NORM_L2)
+    knn = matcher.knnMatch(desc_prev, desc_curr, k=2)
+    h, w = curr.shape[:2]
+    max_shift = 0.25 * np.array([w, h])
+    shifts, pairs = [], []
+    for cand in knn:
+        if len(cand) < 2:
+            continue
+        best, second = cand[0], cand[1]
+        if best.distance < 0.9 * second.distance:
+            p = kp_prev[best.queryIdx].pt
+            c = kp_curr[best.trainIdx].pt
+            d = (p[0] - c[0], p[1] - c[1])
+            if abs(d[0]) < max_shift[0] and abs(d[1]) < max_shift[1]:
+                shifts.append(d)
+                pairs.append((p, c))
+    if not pairs:
+        return identity()
+    shifts_a = np.asarray(shifts)
+    # The official inlier test is one-sided (no absolute value): kept as it is.
+    keep = np.all(shifts_a - shifts_a.mean(0) < 2.5 * shifts_a.std(0), axis=1)
+    prev_pts = np.array([pairs[i][0] for i in np.flatnonzero(keep)], dtype=np.float64).reshape(-1, 2)
+    curr_pts = np.array([pairs[i][1] for i in np.flatnonzero(keep)], dtype=np.float64).reshape(-1, 2)
+    return _fit_partial_affine(prev_pts, curr_pts, downscale)
+
+
+def sparse_flow_warp(prev_image: np.ndarray, curr_image: np.ndarray, downscale: int = 2) -> np.ndarray:
+    """``sparseOptFlow``: Shi-Tomasi corners of the previous frame tracked by pyramidal LK."""
+    import cv2
+
+    prev = _grey(prev_image, downscale)
+    curr = _grey(curr_image, downscale)
+    corners = cv2.goodFeaturesToTrack(
+        prev, maxCorners=1000, qualityLevel=0.01, minDistance=1, blockSize=3, useHarrisDetector=False, k=0.04
+    )
+    if corners is None or len(corners) == 0:
+        return identity()
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, curr, corners, None)
+    ok = status.reshape(-1).astype(bool)
+    return _fit_partial_affine(corners.reshape(-1, 2)[ok], moved.reshape(-1, 2)[ok], downscale)
+
+
+def ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray, downscale: int = 2) -> np.ndarray:
+    """``ecc``: Euclidean ECC between the blurred, downscaled grey frames (identity if it fails)."""
+    import cv2
+
+    prev = _grey(prev_image, downscale, blur=True)
+    curr = _grey(curr_image, downscale, blur=True)
+    warp = np.eye(2, 3, dtype=np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 5000, 1e-6)
+    try:
+        _, warp = cv2.findTransformECC(prev, curr, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
+    except cv2.error:
+        return identity()
+    warp = np.asarray(warp, dtype=np.float64)
+    warp[:, 2] *= downscale
+    return warp
+
+
+def estimate_warp(
+    method: str,
+    prev_image: np.ndarray,
+    curr_image: np.ndarray,
+    downscale: int = 2,
+    prev_boxes: np.ndarray | None = None,
+    curr_boxes: np.ndarray | None = None,
+) -> np.ndarray:
+    """The warp previous -> current frame by an image method (``none`` gives the identity)."""
+    check_method(method)
+    downscale = max(1, int(downscale))
+    if method in ("orb", "sift"):
+        return feature_warp(method, prev_image, curr_image, downscale, prev_boxes, curr_boxes)
+    if method == "sparseOptFlow":
+        return sparse_flow_warp(prev_image, curr_image, downscale)
+    if method == "ecc":
+        return ecc_warp(prev_image, curr_image, downscale)
+    if method == "none":
+        return identity()
+    raise ValueError("the 'file' method reads precomputed warps: use file_warps() or sequence_warps()")
+
+
+class MotionEstimator:
+    """Per-sequence state for the image methods: remembers the previous image (and its boxes)."""
+
+    def __init__(self, method: str, downscale: int = 2) -> None:
+        if check_method(method) == "file":
+            raise ValueError("MotionEstimator computes warps from images; 'file' warps come from file_warps()")
+        self.method = method
+        self.downscale = downscale
+        self.reset()
+
+    def reset(self) -> None:
+        self._prev: np.ndarray | None = None
+        self._prev_boxes: np.ndarray | None = None
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
+        if self.method == "none":
+            return identity()
+        if self._prev is None:
+            warp = identity()
+        else:
+            warp = estimate_warp(self.method, self._prev, image, self.downscale, self._prev_boxes, boxes)
+        self._prev, self._prev_boxes = image, boxes
+        return warp
+
+
+# --------------------------------------------------------------------------------------------------
+# the official precomputed files
+# --------------------------------------------------------------------------------------------------
+def read_gmc_file(path: str | Path) -> np.ndarray:
+    """An official ``GMC-<SEQ>.txt`` -> (R, 2, 3) float64, row order kept (column 0, the row index,
+    is checked to count 0, 1, 2 ...)."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh):
+            tokens = line.split()
+            if not tokens:
+                continue
+            if len(tokens) < 7:
+                raise ValueError(f"{path}:{lineno + 1}: expected 7 tab-separated fields, got {len(tokens)}")
+            if int(float(tokens[0])) != len(rows):
+                raise ValueError(f"{path}:{lineno + 1}: row index {tokens[0]}, expected {len(rows)}")
+            rows.append([float(t) for t in tokens[1:7]])
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2, 3)
+
+
+def gmc_file_path(gmc_dir: str | Path, seq_name: str) -> Path:
+    """``<gmc_dir>/GMC-<SEQ>.txt`` with the MOT17 detector suffix dropped, as the official code."""
+    for suffix in ("-FRCNN", "-DPM", "-SDP"):
+        if seq_name.endswith(suffix):
+            seq_name = seq_name[: -len(suffix)]
+            break
+    return Path(gmc_dir) / f"GMC-{seq_name}.txt"
+
+
+def file_first_frame(num_rows: int, seq: SeqInfo) -> int:
+    """The frame of a GMC file's first row: 1 for a full-sequence file, N//2+2 for a MOT17 half-val
+    ("ablation") file, else the split's first frame if the file covers exactly the split."""
+    n = seq.length
+    if num_rows == n:
+        return 1
+    if num_rows == n - n // 2 - 1:
+        return n // 2 + 2
+    if num_rows == seq.num_frames:
+        return seq.first_frame
+    raise ValueError(
+        f"GMC file for {seq.name}: {num_rows} rows fit neither the sequence ({n} frames), its half-val "
+        f"part ({n - n // 2 - 1}) nor the split ({seq.num_frames})"
+    )
+
+
+def file_warps(gmc_dir: str | Path, seq: SeqInfo) -> dict[int, np.ndarray]:
+    """The official warps of ``seq`` keyed by frame number."""
+    table = read_gmc_file(gmc_file_path(gmc_dir, seq.name))
+    first = file_first_frame(len(table), seq)
+    return {first + k: table[k] for k in range(len(table))}
+
+
+# --------------------------------------------------------------------------------------------------
+# per-sequence cache
+# --------------------------------------------------------------------------------------------------
+def _cache_key(seq: SeqInfo, method: str, downscale: int, gmc_dir: str | Path | None) -> str:
+    extra = ""
+    if method == "file":
+        path = gmc_file_path(gmc_dir, seq.name)
+        extra = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    else:
+        extra = f"d{downscale}"
+    return f"{seq.name}-{method}-{seq.first_frame}-{seq.last_frame}-{extra}"
+
+
+def sequence_warps(
+    seq: SeqInfo,
+    method: str,
+    cache_dir: str | Path | None = None,
+    *,
+    downscale: int = 2,
+    gmc_dir: str | Path | None = None,
+    load_image: Callable[[SeqInfo, int], np.ndarray] | None = None,
+    boxes: Callable[[int], np.ndarray | None] | None = None,
+) -> np.ndarray:
+    """Warps of every frame of the split, (num_frames, 2, 3); row 0 (the split's first frame) is the
+    identity. Loaded from ``<cache_dir>/<key>.npy`` when present, else computed and saved there.
+
+    ``load_image(seq, frame_id)`` defaults to :func:`mot_bench.data.frames.decode_image`; ``boxes``
+    (frame_id -> tlbr boxes or None) masks detections for ``orb``/``sift``.
+    """
+    check_method(method)
+    if method == "file" and gmc_dir is None:
+        raise ValueError("camera-motion method 'file' needs gmc_dir")
+    cache = None
+    if cache_dir is not None:
+        cache = Path(cache_dir) / f"{_cache_key(seq, method, downscale, gmc_dir)}.npy"
+        if cache.is_file():
+            warps = np.load(cache)
+            if warps.shape == (seq.num_frames, 2, 3):
+                return warps
+    warps = np.repeat(identity()[None], seq.num_frames, axis=0)
+    if method == "file":
+        table = file_warps(gmc_dir, seq)
+        for k, frame_id in enumerate(seq.frame_ids):
+            if k > 0 and frame_id in table:
+                warps[k] = table[frame_id]
+    elif method != "none":
+        if load_image is None:
+            from mot_bench.data.frames import decode_image as load_image
+        estimator = MotionEstimator(method, downscale)
+        for k, frame_id in enumerate(seq.frame_ids):
+            warps[k] = estimator(load_image(seq, frame_id), None if boxes is None else boxes(frame_id))
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npy")
+        np.save(tmp, warps)
+        tmp.replace(cache)
+    return warps

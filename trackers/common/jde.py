@@ -1,0 +1,302 @@
+"""The JDE-family track and per-frame bookkeeping, shared by ByteTrack and FairMOT's tracker.
+
+Both descend from the same code (Zhongdao/Towards-Realtime-MOT -> FairMOT -> ByteTrack): the track
+object :class:`STrack` (8-d Kalman, states new/tracked/lost/removed, activation on the second hit
+except in the first frame) and the end-of-frame bookkeeping (:meth:`JDEStyleTracker._finish_frame`:
+lost-track expiry, list merges by id, duplicate removal at IoU > 0.85, output of activated tracks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mot_bench.plugins import Tracker
+from mot_bench.types import Detections, Frame, SeqInfo, Tracks
+from trackers.common.kalman import KalmanFilterXYAH
+from trackers.common.matching import iou_distance, linear_assignment
+
+
+class TrackState:
+    NEW = 0
+    TRACKED = 1
+    LOST = 2
+    REMOVED = 3
+
+
+def tlbr_to_tlwh64(tlbr: np.ndarray) -> np.ndarray:
+    """As the official ``tlbr_to_tlwh``, in the precision the detector gave (float32 or float64), then float64."""
+    tlwh = np.array(tlbr, copy=True)
+    tlwh[:, 2:] -= tlwh[:, :2]
+    return tlwh.astype(np.float64)
+
+
+class STrack:
+    """One track (or, before activation, one detection wrapped as a track)."""
+
+    shared_kalman = KalmanFilterXYAH()
+
+    def __init__(self, tlwh: np.ndarray, score: float) -> None:
+        self._tlwh = np.asarray(tlwh, dtype=np.float64)
+        self.kalman_filter: KalmanFilterXYAH | None = None
+        self.mean: np.ndarray | None = None
+        self.covariance: np.ndarray | None = None
+        self.is_activated = False
+        self.score = score
+        self.tracklet_len = 0
+        self.track_id = 0
+        self.state = TrackState.NEW
+        self.frame_id = 0
+        self.start_frame = 0
+
+    @property
+    def end_frame(self) -> int:
+        return self.frame_id
+
+    # -- geometry (as the official properties) --------------------------------------------------
+    @property
+    def tlwh(self) -> np.ndarray:
+        if self.mean is None:
+            return self._tlwh.copy()
+        ret = self.mean[:4].copy()
+        ret[2] *= ret[3]
+        ret[:2] -= ret[2:] / 2
+        return ret
+
+    @property
+    def tlbr(self) -> np.ndarray:
+        ret = self.tlwh.copy()
+        ret[2:] += ret[:2]
+        return ret
+
+    @staticmethod
+    def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
+        ret = np.asarray(tlwh).copy()
+        ret[:2] += ret[2:] / 2
+        ret[2] /= ret[3]
+        return ret
+
+    def to_xyah(self) -> np.ndarray:
+        return self.tlwh_to_xyah(self.tlwh)
+
+    def measurement(self, tlwh: np.ndarray) -> np.ndarray:
+        """A box as the Kalman filter measures it: (x, y, a, h) here; subclasses with another filter override."""
+        return self.tlwh_to_xyah(tlwh)
+
+    # -- life cycle -----------------------------------------------------------------------------
+    @staticmethod
+    def multi_predict(stracks: list[STrack]) -> None:
+        """Vectorised predict; tracks not in the tracked state get their height velocity zeroed."""
+        if not stracks:
+            return
+        multi_mean = np.asarray([st.mean.copy() for st in stracks])
+        multi_cov = np.asarray([st.covariance for st in stracks])
+        for i, st in enumerate(stracks):
+            if st.state != TrackState.TRACKED:
+                multi_mean[i][7] = 0
+        multi_mean, multi_cov = STrack.shared_kalman.multi_predict(multi_mean, multi_cov)
+        for st, mean, cov in zip(stracks, multi_mean, multi_cov, strict=True):
+            st.mean, st.covariance = mean, cov
+
+    def activate(self, kalman_filter: KalmanFilterXYAH, frame_id: int, track_id: int) -> None:
+        """Start a track; it is confirmed at once only in the sequence's first frame."""
+        self.kalman_filter = kalman_filter
+        self.track_id = track_id
+        self.mean, self.covariance = kalman_filter.initiate(self.measurement(self._tlwh))
+        self.tracklet_len = 0
+        self.state = TrackState.TRACKED
+        if frame_id == 1:
+            self.is_activated = True
+        self.frame_id = frame_id
+        self.start_frame = frame_id
+
+    def re_activate(self, new_track: STrack, frame_id: int) -> None:
+        """A lost track found again (ByteTrack takes the new detection's score)."""
+        self.mean, self.covariance = self.kalman_filter.update(
+            self.mean, self.covariance, self.measurement(new_track.tlwh)
+        )
+        self.tracklet_len = 0
+        self.state = TrackState.TRACKED
+        self.is_activated = True
+        self.frame_id = frame_id
+        self.score = new_track.score
+
+    def update(self, new_track: STrack, frame_id: int) -> None:
+        """A tracked (or unconfirmed) track matched in this frame."""
+        self.frame_id = frame_id
+        self.tracklet_len += 1
+        self.mean, self.covariance = self.kalman_filter.update(
+            self.mean, self.covariance, self.measurement(new_track.tlwh)
+        )
+        self.state = TrackState.TRACKED
+        self.is_activated = True
+        self.score = new_track.score
+
+    def mark_lost(self) -> None:
+        self.state = TrackState.LOST
+
+    def mark_removed(self) -> None:
+        self.state = TrackState.REMOVED
+
+
+def tlbrs(tracks: list[STrack]) -> np.ndarray:
+    return np.asarray([t.tlbr for t in tracks], dtype=np.float64).reshape(-1, 4)
+
+
+def track_iou_distance(atracks: list[STrack], btracks: list[STrack]) -> np.ndarray:
+    return iou_distance(tlbrs(atracks), tlbrs(btracks))
+
+
+def joint_stracks(tlista: list[STrack], tlistb: list[STrack]) -> list[STrack]:
+    """Union by track id, keeping the order of ``tlista`` then the new ones of ``tlistb``."""
+    exists = {t.track_id for t in tlista}
+    res = list(tlista)
+    for t in tlistb:
+        if t.track_id not in exists:
+            exists.add(t.track_id)
+            res.append(t)
+    return res
+
+
+def sub_stracks(tlista: list[STrack], removed_ids: set[int]) -> list[STrack]:
+    """``tlista`` minus the tracks whose id is in ``removed_ids`` (the official code keys by id)."""
+    out: dict[int, STrack] = {}
+    for t in tlista:
+        out[t.track_id] = t
+    for tid in removed_ids:
+        out.pop(tid, None)
+    return list(out.values())
+
+
+def remove_duplicate_stracks(stracksa: list[STrack], stracksb: list[STrack]) -> tuple[list[STrack], list[STrack]]:
+    """A tracked and a lost track overlapping with IoU distance < 0.15: drop the younger one."""
+    pdist = track_iou_distance(stracksa, stracksb)
+    pairs = np.where(pdist < 0.15)
+    dupa, dupb = set(), set()
+    for p, q in zip(*pairs, strict=True):
+        timep = stracksa[p].frame_id - stracksa[p].start_frame
+        timeq = stracksb[q].frame_id - stracksb[q].start_frame
+        if timep > timeq:
+            dupb.add(q)
+        else:
+            dupa.add(p)
+    resa = [t for i, t in enumerate(stracksa) if i not in dupa]
+    resb = [t for i, t in enumerate(stracksb) if i not in dupb]
+    return resa, resb
+
+
+class JDEStyleTracker(Tracker):
+    """State shared by ByteTrack and FairMOT's JDETracker: track lists, id counter, frame counter."""
+
+    track_buffer: int
+    frame_rate: float | None
+    min_box_area: float
+    aspect_ratio_thresh: float | None
+
+    def reset(self, seq: SeqInfo | None) -> None:
+        """Fresh lists, ids from 1, lost-track buffer scaled by the sequence frame rate."""
+        self._reset_state(seq)
+
+    def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
+        # The official trackers of this family take a network's float32 output (YOLOX, FairMOT): boxes read
+        # from a file (float64) are rounded to float32 first, so thresholds and Kalman inputs see what they see.
+        return self._report(self.step(detections.as_float32()))
+
+    def step(self, detections: Detections) -> list[STrack]:
+        """One official update; returns the activated tracks before the output filter."""
+        raise NotImplementedError
+
+    def _reset_state(self, seq: SeqInfo | None) -> None:
+        self.tracked_stracks: list[STrack] = []
+        self.lost_stracks: list[STrack] = []
+        self.removed_ids: set[int] = set()
+        self.frame_id = 0
+        self._next_id = 0
+        fps = self.frame_rate if self.frame_rate is not None else (seq.fps if seq is not None else 30.0)
+        self.buffer_size = int(fps / 30.0 * self.track_buffer)
+        self.max_time_lost = self.buffer_size
+        self.kalman_filter = KalmanFilterXYAH()
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _split_tracked(self) -> tuple[list[STrack], list[STrack]]:
+        unconfirmed = [t for t in self.tracked_stracks if not t.is_activated]
+        confirmed = [t for t in self.tracked_stracks if t.is_activated]
+        return unconfirmed, confirmed
+
+    def _apply_matches(self, tracks, dets, matches, activated: list[STrack], refind: list[STrack]) -> None:
+        """Matched tracked tracks take the detection; matched lost tracks are re-activated."""
+        for it, idet in matches:
+            track, det = tracks[it], dets[idet]
+            if track.state == TrackState.TRACKED:
+                track.update(det, self.frame_id)
+                activated.append(track)
+            else:
+                track.re_activate(det, self.frame_id)
+                refind.append(track)
+
+    @staticmethod
+    def _mark_lost(tracks: list[STrack], unmatched, lost: list[STrack]) -> None:
+        for it in unmatched:
+            track = tracks[it]
+            if track.state != TrackState.LOST:
+                track.mark_lost()
+                lost.append(track)
+
+    def _match_unconfirmed(self, unconfirmed: list[STrack], dets: list[STrack], dists: np.ndarray,
+                           activated: list[STrack], removed: list[STrack]):
+        """Tracks seen once are confirmed by an IoU match (0.7) or removed; returns unmatched detections."""
+        matches, u_unconfirmed, u_det = linear_assignment(dists, thresh=0.7)
+        for it, idet in matches:
+            unconfirmed[it].update(dets[idet], self.frame_id)
+            activated.append(unconfirmed[it])
+        for it in u_unconfirmed:
+            unconfirmed[it].mark_removed()
+            removed.append(unconfirmed[it])
+        return u_det
+
+    def _start_new(self, dets: list[STrack], unmatched, activated: list[STrack]) -> None:
+        """New tracks from unmatched detections scoring at least ``det_thresh``."""
+        for inew in unmatched:
+            track = dets[inew]
+            if track.score < self.det_thresh:
+                continue
+            track.activate(self.kalman_filter, self.frame_id, self._new_id())
+            activated.append(track)
+
+    def _finish_frame(
+        self,
+        activated: list[STrack],
+        refind: list[STrack],
+        lost: list[STrack],
+        removed: list[STrack],
+    ) -> list[STrack]:
+        """Step 5 of the official update: expire lost tracks, merge the lists, drop duplicates."""
+        for track in self.lost_stracks:
+            if self.frame_id - track.end_frame > self.max_time_lost:
+                track.mark_removed()
+                removed.append(track)
+        self.tracked_stracks = [t for t in self.tracked_stracks if t.state == TrackState.TRACKED]
+        self.tracked_stracks = joint_stracks(self.tracked_stracks, activated)
+        self.tracked_stracks = joint_stracks(self.tracked_stracks, refind)
+        self.lost_stracks = sub_stracks(self.lost_stracks, {t.track_id for t in self.tracked_stracks})
+        self.lost_stracks.extend(lost)
+        # As the official code: subtract the removed tracks of *previous* frames only, so a track
+        # expired in this frame stays in the lost list (and the next frame's pool) one more frame.
+        self.lost_stracks = sub_stracks(self.lost_stracks, self.removed_ids)
+        self.removed_ids.update(t.track_id for t in removed)
+        self.tracked_stracks, self.lost_stracks = remove_duplicate_stracks(self.tracked_stracks, self.lost_stracks)
+        return [t for t in self.tracked_stracks if t.is_activated]
+
+    def _report(self, stracks: list[STrack]) -> Tracks:
+        """The demo/evaluator output filter: area > min_box_area and not w/h > aspect_ratio_thresh."""
+        rows = []
+        for t in stracks:
+            tlwh = t.tlwh
+            vertical = self.aspect_ratio_thresh is not None and tlwh[2] / tlwh[3] > self.aspect_ratio_thresh
+            if tlwh[2] * tlwh[3] > self.min_box_area and not vertical:
+                rows.append((t.tlbr, t.track_id, float(t.score)))
+        return Tracks.from_list(rows)
+
+
