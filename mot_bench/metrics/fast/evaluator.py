@@ -137,7 +137,8 @@ def evaluate_fast(
     metrics: tuple[str, ...] = METRICS,
     num_workers: int = 1,
 ) -> dict:
-    """:func:`mot_bench.metrics.evaluate` with the fast engine: one process per sequence when asked."""
+    """:func:`mot_bench.metrics.evaluate` with the fast engine; ``num_workers`` > 1 scores sequences in
+    that many processes (sequences sharing a gt file, like MOT17's detector folders, in the same task)."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise EvalError(f"results folder {results_dir} does not exist", path=results_dir)
@@ -153,10 +154,27 @@ def evaluate_fast(
         finally:
             _GT_CACHE.clear()
     else:
+        # one task per group of sequences sharing a gt file (parsed once in its worker), biggest first
+        groups: dict[tuple, list[SeqInfo]] = {}
+        for s in seqs:
+            groups.setdefault((s.gt_path.stat().st_size, s.length), []).append(s)
+        size = {key: sum(k[0] + (results_dir / f"{s.name}.txt").stat().st_size for s in g for k in [key])
+                for key, g in groups.items()}
+        order = sorted(groups, key=lambda key: -size[key])
         with pool:
-            futures = [pool.submit(_score_files, s, results_dir, bench, metrics) for s in seqs]
-            per_seq = {s.name: fut.result() for s, fut in zip(seqs, futures, strict=True)}
+            futures = [pool.submit(_score_group, groups[key], results_dir, bench, metrics) for key in order]
+            per_seq = {}
+            for fut in futures:
+                per_seq.update(fut.result())
     return assemble(seqs, per_seq, bench, metrics)
+
+
+def _score_group(seqs: list[SeqInfo], results_dir: Path, benchmark: str,
+                 metrics: tuple[str, ...]) -> dict[str, dict[str, dict]]:
+    try:
+        return {s.name: _score_files(s, results_dir, benchmark, metrics) for s in seqs}
+    finally:
+        _GT_CACHE.clear()
 
 
 class FastEvaluator:
