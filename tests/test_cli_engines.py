@@ -44,3 +44,17 @@ def test_run_engine_option(tmp_path: Path) -> None:
         results[engine] = json.loads((out / "metrics.json").read_text())
     assert results["fast"]["combined"] == results["trackeval"]["combined"]
     assert results["fast"]["per_sequence"] == results["trackeval"]["per_sequence"]
+
+
+def test_default_engine_is_fast_and_unknown_engines_are_refused(shared_data: Path) -> None:
+    import inspect
+
+    import pytest
+
+    from mot_bench.data.sequences import find_sequences
+    from mot_bench.metrics import DEFAULT_ENGINE, EvalError, evaluate
+
+    assert DEFAULT_ENGINE == "fast" and inspect.signature(evaluate).parameters["engine"].default == "fast"
+    seqs = find_sequences(shared_data, "MOT15", "train", ["TUD-Campus"])
+    with pytest.raises(EvalError, match="unknown scoring engine 'motmetrics'"):
+        evaluate(seqs, shared_data / "trackers" / "MOT15" / "CEM", engine="motmetrics")
