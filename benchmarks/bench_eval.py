@@ -1,10 +1,20 @@
-"""Wall time of mot_bench.metrics.evaluate() next to TrackEval called directly, on the same files.
+"""Scoring speed: the fast engine vs TrackEval called directly vs `mot-bench eval`'s trackeval engine.
 
-Default: Lif_T's published results on the 21 MOT17 train folders (../shared/data). Both paths run
-TrackEval's own code; ours adds result validation and a temporary layout, so the ratio shows that
-overhead. The combined scores of both are printed and must be equal.
+Default: Lif_T's published results on the 21 MOT17 train folders (../shared/data). Each measurement
+runs in a fresh Python process (so peak memory is its own), the variants are interleaved and
+repeated, and medians are reported: wall and CPU seconds of the scoring call, and the process's peak
+resident memory above its level just before the call (resource.getrusage). Variants:
 
-    python benchmarks/bench_eval.py [--seqs N] [--workers W] [--data PATH]
+* ``trackeval_direct``  TrackEval 1.3.0's Evaluator + MotChallenge2DBox on the files (the reference)
+* ``engine_trackeval``  mot_bench.metrics.evaluate(engine="trackeval"): what `mot-bench eval` did before
+* ``fast``              evaluate(engine="fast"), one process
+* ``fast_w2``           evaluate(engine="fast", num_workers=2)
+* ``tuner``             FastEvaluator built once (gt parsed), then score() of in-memory result arrays:
+                        the time of one score() call (median of 5 in the same process)
+
+The combined scores of every variant are compared with TrackEval's, field by field (must be equal).
+
+    python benchmarks/bench_eval.py [--repeat 3] [--seqs N] [--data PATH] [--only fast,tuner]
 """
 
 from __future__ import annotations
@@ -12,7 +22,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
+import resource
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+VARIANTS = ("trackeval_direct", "engine_trackeval", "fast", "fast_w2", "tuner")
 
 
 def trackeval_direct(
@@ -54,47 +69,122 @@ def _default_data() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "data"
 
 
+def _flat_reference(res: dict) -> dict:
+    """TrackEval's COMBINED_SEQ in our flat layout (means of alpha arrays, plain numbers)."""
+    out = {}
+    for fields in res["COMBINED_SEQ"]["pedestrian"].values():
+        for f, v in fields.items():
+            arr = np.asarray(v, dtype=np.float64)
+            out[f] = float(arr.mean()) if arr.ndim else float(arr)
+    return out
+
+
+def _flat_ours(combined: dict) -> dict:
+    return {f: float(v) for f, v in combined.items() if not isinstance(v, list)}
+
+
+def _same(ours: dict, ref: dict) -> bool:
+    """Every combined field both report is equal (alpha arrays by their mean), and there are many."""
+    common = set(ours) & set(ref)
+    return len(common) >= 40 and all(ours[f] == ref[f] for f in common)
+
+
+def measure(variant: str, data: Path, n_seqs: int) -> dict:
+    """One measurement in this process: import, then time the scoring call."""
+    sys.path.insert(0, str(REPO))
+    from mot_bench.data.sequences import find_sequences
+    from mot_bench.metrics import evaluate
+    from mot_bench.metrics.fast import FastEvaluator
+
+    seqs = find_sequences(data, "MOT17", "train")[: n_seqs or None]
+    lift = data / "trackers" / "MOT17" / "Lif_T"
+    # every variant's modules are imported before the clock starts
+    import pandas  # noqa: F401
+    import scipy.optimize  # noqa: F401
+    import trackeval  # noqa: F401
+
+    import mot_bench.metrics.fast  # noqa: F401
+    if variant == "tuner":
+        import pandas as pd
+
+        ev = FastEvaluator(seqs, "MOT17")
+        arrays = {s.name: pd.read_csv(lift / f"{s.name}.txt", header=None).to_numpy(np.float64) for s in seqs}
+        ev.score(arrays)  # warm
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        walls, cpus = [], []
+        for _ in range(5):
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = ev.score(arrays)
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+        combined = _flat_ours(res["combined"])
+        wall, cpu = statistics.median(walls), statistics.median(cpus)
+    else:
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0, c0 = time.perf_counter(), time.process_time()
+        if variant == "trackeval_direct":
+            combined = _flat_reference(trackeval_direct(data / "MOT17" / "train", lift.parent, "Lif_T",
+                                                        [s.name for s in seqs], "MOT17"))
+        else:
+            engine = "trackeval" if variant == "engine_trackeval" else "fast"
+            workers = 2 if variant == "fast_w2" else 1
+            combined = _flat_ours(evaluate(seqs, lift, "MOT17", num_workers=workers, engine=engine)["combined"])
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"variant": variant, "wall": wall, "cpu": cpu, "peak_mib": (peak - rss0) / 1024,
+            "children_cpu": children.ru_utime + children.ru_stime, "children_peak_mib": children.ru_maxrss / 1024,
+            "combined": combined}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=_default_data(), help="shared data folder")
     ap.add_argument("--seqs", type=int, default=0, help="only the first N sequences (0: all 21)")
-    ap.add_argument("--workers", type=int, default=1, help="num_workers for evaluate()")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds; each round runs every variant once")
+    ap.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
+    ap.add_argument("--measure", default=None, help=argparse.SUPPRESS)  # internal: one measurement, JSON out
     args = ap.parse_args(argv)
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.data, args.seqs)))
+        return 0
 
-    sys.path.insert(0, str(REPO))
-    from mot_bench.data.sequences import find_sequences
-    from mot_bench.metrics import evaluate
+    variants = [v for v in args.only.split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        ap.error(f"unknown variant(s) {sorted(unknown)}")
+    print(f"Lif_T on {args.seqs or 21} MOT17 train folders, cpu_count={os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}, {args.repeat} interleaved round(s)")
+    runs: dict[str, list[dict]] = {v: [] for v in variants}
+    for r in range(args.repeat):
+        order = variants if r % 2 == 0 else variants[::-1]  # interleaved, alternating order
+        for v in order:
+            cmd = [sys.executable, __file__, "--measure", v, "--data", str(args.data), "--seqs", str(args.seqs)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            runs[v].append(json.loads(out.strip().splitlines()[-1]))
+            m = runs[v][-1]
+            print(f"  round {r + 1} {v:17s} {m['wall']:7.3f} s wall {m['cpu']:7.3f} s cpu", flush=True)
 
-    gt_folder = args.data / "MOT17" / "train"
-    trackers_folder = args.data / "trackers" / "MOT17"
-    seqs = find_sequences(args.data, "MOT17", "train")
-    if args.seqs:
-        seqs = seqs[: args.seqs]
-    names = [s.name for s in seqs]
-    frames = sum(s.length for s in seqs)
-    print(f"Lif_T on {len(names)} MOT17 train folders ({frames} frames), cpu_count={os.cpu_count()}")
-
-    t0, c0 = time.perf_counter(), time.process_time()
-    ref = trackeval_direct(gt_folder, trackers_folder, "Lif_T", names, "MOT17")
-    t_ref, c_ref = time.perf_counter() - t0, time.process_time() - c0
-
-    t0, c0 = time.perf_counter(), time.process_time()
-    ours = evaluate(seqs, trackers_folder / "Lif_T", benchmark="MOT17", num_workers=args.workers)
-    t_ours, c_ours = time.perf_counter() - t0, time.process_time() - c0
-
-    rc = ref["COMBINED_SEQ"]["pedestrian"]
-    oc = ours["combined"]
-    pairs = [("HOTA", float(np.mean(rc["HOTA"]["HOTA"]))), ("MOTA", rc["CLEAR"]["MOTA"]),
-             ("IDF1", rc["Identity"]["IDF1"]), ("IDSW", rc["CLEAR"]["IDSW"])]
-    for name, ref_val in pairs:
-        print(f"  {name:5s} trackeval={ref_val:.10g}  mot_bench={oc[name]:.10g}")
-    same = all(oc[name] == ref_val for name, ref_val in pairs)
-    # CPU time of this process too: the wall time is noisy on a shared machine (workers' CPU not counted)
-    print(f"TrackEval direct       : {t_ref:8.2f} s wall  {c_ref:8.2f} s cpu")
-    print(f"mot_bench evaluate()   : {t_ours:8.2f} s wall  {c_ours:8.2f} s cpu  (num_workers={args.workers})")
-    print(f"ratio ours/direct      : {t_ours / t_ref:8.3f}        {c_ours / c_ref:8.3f}")
-    print("combined scores identical" if same else "COMBINED SCORES DIFFER")
-    return 0 if same else 1
+    ref = runs.get("trackeval_direct", [{}])[0].get("combined")
+    base = statistics.median(m["wall"] for m in runs["trackeval_direct"]) if "trackeval_direct" in runs else None
+    base_cpu = statistics.median(m["cpu"] for m in runs["trackeval_direct"]) if "trackeval_direct" in runs else None
+    print(f"\n{'variant':18s}{'wall s':>9s}{'cpu s':>9s}{'x wall':>8s}{'x cpu':>8s}{'peak MiB':>10s}  combined")
+    ok = True
+    for v in variants:
+        wall = statistics.median(m["wall"] for m in runs[v])
+        cpu = statistics.median(m["cpu"] + (m["children_cpu"] if v == "fast_w2" else 0) for m in runs[v])
+        peak = statistics.median(m["peak_mib"] for m in runs[v])
+        if v == "fast_w2":  # the scoring happens in the workers: their own peak (forked, so it includes
+            peak = statistics.median(m["children_peak_mib"] for m in runs[v])  # the parent's pages they touch)
+        same = "-" if ref is None else "identical" if all(_same(m["combined"], ref) for m in runs[v]) else "DIFFERENT"
+        ok &= same != "DIFFERENT"
+        xw = f"{base / wall:8.1f}" if base else f"{'-':>8s}"
+        xc = f"{base_cpu / cpu:8.1f}" if base_cpu else f"{'-':>8s}"
+        print(f"{v:18s}{wall:9.3f}{cpu:9.3f}{xw}{xc}{peak:10.0f}  {same}")
+    print("(x: TrackEval direct's median divided by the variant's; fast_w2: cpu and peak of its worker processes"
+          " (peak: whole worker RSS); tuner: one score() call with gt already parsed; peak: above the level before"
+          " the call)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

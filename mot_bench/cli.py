@@ -123,8 +123,10 @@ class RunCommand(click.Command):
 @click.option("--no-eval", is_flag=True, help="Write results and timings only; do not score.")
 @click.option("--overwrite", is_flag=True, help="Start the run folder afresh instead of resuming it.")
 @click.option("--no-progress", is_flag=True, help="Hide the per-sequence progress bars.")
+@click.option("--engine", type=click.Choice(["fast", "trackeval"]), default="fast", show_default=True,
+              help="Scoring engine (fast: TrackEval's numbers bit for bit, vectorised; trackeval: TrackEval itself).")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, device,
-        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress) -> None:
+        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, engine) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
@@ -148,7 +150,7 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
             detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
             detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
-            overwrite=overwrite, progress=not no_progress,
+            overwrite=overwrite, progress=not no_progress, eval_engine=engine,
         )
         results = run_many(opts)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
@@ -227,7 +229,13 @@ def summary_table(results) -> str:
               help="Folder of the tracker's <SEQ>.txt result files (MOTChallenge format).")
 @click.option("--json", "json_out", default=None, type=click.Path(dir_okay=False),
               help="Also write the metrics (TrackEval field names) to this JSON file.")
-def eval_cmd(gt_root, benchmark, split, seqs, results, json_out) -> None:
+@click.option("--engine", type=click.Choice(["fast", "trackeval"]), default="fast", show_default=True,
+              help="Scoring engine: fast (vectorised, TrackEval's numbers bit for bit) or trackeval (TrackEval).")
+@click.option("--compare-engines", is_flag=True,
+              help="Score with both engines and print a per-field difference table (all zeros expected).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Processes scoring sequences in parallel.")
+def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare_engines, workers) -> None:
     """Score existing result files with the official MOTChallenge (TrackEval) metrics."""
     from mot_bench.atomic import atomic_write_json
     from mot_bench.data.sequences import DataError, find_sequences
@@ -241,14 +249,26 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out) -> None:
             if not names:
                 raise click.ClickException(f"no <SEQ>.txt in {results} matches a sequence under {gt_root}")
         seq_infos = find_sequences(gt_root, benchmark, split, names)
-        check_eval_dependencies()
-        metrics = evaluate(seq_infos, results, benchmark)
+        if engine == "trackeval" or compare_engines:
+            check_eval_dependencies()
+        metrics = evaluate(seq_infos, results, benchmark, num_workers=workers, engine=engine)
+        other = None
+        if compare_engines:
+            other = evaluate(seq_infos, results, benchmark, num_workers=workers,
+                             engine="trackeval" if engine == "fast" else "fast")
     except (DataError, EvalError, ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     metrics["split"] = split
     if json_out:
         atomic_write_json(json_out, metrics)
     click.echo(metrics_table(metrics))
+    if other is not None:
+        from mot_bench.metrics.compare import engine_diff_table
+
+        table, n_diff = engine_diff_table(metrics, other, engine)
+        click.echo(table)
+        if n_diff:
+            raise click.ClickException(f"the engines differ in {n_diff} field value(s)")
 
 
 def metrics_table(metrics: dict[str, Any]) -> str:

@@ -77,6 +77,7 @@ class RunOptions:
     progress: bool = True
     overwrite: bool = False
     label: str | None = None
+    eval_engine: str = "fast"  # scoring engine: fast (bit-identical to TrackEval) or trackeval
 
     def __post_init__(self) -> None:
         names = list(self.trackers)
@@ -182,7 +183,7 @@ def run_many(options: RunOptions) -> list[RunResult]:
     detector, trackers = build(options, runtime)
     has_gt = all(s.gt_path.is_file() for s in seqs)
     do_eval = options.evaluate and has_gt
-    if do_eval:
+    if do_eval and options.eval_engine == "trackeval":
         from mot_bench.metrics import check_eval_dependencies
 
         check_eval_dependencies()
@@ -223,7 +224,8 @@ def run_many(options: RunOptions) -> list[RunResult]:
         if do_eval:
             from mot_bench.metrics import evaluate
 
-            metrics = evaluate(seqs, lane.folder.results_dir, benchmark if benchmark in BENCHMARKS else None)
+            metrics = evaluate(seqs, lane.folder.results_dir, benchmark if benchmark in BENCHMARKS else None,
+                               engine=options.eval_engine)
             metrics["split"] = options.split
             lane.folder.write_metrics(metrics)
         resumed = [s.name for s in seqs if s.name in lane.done]

@@ -1,4 +1,5 @@
-"""evaluate() equals TrackEval's own Evaluator + MotChallenge2DBox, field by field, on Lif_T's MOT17 results."""
+"""evaluate() (default engine: fast) equals TrackEval's own Evaluator + MotChallenge2DBox, field by field,
+on Lif_T's MOT17 results."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def test_lift_two_sequences_equal_trackeval(shared_data: Path) -> None:
 
 @pytest.mark.slow
 def test_lift_all_21_sequences_equal_trackeval(shared_data: Path) -> None:
-    """About 65 s on one core: both evaluations of 21 folders, ~230k result and ~615k gt rows."""
+    """About 15 s on one core (TrackEval's ~13 s, the fast engine's ~1 s): 21 folders, ~230k result and
+    ~615k gt rows."""
     ours, ref = _run(shared_data, None)
     assert len(ours["per_sequence"]) == 21
     assert_same_as_trackeval(ours, ref)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mot_bench.data.motfile import MOTFormatError, read_mot_file
+from mot_bench.data.mottext import read_mot_text
 from mot_bench.types import SeqInfo
 
 BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
@@ -53,8 +54,8 @@ def is_mot15_style(seq: SeqInfo, benchmark: str | None = None, rows: np.ndarray 
     if gt_num_columns(seq.gt_path) >= 10:
         return True
     if rows is None:
-        try:
-            rows = read_mot_file(seq.gt_path, "gt", seq_length=seq.length)
+        try:  # the vectorised reader: this runs for every sequence whose benchmark is inferred
+            rows = read_mot_text(seq.gt_path, seq_length=seq.length).rows
         except MOTFormatError:
             return False  # a malformed file is reported by whoever reads it for real
     return len(rows) > 0 and not _class_and_visibility(rows)

@@ -1,5 +1,6 @@
-"""Scoring: official MOTChallenge metrics computed by TrackEval itself (see :mod:`.official`)."""
+"""Scoring: official MOTChallenge metrics, by TrackEval itself or by our bit-identical ``fast`` engine."""
 
+from mot_bench.metrics.common import DEFAULT_ENGINE, ENGINES
 from mot_bench.metrics.official import (
     BENCHMARKS,
     METRICS,
@@ -9,4 +10,5 @@ from mot_bench.metrics.official import (
     infer_benchmark,
 )
 
-__all__ = ["BENCHMARKS", "METRICS", "EvalError", "check_eval_dependencies", "evaluate", "infer_benchmark"]
+__all__ = ["BENCHMARKS", "DEFAULT_ENGINE", "ENGINES", "METRICS", "EvalError", "check_eval_dependencies", "evaluate",
+           "infer_benchmark"]

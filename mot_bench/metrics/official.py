@@ -1,6 +1,9 @@
-"""Official MOTChallenge scores: TrackEval 1.3.0 itself (MotChallenge2DBox + HOTA, CLEAR, Identity).
+"""Official MOTChallenge scores: :func:`evaluate` and its ``trackeval`` engine, TrackEval 1.3.0 itself
+(MotChallenge2DBox + HOTA, CLEAR, Identity).
 
-We do not re-implement any metric here. This module only
+:func:`evaluate` hands ``engine="fast"`` (the default) to :mod:`mot_bench.metrics.fast`, which gives the
+same numbers bit for bit, and ``engine="trackeval"`` to :func:`evaluate_trackeval`, the reference, which
+re-implements no metric. For that engine this module only
 * validates result files first, so a user gets ``file:line`` errors instead of a TrackEval traceback,
 * lays out gt and results in a temporary folder the way TrackEval expects (restricting both to a
   sequence's frame sub-range, e.g. half-val, and renumbering from 1 as ByteTrack/FairMOT do),
@@ -24,85 +27,29 @@ from typing import Any
 
 import numpy as np
 
-from mot_bench.data.gt import BENCHMARKS, gt_num_columns, infer_benchmark
-from mot_bench.data.motfile import MOTFormatError, check_unique_ids, read_mot_file
+from mot_bench.metrics.common import (
+    BENCHMARKS,
+    DEFAULT_ENGINE,
+    METRICS,
+    EvalError,
+    check_engine,
+    check_metrics,
+    check_sequence,
+    check_unique_names,
+    infer_benchmark,
+    load_results,
+    resolve_benchmark,
+)
 from mot_bench.types import SeqInfo
 
-METRICS = ("HOTA", "CLEAR", "Identity")
+__all__ = ["BENCHMARKS", "METRICS", "EvalError", "check_eval_dependencies", "evaluate", "infer_benchmark"]
+
 _TRACKER = "mot_bench"  # folder name of our one "tracker" in the temporary TrackEval layout
 _CLASS = "pedestrian"  # the only class MotChallenge2DBox evaluates
 
 
-class EvalError(ValueError):
-    """Inputs that cannot be scored: names the file (and line) and what was expected."""
-
-    def __init__(self, message: str, path: str | os.PathLike | None = None, line: int | None = None) -> None:
-        self.path = None if path is None else str(path)
-        self.line = line
-        super().__init__(message)
-
-
 # --------------------------------------------------------------------------------------------------
-# benchmark name
-
-
-def _resolve_benchmark(seqs: list[SeqInfo], benchmark: str | None) -> str:
-    if benchmark is not None:
-        bench = benchmark.upper()
-        if bench not in BENCHMARKS:
-            raise EvalError(f"unknown benchmark {benchmark!r}; expected one of {', '.join(BENCHMARKS)}")
-        return bench
-    found: dict[str, list[str]] = {}
-    for s in seqs:
-        found.setdefault(infer_benchmark(s), []).append(s.name)
-    if len(found) > 1:
-        detail = "; ".join(f"{b}: {', '.join(names)}" for b, names in sorted(found.items()))
-        raise EvalError(
-            f"sequences belong to different benchmarks ({detail}); TrackEval scores one benchmark at a "
-            "time: evaluate them separately or pass benchmark=..."
-        )
-    return next(iter(found))
-
-
-# --------------------------------------------------------------------------------------------------
-# input validation and the temporary TrackEval layout
-
-
-def _nonblank_line_number(path: Path, index: int) -> int:
-    """1-based file line of the ``index``-th (0-based) non-blank line (read_mot_file skips blanks)."""
-    seen = -1
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if raw.strip():
-                seen += 1
-                if seen == index:
-                    return lineno
-    return 0
-
-
-def _load_results(path: Path, seq: SeqInfo) -> np.ndarray:
-    """Read and check a result file as TrackEval would need it, with errors naming file and line."""
-    if not path.is_file():
-        raise EvalError(f"missing result file {path} for sequence {seq.name}", path=path)
-    try:
-        rows = read_mot_file(path, kind="result", seq_length=seq.length)
-        check_unique_ids(rows, path)
-    except MOTFormatError as exc:
-        raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
-    if len(rows):
-        bad = np.flatnonzero(rows[:, 1] < 0)
-        if len(bad):
-            line = _nonblank_line_number(path, int(bad[0]))
-            raise EvalError(f"{path}:{line}: track id must be >= 0, got {int(rows[bad[0], 1])}", path, line)
-        bad = np.flatnonzero(rows[:, 7] > 1)
-        if len(bad):
-            line = _nonblank_line_number(path, int(bad[0]))
-            raise EvalError(
-                f"{path}:{line}: column 8 is read as the class by the official kit and must be -1 or 1 "
-                f"(pedestrian), got {rows[bad[0], 7]:g}",
-                path, line,
-            )
-    return rows
+# the temporary TrackEval layout
 
 
 def _write_results(rows: np.ndarray, seq: SeqInfo, dest: Path) -> None:
@@ -167,28 +114,11 @@ def _prepare_layout(seqs: list[SeqInfo], results_dir: Path, benchmark: str, tmp:
     gt_root, trk_root = tmp / "gt", tmp / "trackers" / _TRACKER
     trk_root.mkdir(parents=True)
     seq_lengths: dict[str, int] = {}
+    check_unique_names(seqs)
     for seq in seqs:
-        if seq.name in seq_lengths:
-            raise EvalError(f"sequence {seq.name} is listed twice")
-        if not 1 <= seq.first_frame <= seq.last_frame <= seq.length:
-            raise EvalError(
-                f"sequence {seq.name}: frame range {seq.first_frame}..{seq.last_frame} "
-                f"is not inside 1..{seq.length}"
-            )
-        if benchmark != "MOT15" and seq.gt_path.is_file() and gt_num_columns(seq.gt_path) >= 10:
-            raise EvalError(
-                f"{seq.gt_path}: 10-column gt is MOT15's 3D format (columns 8-10 are world coordinates, not "
-                f"class/visibility), but benchmark is {benchmark}; pass benchmark='MOT15'",
-                path=seq.gt_path,
-            )
-        if not seq.gt_path.is_file():
-            raise EvalError(
-                f"no ground truth for sequence {seq.name}: {seq.gt_path} does not exist "
-                "(test sequences cannot be scored locally)",
-                path=seq.gt_path,
-            )
+        check_sequence(seq, benchmark)
         res_path = results_dir / f"{seq.name}.txt"
-        rows = _load_results(res_path, seq)
+        rows = load_results(res_path, seq)
         (gt_root / seq.name / "gt").mkdir(parents=True)
         _link_frame_range(seq.gt_path, seq, gt_root / seq.name / "gt" / "gt.txt")
         if _trackeval_readable(res_path):  # the common case: TrackEval reads the user's file itself
@@ -287,6 +217,27 @@ def evaluate(
     benchmark: str | None = None,
     metrics: tuple[str, ...] = METRICS,
     num_workers: int = 1,
+    engine: str = DEFAULT_ENGINE,
+) -> dict:
+    """Score ``<results_dir>/<SEQ>.txt`` against each sequence's gt, as the official kit (TrackEval) does.
+
+    ``engine``: ``fast`` (mot_bench.metrics.fast: vectorised, the same numbers bit for bit) or
+    ``trackeval`` (TrackEval 1.3.0 itself, the reference). ``num_workers``: processes over sequences.
+    The return value has the same layout for both (see :func:`evaluate_trackeval`).
+    """
+    if check_engine(engine) == "fast":
+        from mot_bench.metrics.fast import evaluate_fast
+
+        return evaluate_fast(seqs, results_dir, benchmark, metrics, num_workers)
+    return evaluate_trackeval(seqs, results_dir, benchmark, metrics, num_workers)
+
+
+def evaluate_trackeval(
+    seqs: list[SeqInfo],
+    results_dir: str | Path,
+    benchmark: str | None = None,
+    metrics: tuple[str, ...] = METRICS,
+    num_workers: int = 1,
 ) -> dict:
     """Score ``<results_dir>/<SEQ>.txt`` against each sequence's gt with TrackEval, as the official kit.
 
@@ -299,14 +250,11 @@ def evaluate(
     seqs = list(seqs)
     if not seqs:
         raise EvalError("no sequences to evaluate")
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown or not metrics:
-        raise EvalError(f"unknown metric(s) {unknown or list(metrics)}; available: {', '.join(METRICS)}")
-    metrics = tuple(m for m in METRICS if m in metrics)  # TrackEval order, no duplicates
+    metrics = check_metrics(metrics)
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise EvalError(f"results folder {results_dir} does not exist", path=results_dir)
-    bench = _resolve_benchmark(seqs, benchmark)
+    bench = resolve_benchmark(seqs, benchmark)
     with tempfile.TemporaryDirectory(prefix="mot_bench_eval_") as tmp_name:
         tmp = Path(tmp_name)
         seq_lengths = _prepare_layout(seqs, results_dir, bench, tmp)
@@ -361,7 +309,7 @@ def check_eval_dependencies() -> None:
         with tempfile.TemporaryDirectory(prefix="mot_bench_selftest_") as tmp_name:
             tmp = Path(tmp_name)
             seq = _selftest_case(tmp)
-            out = evaluate([seq], tmp / "results", benchmark="MOT17")["combined"]
+            out = evaluate_trackeval([seq], tmp / "results", benchmark="MOT17")["combined"]
     except Exception as exc:
         raise RuntimeError(
             f"TrackEval cannot evaluate a tiny synthetic sequence ({type(exc).__name__}: {exc}) with "

@@ -1,0 +1,171 @@
+"""One strict, vectorised reader for MOTChallenge text files (gt, det, results).
+
+Every check runs on whole arrays (the file's bytes, then the parsed table); Python only walks the
+lines of a file to phrase the error once a check has failed. Rules:
+
+* fields are separated by commas (by whitespace when the file has no comma at all);
+* every non-blank line has the same number of fields, between ``min_cols`` and ``max_cols``;
+  blank lines are skipped (their numbers still count for ``path:line``);
+* every field is a finite decimal number (digits, one optional sign, point and exponent): no
+  ``nan``, ``inf``, hexadecimal or ``1_000``; values are parsed correctly rounded, as ``float()``;
+* frame (column 1) is an integer >= 1 (and <= ``seq_length`` when given), id (column 2) an integer.
+
+Errors are :class:`~mot_bench.data.motfile.MOTFormatError` naming ``path:line``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mot_bench.data.motfile import MOTFormatError
+
+NUM_COLS = 10
+
+# bytes a MOT text file may contain: digits, sign, point, exponent, separators, line ends
+_ALLOWED = np.zeros(256, dtype=bool)
+for _c in b"0123456789+-.eE, \t\r\n":
+    _ALLOWED[_c] = True
+_SPACE = np.zeros(256, dtype=bool)
+for _c in b" \t\r\n":
+    _SPACE[_c] = True
+
+
+class MOTText:
+    """A parsed file: ``rows`` (N, ``NUM_COLS``) float64 padded with -1, and the number of columns the
+    file really has. ``lines`` (the 1-based file line of each row) is worked out only when asked for,
+    i.e. for an error message."""
+
+    def __init__(self, path: Path, rows: np.ndarray, num_cols: int) -> None:
+        self.path = path
+        self.rows = rows
+        self.num_cols = num_cols
+        self._lines: np.ndarray | None = None
+
+    @property
+    def lines(self) -> np.ndarray:
+        if self._lines is None:
+            self._lines = nonblank_line_numbers(self.path.read_bytes())
+        return self._lines
+
+    def error(self, row: int, message: str) -> MOTFormatError:
+        return MOTFormatError(self.path, int(self.lines[row]), message)
+
+
+def nonblank_line_numbers(data: bytes) -> np.ndarray:
+    """1-based numbers of the lines of ``data`` that hold more than whitespace."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(buf)]))
+    solid = np.concatenate(([0], np.cumsum(~_SPACE[buf])))
+    return np.flatnonzero(solid[ends] - solid[starts] > 0).astype(np.int64) + 1
+
+
+def _fields_of(text: str) -> list[str]:
+    return [f.strip() for f in (text.split(",") if "," in text else text.split())]
+
+
+def _explain(path: Path, data: bytes, min_cols: int, max_cols: int) -> MOTFormatError:
+    """The slow path, taken only when the fast parse failed: find the first bad line and say why."""
+    width = None
+    for lineno, raw in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        fields = _fields_of(text)
+        if not min_cols <= len(fields) <= max_cols:
+            return MOTFormatError(path, lineno, f"expected {min_cols} to {max_cols} comma-separated columns "
+                                                f"(frame,id,x,y,w,h,conf,...), got {len(fields)}")
+        if width is None:
+            width = len(fields)
+        if len(fields) != width:
+            return MOTFormatError(path, lineno, f"{len(fields)} columns, but earlier lines have {width}; "
+                                                "every line of a file must have the same number of columns")
+        for col, field in enumerate(fields, start=1):
+            try:
+                value = float(field)
+            except ValueError:
+                value = None
+            if value is None or not np.isfinite(value) or not set(field) <= set("0123456789+-.eE"):
+                return MOTFormatError(path, lineno, f"column {col} is not a number (finite, decimal): {field!r}")
+    return MOTFormatError(path, 0, "cannot be parsed as a MOTChallenge text file")
+
+
+def _parse_table(data: bytes, comma: bool) -> np.ndarray | None:
+    """All numbers of the file as an (N, C) float64 array, or None when a field is missing or not a number."""
+    import pandas as pd
+
+    kwargs: dict = {"header": None, "dtype": np.float64, "skip_blank_lines": True, "engine": "c",
+                    "na_filter": False, "low_memory": False}  # no NA spellings: an empty field is an error
+    if comma:
+        kwargs.update(sep=",", skipinitialspace=True)
+    else:
+        kwargs.update(sep=r"\s+")
+    if int(pd.__version__.split(".")[0]) < 3:
+        kwargs["float_precision"] = "round_trip"  # pandas 2's default parser is not always correctly rounded
+    try:
+        table = pd.read_csv(io.BytesIO(data), **kwargs).to_numpy(dtype=np.float64)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    if not np.isfinite(table).all():  # also a short line: pandas fills its missing fields with NaN
+        return None
+    return table
+
+
+def read_mot_text(
+    path: str | os.PathLike,
+    min_cols: int = 6,
+    max_cols: int = NUM_COLS,
+    seq_length: int | None = None,
+) -> MOTText:
+    """Read and check one MOTChallenge text file (see the module docstring for the rules)."""
+    path = Path(path)
+    return parse_mot_text(path, path.read_bytes(), min_cols, max_cols, seq_length)
+
+
+def parse_mot_text(path: Path, data: bytes, min_cols: int = 6, max_cols: int = NUM_COLS,
+                   seq_length: int | None = None) -> MOTText:
+    """:func:`read_mot_text` on the bytes of ``path`` already read."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    hist = np.bincount(buf, minlength=256)
+    if not hist[~_SPACE].any():
+        return MOTText(path, np.zeros((0, NUM_COLS), np.float64), 0)
+    if hist[~_ALLOWED].any():  # e.g. nan, inf, 0x1f, 1_000, letters: let the slow path say where and why
+        raise _explain(path, data, min_cols, max_cols)
+    table = _parse_table(data, comma=bool(hist[44]))
+    if table is None or not min_cols <= table.shape[1] <= max_cols:
+        raise _explain(path, data, min_cols, max_cols)
+    num_cols = table.shape[1]
+    rows = np.full((len(table), NUM_COLS), -1.0)
+    rows[:, :num_cols] = table
+    out = MOTText(path, rows, num_cols)
+    frame, ids = rows[:, 0], rows[:, 1]
+    bad = np.flatnonzero((frame != np.floor(frame)) | (frame < 1))
+    if len(bad):
+        raise out.error(bad[0], f"frame must be an integer >= 1, got {frame[bad[0]]:g}")
+    if seq_length is not None:
+        bad = np.flatnonzero(frame > seq_length)
+        if len(bad):
+            raise out.error(bad[0], f"frame {int(frame[bad[0]])} is outside the sequence (1..{seq_length})")
+    bad = np.flatnonzero(ids != np.floor(ids))
+    if len(bad):
+        raise out.error(bad[0], f"id must be an integer, got {ids[bad[0]]:g}")
+    return out
+
+
+def first_duplicate(frames: np.ndarray, ids: np.ndarray) -> tuple[int, int] | None:
+    """Rows (first, second) of the first repeated (frame, id) pair in file order, or None."""
+    if len(frames) < 2:
+        return None
+    keys = frames.astype(np.int64) * (1 << 32) + (ids.astype(np.int64) & 0xFFFFFFFF)
+    order = np.argsort(keys, kind="stable")
+    same = np.flatnonzero(keys[order[1:]] == keys[order[:-1]])
+    if not len(same):
+        return None
+    second = order[same + 1]
+    k = int(np.argmin(second))
+    return int(order[same[k]]), int(second[k])

@@ -1,0 +1,422 @@
+"""MotChallenge2DBox's preprocessing, on whole sequences at once.
+
+A sequence is held as flat arrays: gt rows and tracker rows sorted by frame (file order within a
+frame, as TrackEval's per-frame lists), and one entry per (gt row, tracker row) pair of the same frame
+whose boxes overlap, in each frame's row-major order: the non-zero cells of TrackEval's per-frame
+similarity matrices (all other cells are exactly 0.0 there).
+
+What TrackEval does per frame, and how it is reproduced here:
+
+* box IoU in float64, with the same operations on each cell (so the same bits);
+* tracker boxes matched (IoU >= 0.5 - eps, Hungarian on the whole frame) to a gt box of a distractor
+  class are removed (MOT20 adds ``non_mot_vehicle``); where every box of a frame has at most one
+  candidate the matching is fixed whatever the solver's tie-breaking, where no distractor box has a
+  candidate nothing can be removed, otherwise scipy's linear_sum_assignment is called on the very same
+  frame matrix;
+* gt rows are kept when their column 7 is not 0 (after truncation to int) and, except for MOT15, their
+  class is pedestrian;
+* ids are relabelled 0..n-1 in sorted order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+EPS = np.finfo("float").eps
+CLASS_IDS = {"pedestrian": 1, "person_on_vehicle": 2, "car": 3, "bicycle": 4, "motorbike": 5, "non_mot_vehicle": 6,
+             "static_person": 7, "distractor": 8, "occluder": 9, "occluder_on_ground": 10, "occluder_full": 11,
+             "reflection": 12, "crowd": 13}
+DISTRACTORS = ("person_on_vehicle", "static_person", "distractor", "reflection")
+DISTRACTORS_MOT20 = DISTRACTORS + ("non_mot_vehicle",)
+PEDESTRIAN = CLASS_IDS["pedestrian"]
+
+
+class PreprocessError(ValueError):
+    """Input TrackEval would refuse; ``row`` is the offending gt row (index into the gt arrays) if any."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        self.row = row
+        super().__init__(message)
+
+
+@dataclass
+class Boxes:
+    """Rows of one file (gt or results) restricted to the frame range, sorted by frame (stable).
+
+    ``frame`` is 0-based; ``source`` the row index in the parsed file (for error messages)."""
+
+    frame: np.ndarray
+    ids: np.ndarray
+    boxes: np.ndarray  # (n, 4) x, y, w, h
+    classes: np.ndarray
+    zero_marked: np.ndarray
+    source: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: np.ndarray, first_frame: int, last_frame: int) -> Boxes:
+        frame = rows[:, 0]
+        keep = np.flatnonzero((frame >= first_frame) & (frame <= last_frame))
+        order = keep[np.argsort(frame[keep], kind="stable")]
+        sel = rows[order]
+        return cls(
+            frame=sel[:, 0].astype(np.int64) - first_frame,
+            ids=sel[:, 1].astype(np.int64),
+            boxes=np.ascontiguousarray(sel[:, 2:6]),
+            classes=sel[:, 7].astype(np.int64),
+            zero_marked=sel[:, 6].astype(np.int64),
+            source=order,
+        )
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass
+class SeqData:
+    """One preprocessed sequence (what TrackEval's metrics see), as flat arrays.
+
+    gt_* / trk_*: kept rows in frame order; *_id relabelled 0..n-1. pair_*: the non-zero cells of every
+    frame's similarity matrix (kept rows and columns), row-major per frame, frames in order (every other
+    cell is exactly 0.0 in TrackEval too); ``pair_gt`` and ``pair_trk`` index the kept gt / tracker rows.
+    """
+
+    num_timesteps: int
+    gt_frame: np.ndarray
+    gt_id: np.ndarray
+    trk_frame: np.ndarray
+    trk_id: np.ndarray
+    num_gt_ids: int
+    num_tracker_ids: int
+    gt_count: np.ndarray  # per frame
+    trk_count: np.ndarray
+    pair_start: np.ndarray  # per frame, and one more: the frame's pairs are pair_start[f]:pair_start[f + 1]
+    pair_frame: np.ndarray
+    pair_gt: np.ndarray
+    pair_trk: np.ndarray
+    pair_row: np.ndarray  # row / column of the cell in its frame matrix
+    pair_col: np.ndarray
+    sim: np.ndarray
+
+    @property
+    def num_gt_dets(self) -> int:
+        return len(self.gt_frame)
+
+    @property
+    def num_tracker_dets(self) -> int:
+        return len(self.trk_frame)
+
+
+
+def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=out[1:])
+    return out
+
+
+def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, lengths)])`` without the loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(np.asarray(starts, dtype=np.int64) - _exclusive_cumsum(lengths), lengths)
+    return shift + np.arange(total, dtype=np.int64)
+
+
+def overlap_pairs(gt_frame: np.ndarray, gt_box: np.ndarray, trk_frame: np.ndarray,
+                  trk_box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(gt row, tracker row) of every same-frame pair of corner boxes that overlap, row-major.
+
+    A pair has a non-zero IoU only if max(x0) < min(x1): either the tracker box starts inside the gt
+    box (x0_g <= x0_t < x1_g) or the gt box starts inside the tracker box (x0_t < x0_g < x1_t). Each
+    case is a range of a list sorted by the key frame * stride + (x - min x): float rounding is monotone,
+    so the ranges (bounds taken inclusively) hold every such pair, and the exact conditions then keep
+    each pair once; pairs whose y-intervals do not overlap are dropped (their IoU is 0 too).
+    """
+    gt_x0, gt_x1, trk_x0, trk_x1 = gt_box[:, 0], gt_box[:, 2], trk_box[:, 0], trk_box[:, 2]
+    if not len(gt_frame) or not len(trk_frame):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo_x = min(gt_x0.min(), trk_x0.min())
+    span = max(gt_x1.max(), trk_x1.max(), gt_x0.max(), trk_x0.max()) - lo_x
+    stride = 2.0 ** np.ceil(np.log2(2 * span + 2))
+
+    def key(frame: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return frame * stride + (x - lo_x)
+
+    nt = len(trk_frame)
+    # both sides sorted by key; queries go in sorted order too (numpy's binary search then narrows fast)
+    t_order = np.argsort(key(trk_frame, trk_x0))
+    g_order = np.argsort(key(gt_frame, gt_x0))
+    t_keys = key(trk_frame[t_order], trk_x0[t_order])
+    g_keys = key(gt_frame[g_order], gt_x0[g_order])
+    lo = np.searchsorted(t_keys, g_keys, "left")
+    n_a = np.maximum(np.searchsorted(t_keys, key(gt_frame[g_order], gt_x1[g_order]), "right") - lo, 0)
+    g_a = np.repeat(g_order, n_a)
+    t_a = t_order[concat_ranges(lo, n_a)]
+    ok = (gt_x0[g_a] <= trk_x0[t_a]) & (trk_x0[t_a] < gt_x1[g_a])
+    lo = np.searchsorted(g_keys, t_keys, "left")
+    n_b = np.maximum(np.searchsorted(g_keys, key(trk_frame[t_order], trk_x1[t_order]), "right") - lo, 0)
+    t_b = np.repeat(t_order, n_b)
+    g_b = g_order[concat_ranges(lo, n_b)]
+    ok_b = (trk_x0[t_b] < gt_x0[g_b]) & (gt_x0[g_b] < trk_x1[t_b])
+    g = np.concatenate((g_a[ok], g_b[ok_b]))
+    t = np.concatenate((t_a[ok], t_b[ok_b]))
+    both = (gt_box[g, 1] < trk_box[t, 3]) & (trk_box[t, 1] < gt_box[g, 3])
+    cells = np.sort(g[both] * nt + t[both])
+    return cells // nt, cells % nt
+
+
+def corners(boxes: np.ndarray) -> np.ndarray:
+    """xywh -> x0, y0, x1, y1 (x1 = x0 + w in float64, as TrackEval)."""
+    out = boxes.copy()
+    out[:, 2] = out[:, 0] + out[:, 2]
+    out[:, 3] = out[:, 1] + out[:, 3]
+    return out
+
+
+def box_iou_pairs(g: np.ndarray, t: np.ndarray, pair_gt: np.ndarray, pair_trk: np.ndarray) -> np.ndarray:
+    """IoU of corner boxes for the listed pairs, cell by cell the float64 operations of TrackEval's box IoU."""
+    area_g = (g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1])
+    area_t = (t[:, 2] - t[:, 0]) * (t[:, 3] - t[:, 1])
+    a = g[pair_gt]
+    b = t[pair_trk]
+    width = np.maximum(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0)
+    height = np.maximum(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0)
+    inter = width * height
+    ag = area_g[pair_gt]
+    at = area_t[pair_trk]
+    union = ag + at - inter
+    inter[(ag <= 0 + EPS) | (at <= 0 + EPS) | (union <= 0 + EPS)] = 0
+    union[union <= 0 + EPS] = 1
+    return inter / union
+
+
+def ambiguous_frames(candidate: np.ndarray, pair_frame: np.ndarray, pair_gt: np.ndarray, pair_trk: np.ndarray,
+                     num_gt_rows: int, num_trk_rows: int, num_frames: int) -> np.ndarray:
+    """Frames in which some gt or tracker row has two or more candidate pairs.
+
+    Elsewhere the candidates are disjoint edges, which every optimal assignment contains (any assignment
+    leaving one out can swap it in and gain its positive score), so those frames need no solver call.
+    """
+    per_gt = np.bincount(pair_gt[candidate], minlength=num_gt_rows)
+    per_trk = np.bincount(pair_trk[candidate], minlength=num_trk_rows)
+    busy = (per_gt[pair_gt] > 1) | (per_trk[pair_trk] > 1)
+    flag = np.zeros(num_frames, dtype=bool)
+    flag[pair_frame[busy & candidate]] = True
+    return np.flatnonzero(flag)
+
+
+class FrameMatrices:
+    """The full matrices of some frames laid out one after the other in one flat buffer.
+
+    ``matrix(i)`` is frame ``frames[i]``'s (rows x cols) matrix: the listed cells' values, 0.0 elsewhere,
+    as TrackEval holds it. ``cells(i, r, c)`` maps an assignment back to listed pairs.
+    """
+
+    def __init__(self, frames: np.ndarray, heights: np.ndarray, widths: np.ndarray, pair_frame: np.ndarray,
+                 pair_row: np.ndarray, pair_col: np.ndarray) -> None:
+        self.frames = frames
+        self.heights = heights[frames]
+        self.widths = widths[frames]
+        self.start = _exclusive_cumsum(self.heights * self.widths)
+        slot = np.full(len(heights), -1, dtype=np.int64)
+        slot[frames] = np.arange(len(frames))
+        pair_slot = slot[pair_frame]
+        self.pairs = np.flatnonzero(pair_slot >= 0)
+        s = pair_slot[self.pairs]
+        self.pos = self.start[s] + pair_row[self.pairs] * self.widths[s] + pair_col[self.pairs]
+        size = int(self.start[-1] + self.heights[-1] * self.widths[-1]) if len(frames) else 0
+        self.lookup = np.full(size, -1, dtype=np.int64)
+        self.lookup[self.pos] = self.pairs
+        self.size = size
+
+    def buffer(self, values: np.ndarray) -> np.ndarray:
+        buf = np.zeros(self.size)
+        buf[self.pos] = values[self.pairs]
+        return buf
+
+    def solve_all(self, values: np.ndarray) -> np.ndarray:
+        """linear_sum_assignment(-M) of every frame matrix; the listed cells used, as pair indices."""
+        neg = -self.buffer(values)
+        found = []
+        for lo, h, w in zip(self.start.tolist(), self.heights.tolist(), self.widths.tolist(), strict=True):
+            r, c = linear_sum_assignment(neg[lo:lo + h * w].reshape(h, w))
+            found.append(lo + r * w + c)
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        cells = self.lookup[np.concatenate(found)]
+        return cells[cells >= 0]
+
+
+def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> SeqData:
+    """TrackEval's ``get_raw_seq_data`` (similarities) and ``get_preprocessed_seq_data`` for one sequence."""
+    dup = _first_duplicate_in_frame(gt.frame, gt.ids)  # TrackEval checks the raw rows of the range
+    if dup is not None:
+        raise PreprocessError(f"gt id {int(gt.ids[dup])} appears twice in frame {int(gt.frame[dup]) + 1}",
+                              int(gt.source[dup]))
+    gcount = np.bincount(gt.frame, minlength=num_timesteps)
+    tcount = np.bincount(trk.frame, minlength=num_timesteps)
+    g_box, t_box = corners(gt.boxes), corners(trk.boxes)
+    pair_gt, pair_trk = overlap_pairs(gt.frame, g_box, trk.frame, t_box)
+    sim = box_iou_pairs(g_box, t_box, pair_gt, pair_trk)
+    nonzero = sim != 0
+    pair_gt, pair_trk, sim = pair_gt[nonzero], pair_trk[nonzero], sim[nonzero]
+    pair_frame = gt.frame[pair_gt]
+    pair_row = pair_gt - _exclusive_cumsum(gcount)[pair_frame]
+    pair_col = pair_trk - _exclusive_cumsum(tcount)[pair_frame]
+
+    remove_trk = np.zeros(len(trk), dtype=bool)
+    if benchmark != "MOT15" and len(pair_frame):
+        both = (tcount > 0)[gt.frame]
+        invalid = np.flatnonzero(both & ((gt.classes < 1) | (gt.classes > max(CLASS_IDS.values()))))
+        if len(invalid):
+            raise PreprocessError(f"invalid gt class {int(gt.classes[invalid[0]])} (valid: 1..13)",
+                                  int(gt.source[invalid[0]]))
+        names = DISTRACTORS_MOT20 if benchmark == "MOT20" else DISTRACTORS
+        distractor = np.isin(gt.classes, [CLASS_IDS[n] for n in names])
+        candidate = sim >= 0.5 - EPS  # the cells TrackEval keeps in its matching scores (all > eps)
+        hard = ambiguous_frames(candidate, pair_frame, pair_gt, pair_trk, len(gt), len(trk), num_timesteps)
+        # only matches to a distractor remove anything: a frame without a distractor candidate needs no solver
+        with_distractor = np.zeros(num_timesteps, dtype=bool)
+        with_distractor[pair_frame[candidate & distractor[pair_gt]]] = True
+        hard = hard[with_distractor[hard]]
+        matched = candidate.copy()
+        if len(hard):
+            hard_mask = np.zeros(num_timesteps, dtype=bool)
+            hard_mask[hard] = True
+            matched &= ~hard_mask[pair_frame]
+            scores = np.where(candidate, sim, 0.0)
+            cells = FrameMatrices(hard, gcount, tcount, pair_frame, pair_row, pair_col).solve_all(scores)
+            matched[cells[scores[cells] > 0 + EPS]] = True
+        remove_trk[pair_trk[matched & distractor[pair_gt]]] = True
+
+    if benchmark != "MOT15":
+        keep_gt = (gt.zero_marked != 0) & (gt.classes == PEDESTRIAN)
+    else:
+        keep_gt = gt.zero_marked != 0
+    keep_trk = ~remove_trk
+    keep_pair = keep_gt[pair_gt] & keep_trk[pair_trk]
+    gt_index = np.cumsum(keep_gt) - 1
+    trk_index = np.cumsum(keep_trk) - 1
+
+    gt_ids = gt.ids[keep_gt]
+    trk_ids = trk.ids[keep_trk]
+    gt_frame = gt.frame[keep_gt]
+    trk_frame = trk.frame[keep_trk]
+    uniq_gt = np.unique(gt_ids)
+    uniq_trk = np.unique(trk_ids)
+    gcount_kept = np.bincount(gt_frame, minlength=num_timesteps)
+    tcount_kept = np.bincount(trk_frame, minlength=num_timesteps)
+    kept_gt = gt_index[pair_gt[keep_pair]]
+    kept_trk = trk_index[pair_trk[keep_pair]]
+    return SeqData(
+        num_timesteps=num_timesteps,
+        gt_frame=gt_frame,
+        gt_id=np.searchsorted(uniq_gt, gt_ids),
+        trk_frame=trk_frame,
+        trk_id=np.searchsorted(uniq_trk, trk_ids),
+        num_gt_ids=len(uniq_gt),
+        num_tracker_ids=len(uniq_trk),
+        gt_count=gcount_kept,
+        trk_count=tcount_kept,
+        pair_start=_bounds(pair_frame[keep_pair], num_timesteps),
+        pair_frame=pair_frame[keep_pair],
+        pair_gt=kept_gt,
+        pair_trk=kept_trk,
+        pair_row=kept_gt - _exclusive_cumsum(gcount_kept)[pair_frame[keep_pair]],
+        pair_col=kept_trk - _exclusive_cumsum(tcount_kept)[pair_frame[keep_pair]],
+        sim=sim[keep_pair],
+    )
+
+
+def _bounds(sorted_frames: np.ndarray, num_frames: int) -> np.ndarray:
+    """Start of each frame's run in a frame-sorted array, plus the end (num_frames + 1 entries)."""
+    return np.searchsorted(sorted_frames, np.arange(num_frames + 1))
+
+
+def _first_duplicate_in_frame(frame: np.ndarray, ids: np.ndarray) -> int | None:
+    """Index of the first row (in frame order) repeating an earlier row's (frame, id), or None."""
+    if len(frame) < 2:
+        return None
+    low = int(ids.min())
+    keys = frame * (int(ids.max()) - low + 1) + (ids - low)
+    order = np.argsort(keys, kind="stable")
+    hits = np.flatnonzero(keys[order[1:]] == keys[order[:-1]])
+    return None if not len(hits) else int(order[hits + 1].min())
+
+
+# --------------------------------------------------------------------------------------------------
+# sums in numpy's own order (so totals match TrackEval's per-frame ``.sum(0)`` / ``.sum(1)`` bit for bit)
+
+
+def _dense_sums(owners: np.ndarray, widths: np.ndarray, pair_owner: np.ndarray, pair_pos: np.ndarray,
+                values: np.ndarray, num_owners: int) -> np.ndarray:
+    """Sum of each owner's full vector (its listed values, zeros elsewhere) by numpy's own 1-D sum.
+
+    Owners of equal width are stacked into one C-contiguous matrix and reduced with ``.sum(1)``: numpy
+    reduces each row of it exactly as it reduces that vector alone.
+    """
+    order = np.argsort(widths, kind="stable")
+    owners, widths = owners[order], widths[order]
+    slot = np.full(num_owners, -1, dtype=np.int64)
+    slot[owners] = np.arange(len(owners))
+    sel = np.flatnonzero(slot[pair_owner] >= 0)
+    p_slot = slot[pair_owner[sel]]
+    out = np.zeros(len(owners))
+    bounds = np.flatnonzero(np.diff(widths)) + 1
+    for lo, hi in zip(np.concatenate(([0], bounds)).tolist(), np.concatenate((bounds, [len(owners)])).tolist(),
+                      strict=True):
+        w = int(widths[lo])
+        block = np.zeros((hi - lo, w))
+        inside = (p_slot >= lo) & (p_slot < hi)
+        block[p_slot[inside] - lo, pair_pos[sel[inside]]] = values[sel[inside]]
+        out[lo:hi] = block.sum(1)
+    result = np.zeros(num_owners)
+    result[owners] = out
+    return result
+
+
+def row_sums(data: SeqData, values: np.ndarray) -> np.ndarray:
+    """Per kept gt row: its frame-matrix row summed as ``matrix.sum(1)`` does.
+
+    numpy starts a row's sum with its first cell and adds the pairwise sum of the rest, so with zeros
+    in between only the sum of one or two non-zero cells is order-free; rows with three or more
+    non-zero cells are rebuilt in full and summed by numpy itself.
+    """
+    n = data.num_gt_dets
+    nnz = np.bincount(data.pair_gt, minlength=n)
+    out = np.bincount(data.pair_gt, weights=values, minlength=n)
+    heavy = np.flatnonzero(nnz >= 3)
+    if len(heavy):
+        full = _dense_sums(heavy, data.trk_count[data.gt_frame[heavy]], data.pair_gt, data.pair_col, values, n)
+        out[heavy] = full[heavy]
+    return out
+
+
+def col_sums(data: SeqData, values: np.ndarray) -> np.ndarray:
+    """Per kept tracker row: its frame-matrix column summed as ``matrix.sum(0)`` does.
+
+    numpy adds the rows of a (G, T>=2) matrix one after the other (zeros change nothing, and the pairs
+    are listed row by row, so a bincount adds them in that order); a (G, 1) matrix is one contiguous
+    vector and is summed like a row (see :func:`row_sums`).
+    """
+    n = data.num_tracker_dets
+    out = np.bincount(data.pair_trk, weights=values, minlength=n)
+    single = data.trk_count[data.trk_frame] == 1
+    nnz = np.bincount(data.pair_trk, minlength=n)
+    heavy = np.flatnonzero(single & (nnz >= 3))
+    if len(heavy):
+        full = _dense_sums(heavy, data.gt_count[data.trk_frame[heavy]], data.pair_trk, data.pair_row, values, n)
+        out[heavy] = full[heavy]
+    return out
+
+
+def frame_totals_in_order(frame: np.ndarray, values: np.ndarray, num_frames: int) -> float:
+    """``total = 0; for each frame: total += sum(values of the frame)`` with Python's left-to-right sums."""
+    if not len(values):
+        return 0.0
+    per_frame = np.bincount(frame, weights=values, minlength=num_frames)
+    return float(np.cumsum(per_frame)[-1])
