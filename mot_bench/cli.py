@@ -18,6 +18,7 @@ from mot_bench.data.sequences import BENCHMARKS, SPLITS
 LAZY_COMMANDS = {
     "report": ("reports.commands:report", "Write a leaderboard and a self-contained HTML report for run folders."),
     "check": ("reports.commands:check", "Check run folders against a committed baseline (CI regression gate)."),
+    "tune": ("mot_bench.tune:tune_cmd", "Search a tracker's options on cached detections (Optuna; local or Ray)."),
 }
 
 
@@ -108,6 +109,10 @@ class RunCommand(click.Command):
               help="Tracker option, repeatable. bytetrack.track_thresh=0.6 sets it for ByteTrack only; a plain "
                    "KEY=VALUE applies to every tracker of the run that has KEY (an error if none has). "
                    "See mot-bench list trackers.")
+@click.option("--tracker-config", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="JSON tracker options: {TRACKER: {KEY: VALUE}} or a `mot-bench tune` best.json "
+                   "({\"tracker\": NAME, \"options\": {...}}); names the tracker(s) when --tracker is not given; "
+                   "--tracker-opt overrides it.")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu, cuda, cuda:N or mps: where the detector's network runs (CUDA timings are synchronised).")
 @click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
@@ -125,8 +130,8 @@ class RunCommand(click.Command):
 @click.option("--no-progress", is_flag=True, help="Hide the per-sequence progress bars.")
 @click.option("--engine", type=click.Choice(["fast", "trackeval"]), default="fast", show_default=True,
               help="Scoring engine (fast: TrackEval's numbers bit for bit, vectorised; trackeval: TrackEval itself).")
-def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, device,
-        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, engine) -> None:
+def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, tracker_config,
+        device, precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, engine) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
@@ -141,11 +146,17 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
         det_opts.setdefault("det_dir", det_dir)
     if weights:
         det_opts.setdefault("weights", weights)
-    names = list(dict.fromkeys(trackers)) or [
+    from_file = read_tracker_config(tracker_config) if tracker_config else {}
+    names = list(dict.fromkeys(trackers)) or list(from_file) or [
         n for n in TRACKERS.names() if getattr(_safe_get(n), "motion_only", False)
     ]
+    stray = [n for n in from_file if n not in names]
+    if stray:
+        raise click.ClickException(f"--tracker-config {tracker_config} sets options of {', '.join(stray)}, "
+                                   f"not among this run's trackers ({', '.join(names)})")
     try:
         per_tracker = tracker_options_by_name(parse_kv(tracker_opt, "--tracker-opt"), names)
+        per_tracker = {n: {**from_file.get(n, {}), **per_tracker[n]} for n in names}
         opts = RunOptions(
             detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
             detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
@@ -158,6 +169,21 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
     for res in results:
         click.echo(f"{res.tracker}: run folder {res.folder.path}", err=True)
     click.echo(summary_table(results))
+
+
+def read_tracker_config(path: str) -> dict[str, dict[str, Any]]:
+    """``{tracker: {options}}`` from a JSON file of that shape or a ``mot-bench tune`` best.json
+    (``{"tracker": NAME, "options": {...}, ...}``)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"--tracker-config {path}: not a JSON file: {exc}") from None
+    if isinstance(doc, dict) and isinstance(doc.get("tracker"), str) and isinstance(doc.get("options"), dict):
+        return {doc["tracker"]: dict(doc["options"])}
+    if isinstance(doc, dict) and doc and all(isinstance(v, dict) for v in doc.values()):
+        return {k: dict(v) for k, v in doc.items()}
+    raise click.ClickException(f"--tracker-config {path}: expected {{TRACKER: {{OPTION: VALUE}}}} or a best.json "
+                               '({"tracker": NAME, "options": {...}})')
 
 
 def tracker_options_by_name(raw: dict[str, str], names: list[str]) -> dict[str, dict[str, str]]:

@@ -63,9 +63,11 @@ def _rows(df, columns: Sequence[str]) -> list[list[dict[str, Any]]]:
 
 
 def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
-                 comparison: dict[str, Any] | None = None, figures: bool = True) -> dict[str, str]:
+                 comparison: dict[str, Any] | None = None, figures: bool = True,
+                 tuning: str | None = None) -> dict[str, str]:
     """Write every report file for ``runs`` into ``out``; return {kind: path}. ``figures=False`` skips
-    the plots (a second or more of matplotlib) and leaves the HTML with tables only."""
+    the plots (a second or more of matplotlib) and leaves the HTML with tables only. ``tuning``: the
+    tuning section's HTML (``reports.tuning.tuning_section``) for a study's report."""
     sort_by = resolve_metric(sort_by)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -80,12 +82,13 @@ def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
     atomic_write_text(files["leaderboard_csv"], board.to_csv(index=False))
     atomic_write_text(files["per_sequence_csv"], per_seq.to_csv(index=False))
     atomic_write_text(files["leaderboard_md"], leaderboard_markdown(board, per_seq, sort_by))
-    atomic_write_text(files["html"], render_html(runs, board, per_seq, sort_by, comparison, figures))
+    atomic_write_text(files["html"], render_html(runs, board, per_seq, sort_by, comparison, figures,
+                                                       tuning))
     return {k: str(v) for k, v in files.items()}
 
 
 def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
-                comparison: dict[str, Any] | None = None, figures: bool = True) -> str:
+                comparison: dict[str, Any] | None = None, figures: bool = True, tuning: str | None = None) -> str:
     ordered = {r.label: r for r in runs}
     runs_sorted = [ordered[label] for label in board["label"]]
     stage_cols = [c for c in STAGE_FPS_COLUMNS if board[c].notna().any()]
@@ -135,4 +138,5 @@ def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
         details=details,
         stages=STAGES,
         comparison=cmp_ctx,
+        tuning=tuning,
     )
