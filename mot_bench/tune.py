@@ -36,6 +36,7 @@ import os
 import socket
 import time
 import traceback
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -312,7 +313,7 @@ class Workload:
             tracker.reset(seq)
             rows = [track_rows(f.frame_id, tracker.update(d, f))
                     for f, d in zip(self.frames[seq.name], self.dets[seq.name], strict=True)]
-            out[seq.name] = np.concatenate(rows) if rows else np.zeros((0, 10))
+            out[seq.name] = as_written(np.concatenate(rows) if rows else np.zeros((0, 10)))
         return out
 
     def run_trial(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -334,6 +335,16 @@ class Workload:
                 "per_sequence": {s: {m: float(v[m]) for m in ("HOTA", "MOTA", "IDF1") if m in v}
                                  for s, v in metrics["per_sequence"].items()},
                 "track_s": t1 - t0, "score_s": t2 - t1, "worker_s": time.perf_counter() - t0, "worker": _owner()}
+
+
+def as_written(rows: np.ndarray) -> np.ndarray:
+    """The rows as a result file gives them back (:func:`mot_bench.data.motfile.format_rows`: boxes to 2
+    decimals, score to 6 significant digits), so a trial scores exactly what ``mot-bench run`` would."""
+    out = np.array(rows, dtype=np.float64)
+    if len(out):
+        out[:, 2:6] = np.array([float(f"{v:.2f}") for v in out[:, 2:6].ravel()]).reshape(-1, 4)
+        out[:, 6] = [float(f"{v:.6g}") for v in out[:, 6]]
+    return out
 
 
 def _owner() -> str:
@@ -556,7 +567,18 @@ def make_sampler(name: str, params: dict[str, Param], seed: int, grid_points: in
         return optuna.samplers.NSGAIISampler(seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.GridSampler({p.name: p.grid(grid_points) for p in params.values()}, seed=seed)
+    # grid: every point is enqueued up front (optimize), so the grid resumes and scales like any study;
+    # Optuna's GridSampler stops a study from inside optimize(), which an ask/tell loop does not run
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def grid_points(params: dict[str, Param], points: int) -> list[dict[str, Any]]:
+    """Every point of the grid, in a stable order (the first parameter varies slowest)."""
+    import itertools
+
+    names = list(params)
+    return [dict(zip(names, values, strict=True))
+            for values in itertools.product(*(params[n].grid(points) for n in names))]
 
 
 def _study_config(opts: TuneOptions, params: dict[str, Param], objectives: list[Objective],
@@ -623,8 +645,12 @@ def optimize(study, executor, opts: TuneOptions, params: dict[str, Param], objec
 
     recover_stale(study)
     dists = {p.name: p.distribution() for p in params.values()}
+    grid = opts.sampler_name(objectives) == "grid"
     if not study.trials:
         study.enqueue_trial(tracker_defaults(opts.tracker, params), user_attrs={"defaults": True})
+        if grid:
+            for point in grid_points(params, opts.grid_points):
+                study.enqueue_trial(point, skip_if_exists=True)
     batch_size = max(1, int(executor.workers))
     wall = ask_tell = 0.0
     ran = 0
@@ -633,7 +659,7 @@ def optimize(study, executor, opts: TuneOptions, params: dict[str, Param], objec
         remaining = opts.trials - complete
         if remaining <= 0:
             break
-        if _exhausted_grid(study, opts, objectives):
+        if grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             log.warning("tune: the grid is exhausted after %d trial(s)", complete)
             break
         t0 = time.perf_counter()
@@ -660,16 +686,6 @@ def optimize(study, executor, opts: TuneOptions, params: dict[str, Param], objec
         if progress:
             click.echo(f"trials {complete + len(trials)}/{opts.trials}", err=True)
     return {"wall_s": wall, "ask_tell_s": ask_tell, "trials_run": ran}
-
-
-def _exhausted_grid(study, opts: TuneOptions, objectives: list[Objective]) -> bool:
-    import optuna
-
-    sampler = study.sampler
-    if not isinstance(sampler, optuna.samplers.GridSampler):
-        return False
-    return sampler.is_exhausted(study) and not study.get_trials(
-        deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
 
 
 def _tell(study, trial, params: dict[str, Any], result: dict[str, Any], objectives: list[Objective]) -> None:
@@ -713,8 +729,7 @@ def tune(opts: TuneOptions, progress: bool = False) -> dict[str, Any]:
     opts.fix = fix
     tune_seqs, report_seqs, note = split_protocol(opts)
     if opts.sampler_name(objectives) == "grid":
-        n = math.prod(len(p.grid(opts.grid_points)) for p in params.values())
-        log.warning("tune: grid of %d point(s)", n)
+        log.info("tune: grid of %d point(s)", len(grid_points(params, opts.grid_points)))
     study = open_study(opts, params, objectives, tune_seqs)
     executor = make_executor(opts, workload_spec(opts, tune_seqs))
     try:
@@ -775,6 +790,7 @@ def importance(study, params: dict[str, Param], objectives: list[Objective]) -> 
     for i, o in enumerate(objectives):
         sign = -1.0 if o.direction == "maximize" else 1.0  # PED-ANOVA explains how to reach low targets
         try:
+            warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes")  # handled by sign
             imp = optuna.importance.get_param_importances(
                 study, evaluator=optuna.importance.PedAnovaImportanceEvaluator(),
                 target=lambda t, i=i, sign=sign: sign * t.values[i])
@@ -881,9 +897,8 @@ def confirm(opts: TuneOptions, best: dict[str, Any], defaults_trial, tune_seqs: 
             entry[part] = {"folder": str(folder), "metrics": {m: comb[m] for m in TRIAL_METRICS if m in comb}}
             if part == "tune":
                 recorded = trial.user_attrs.get("metrics", {})
-                entry["matches_trial"] = all(
-                    math.isclose(float(comb[o.name]), float(recorded[o.name]), rel_tol=0, abs_tol=1e-12)
-                    for o in objectives if o.name in comb and o.name in recorded)
+                entry["matches_trial"] = bool(recorded) and all(  # bit for bit, every scored field
+                    float(comb[m]) == float(recorded[m]) for m in TRIAL_METRICS if m in comb and m in recorded)
         out[label] = entry
     return out
 

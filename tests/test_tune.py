@@ -1,0 +1,255 @@
+"""mot-bench tune: the applied parameters are the recorded ones, studies resume after a kill, the Ray
+path equals the process pool, and a bad space or objective fails before any trial runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mot_bench.cli import main
+from mot_bench.tune import TuneError, TuneOptions, Workload, build_space, resolve_objectives, split_protocol, tune
+
+REPO = Path(__file__).resolve().parents[1]
+YOLOX = Path("detections/MOT17/YOLOX_X_ablation")
+
+
+def _trials(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "trials.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _sample_opts(out: Path, **kw) -> TuneOptions:
+    """SORT on the bundled TUD-Campus sample: a trial takes a few hundredths of a second."""
+    base = {"tracker": "sort", "out": str(out), "trials": 6, "confirm": False}
+    base.update(kw)
+    return TuneOptions(**base)
+
+
+def test_recorded_trial_reruns_identically_through_mot_bench_run(tmp_path, shared_data):
+    """ByteTrack on real YOLOX-X detections (MOT17-05 half-val): a tuned trial's recorded parameters, fed to
+    `mot-bench run --tracker-config best.json`, give the trial's metrics exactly; the tune's own confirmation
+    run (TrackEval) agrees too."""
+    det_dir = shared_data / YOLOX
+    out = tmp_path / "study"
+    summary = tune(TuneOptions(tracker="bytetrack", out=str(out), data=str(shared_data), benchmark="MOT17",
+                               split="half-val", seqs=["MOT17-05-SDP"], detector_options={"det_dir": str(det_dir)},
+                               trials=3, sampler="random", seed=3))
+    assert summary["confirm"] and all(e["matches_trial"] for e in summary["confirm"].values())
+    rows = [r for r in _trials(out) if r["state"] == "COMPLETE" and r["defaults"] == "0"]
+    assert rows, "the random sampler should have run non-default trials"
+    trial = rows[0]
+    params = {k: float(trial[k]) if k != "track_buffer" else int(trial[k]) for k in summary["space"]}
+    cfg = tmp_path / "trial.json"
+    cfg.write_text(json.dumps({"tracker": "bytetrack", "options": params}))
+    run_dir = tmp_path / "rerun"
+    res = CliRunner().invoke(main, ["run", "--data", str(shared_data), "--benchmark", "MOT17", "--split", "half-val",
+                                    "--seqs", "MOT17-05-SDP", "--det-dir", str(det_dir), "--tracker-config", str(cfg),
+                                    "--out", str(run_dir), "--no-progress"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    combined = json.loads((run_dir / "metrics.json").read_text())["combined"]
+    for metric in ("HOTA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "AssA", "DetA"):
+        assert combined[metric] == float(trial[metric]), metric
+    config = json.loads((run_dir / "config.json").read_text())
+    for key, value in params.items():
+        assert config["tracker"][key] == value
+    # best.json is usable as it is
+    best = json.loads((out / "best.json").read_text())
+    assert best["tracker"] == "bytetrack" and set(best["options"]) == set(summary["space"])
+    html = (out / "report" / "index.html").read_text()
+    assert 'id="tuning"' in html and "Optimisation history" in html and "Parallel coordinates" in html
+
+
+def test_different_parameters_give_different_tracks(shared_data):
+    spec = {"tracker": "bytetrack", "fixed": {}, "data": str(shared_data), "benchmark": "MOT17", "split": "half-val",
+            "seqs": ["MOT17-09-SDP"], "detector": "public",
+            "detector_options": {"det_dir": str(shared_data / YOLOX)}}
+    w = Workload(spec)
+    a = w.track({})["MOT17-09-SDP"]
+    b = w.track({"track_thresh": 0.3, "track_buffer": 90})["MOT17-09-SDP"]
+    again = w.track({})["MOT17-09-SDP"]
+    assert np.array_equal(a, again)  # a fresh tracker per trial: nothing leaks from the previous one
+    assert a.shape != b.shape or not np.array_equal(a, b)
+    ra, rb = w.run_trial({}), w.run_trial({"track_thresh": 0.3, "track_buffer": 90})
+    assert ra["metrics"]["HOTA"] != rb["metrics"]["HOTA"]
+
+
+def _complete(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return con.execute("select count(*) from trials where state='COMPLETE'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_resume_after_a_killed_study(tmp_path, sig):
+    """Kill a running study (SIGKILL: no clean-up at all; SIGINT: Ctrl-C), re-run the same command: it
+    continues from the stored trials, re-runs the interrupted trial's parameters and stops at exactly
+    --trials complete trials."""
+    out = tmp_path / "study"
+    cmd = [sys.executable, "-m", "mot_bench.cli", "tune", "--tracker", "sort", "--trials", "2000", "--no-confirm",
+           "--sampler", "random", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while _complete(out / "study.db") < 4 and time.time() < deadline:
+            time.sleep(0.2)
+        assert _complete(out / "study.db") >= 4, "the study did not start"
+    finally:
+        proc.send_signal(sig)
+        proc.wait(30)
+    import optuna
+
+    study = optuna.load_study(study_name="tune-sort", storage=f"sqlite:///{out / 'study.db'}")
+    before = {t.number: t for t in study.trials}
+    n_before = sum(t.state.name == "COMPLETE" for t in before.values())
+    interrupted = [t for t in before.values() if t.state.name in ("RUNNING", "FAIL")]
+    target = n_before + 3
+    summary = tune(_sample_opts(out, trials=target, sampler="random"))
+    study = optuna.load_study(study_name="tune-sort", storage=f"sqlite:///{out / 'study.db'}")
+    states = [t.state.name for t in study.trials]
+    assert states.count("COMPLETE") == target == summary["trials_complete"]
+    assert "RUNNING" not in states
+    for t in study.trials:  # completed trials were kept as they were
+        if t.number in before and before[t.number].state.name == "COMPLETE":
+            assert t.state.name == "COMPLETE" and t.values == before[t.number].values
+    for t in interrupted:  # an interrupted trial is failed, and its parameters run again in a later trial
+        assert study.trials[t.number].state.name == "FAIL"
+        again = [u for u in study.trials if u.user_attrs.get("requeued_from") == t.number]
+        assert again and again[0].params == t.params and again[0].state.name == "COMPLETE"
+    if sig == signal.SIGKILL:
+        assert interrupted or n_before >= 4
+
+
+def test_ray_and_process_pool_give_the_same_trials(tmp_path):
+    """The same seed gives the same trials (parameters and scores) with a 2-process pool and with Ray actors
+    on a local 2-CPU cluster."""
+    pytest.importorskip("ray")
+    pool = tune(_sample_opts(tmp_path / "pool", trials=6, workers=2, seed=7))
+    ray_ = tune(_sample_opts(tmp_path / "ray", trials=6, workers=2, seed=7, ray_address="local"))
+    assert pool["executor"] == "pool" and ray_["executor"] == "ray"
+    a, b = _trials(tmp_path / "pool"), _trials(tmp_path / "ray")
+    keys = [*pool["space"], "HOTA", "MOTA", "IDF1", "IDSW", "state"]
+    assert [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
+    assert len({r["worker"] for r in b}) == 2  # both actors ran trials
+    import ray
+
+    assert not ray.is_initialized()  # the local cluster was shut down
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"objectives": ["HOTAX"]}, "unknown metric 'HOTAX'"),
+    ({"objectives": ["PT"]}, "no better direction"),
+    ({"objectives": ["HOTA", "hota"]}, "given twice"),
+    ({"space": {"max_agee": [1, 5]}}, "did you mean 'max_age'"),
+    ({"space": {"iou_threshold": [0.5, 0.2]}}, "low must be below high"),
+    ({"space": {"iou_threshold": [0.1, 1.5]}}, "outside its valid range"),
+    ({"space": {"max_age": [1.5, 4]}}, "integer bounds"),
+    ({"space": {"iou_threshold": "wide"}}, "expected [low, high]"),
+    ({"fix": {"iou_treshold": "0.3"}}, "did you mean 'iou_threshold'"),
+    ({"fix": {"max_age": "-1"}}, "outside its valid range"),
+    ({"fix": {"max_age": "1", "min_hits": "3", "iou_threshold": "0.3"}}, "nothing left to search"),
+    ({"tracker": "sortt"}, "unknown tracker 'sortt'"),
+])
+def test_bad_space_or_objective_fails_before_any_trial(tmp_path, kwargs, message):
+    out = tmp_path / "study"
+    with pytest.raises(TuneError, match=message.replace("[", r"\[")):
+        tune(_sample_opts(out, **kwargs))
+    assert not (out / "study.db").exists()
+
+
+def test_cli_errors_are_one_line_and_early(tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"iou_threshold": [0.9, 0.1]}))
+    res = CliRunner().invoke(main, ["tune", "--tracker", "sort", "--space", str(space), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "low must be below high" in res.output
+    res = CliRunner().invoke(main, ["tune", "--tracker", "sort", "--objective", "speed", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "unknown metric 'speed'" in res.output
+    assert not (tmp_path / "o" / "study.db").exists()
+
+
+def test_space_file_fix_and_defaults_as_trial_zero(tmp_path):
+    space, fix = build_space("bytetrack", {"track_thresh": {"low": 0.3, "high": 0.7}, "track_buffer": [20, 60],
+                                           "min_box_area": {"choices": [10.0, 100.0]}}, {"match_thresh": "0.8"})
+    assert set(space) == {"track_thresh", "track_buffer", "min_box_area"}
+    assert space["track_buffer"].kind == "int" and space["min_box_area"].kind == "categorical"
+    declared, _ = build_space("bytetrack")
+    assert {"track_thresh", "match_thresh", "track_buffer"} <= set(declared) and "preset" not in declared
+    out = tmp_path / "s"
+    tune(_sample_opts(out, trials=3, fix={"iou_threshold": "0.25"}, space={"max_age": [1, 5], "min_hits": [0, 5]}))
+    rows = _trials(out)
+    assert rows[0]["defaults"] == "1" and (rows[0]["max_age"], rows[0]["min_hits"]) == ("1", "3")
+    best = json.loads((out / "best.json").read_text())
+    assert best["options"]["iou_threshold"] == "0.25"
+
+
+def test_a_different_configuration_is_refused_on_resume(tmp_path):
+    out = tmp_path / "s"
+    tune(_sample_opts(out, trials=2))
+    with pytest.raises(TuneError, match="different configuration"):
+        tune(_sample_opts(out, trials=3, objectives=["IDF1"]))
+
+
+def test_multi_objective_nsga2_writes_each_best_and_the_pareto_front(tmp_path):
+    out = tmp_path / "s"
+    summary = tune(_sample_opts(out, trials=8, objectives=["HOTA", "IDSW"], confirm=True))
+    assert summary["sampler"] == "nsga2" and summary["pareto"]
+    assert (out / "best.json").is_file() and (out / "best-HOTA.json").is_file() and (out / "best-IDSW.json").is_file()
+    assert json.loads((out / "best-IDSW.json").read_text())["objective"]["direction"] == "minimize"
+    html = (out / "report" / "index.html").read_text()
+    assert "Pareto front" in html and "<svg" in html
+    assert not any(f'{attr}="http' in html or f"{attr}='http" in html for attr in ("src", "href"))  # offline
+    assert "IDSW" in (out / "summary.md").read_text()
+
+
+def test_grid_sampler_stops_when_the_grid_is_done(tmp_path):
+    out = tmp_path / "s"
+    summary = tune(_sample_opts(out, trials=50, sampler="grid", space={"max_age": {"choices": [1, 2]},
+                                                                      "min_hits": {"choices": [1, 3]}}))
+    assert summary["trials_complete"] == 4
+    pairs = {(r["max_age"], r["min_hits"]) for r in _trials(out) if r["state"] == "COMPLETE"}
+    assert pairs == {("1", "1"), ("1", "3"), ("2", "1"), ("2", "3")}
+
+
+def test_mot17_half_val_default_protocol(shared_data):
+    opts = TuneOptions(tracker="bytetrack", out="unused", data=str(shared_data), benchmark="MOT17",
+                       split="half-val", detector_options={"det_dir": str(shared_data / YOLOX)})
+    tune_seqs, report_seqs, note = split_protocol(opts)
+    assert tune_seqs == ["MOT17-02-SDP", "MOT17-04-SDP", "MOT17-05-SDP", "MOT17-09-SDP"]
+    assert report_seqs == ["MOT17-10-SDP", "MOT17-11-SDP", "MOT17-13-SDP"]
+    assert "never saw" in note
+    with pytest.raises(TuneError, match="both tuned on and reported on"):
+        split_protocol(TuneOptions(tracker="sort", out="x", tune_seqs=["TUD-Campus"], report_seqs=["TUD-Campus"]))
+
+
+def test_objectives_take_the_metric_tables_direction():
+    objs = resolve_objectives(["hota", "FP", "IDSW"])
+    assert [(o.name, o.direction) for o in objs] == [("HOTA", "maximize"), ("CLR_FP", "minimize"),
+                                                     ("IDSW", "minimize")]
+
+
+def test_run_tracker_config_shapes(tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"sort": {"max_age": 3}}))
+    res = CliRunner().invoke(main, ["run", "--tracker-config", str(cfg), "--out", str(tmp_path / "r"),
+                                    "--no-progress", "--no-eval"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["tracker"]["max_age"] == 3
+    res = CliRunner().invoke(main, ["run", "--tracker", "bytetrack", "--tracker-config", str(cfg),
+                                    "--out", str(tmp_path / "r2"), "--no-progress", "--no-eval"])
+    assert res.exit_code == 1 and "not among this run's trackers" in res.output
+    cfg.write_text("[1, 2]")
+    res = CliRunner().invoke(main, ["run", "--tracker-config", str(cfg), "--out", str(tmp_path / "r3")])
+    assert res.exit_code == 1 and "expected {TRACKER" in res.output
