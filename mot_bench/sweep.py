@@ -35,6 +35,7 @@ A grid without training data (no ``datasets`` in ``base``) has no training stage
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
@@ -241,7 +242,7 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
     trackers = grid_trackers(cfg)
     jobs = [(None if v["train"] is None else v["train"].out, {**v["options"], "grid_trackers": trackers},
              cfg["eval"], v["run_dir"]) for v in variants]
-    scores = _map(_score_entry, jobs, parallel)
+    scores = score_grid(cfg, [v["label"] for v in variants], jobs, parallel)
     for v, s in zip(variants, scores, strict=True):
         v["combined"] = s
     manifest = {
@@ -256,6 +257,88 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
                              [(Path(v["run_dir"]), v["axes"]) for i, v in enumerate(variants) if i != base_index],
                              out, figures=bool(cfg.get("figures", True)))
     return table
+
+
+def score_grid(cfg: dict[str, Any], labels: list[str], jobs: list[tuple], parallel: int) -> list[dict[str, Any]]:
+    """Run and score every variant as one trial of a grid study (the tuner's storage and ask/tell loop,
+    :mod:`mot_bench.tune`): ``<out>/ablation.db`` by default (``storage`` in the config: any SQLAlchemy URL),
+    so a re-run skips the variants already scored and a killed run's variant is failed and run again;
+    ``ray_address`` in the config (``local``, ``auto`` or a cluster) runs the variants as Ray tasks
+    (``ray_cpus``/``ray_gpus`` per variant; ``parallel`` at once), else ``parallel`` local processes."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from mot_bench.tune import _owner, recover_stale
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = cfg.get("storage") or f"sqlite:///{(Path(cfg['out']) / 'ablation.db').resolve()}"
+    grid_id = hashlib.sha256(json.dumps(labels).encode()).hexdigest()[:12]  # one study per grid
+    study = optuna.create_study(storage=storage, study_name=cfg.get("study", f"ablate-{grid_id}"), direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0), load_if_exists=True)
+    recover_stale(study, requeue=False)  # a killed run's variant is failed here and run again below
+    dist = {"variant": optuna.distributions.CategoricalDistribution(labels)}
+    keys = {label: hashlib.sha256(json.dumps(job, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            for label, job in zip(labels, jobs, strict=True)}
+
+    def done() -> dict[str, dict[str, Any]]:
+        """Variants scored with exactly this configuration (a changed config runs its variant again)."""
+        return {t.params["variant"]: t.user_attrs["combined"]
+                for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.params.get("variant") in labels and t.user_attrs.get("key") == keys[t.params["variant"]]}
+
+    finished = done()
+    if finished:
+        log.warning("ablate: %d of %d variant(s) already scored in %s", len(finished), len(labels), storage)
+    for _ in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):  # left by a killed run
+        study.tell(study.ask(dist), state=TrialState.FAIL)
+    trials = []
+    for label in labels:
+        if label not in finished:
+            study.enqueue_trial({"variant": label}, user_attrs={"key": keys[label], "owner": _owner()})
+            trials.append(study.ask(dist))
+    index = {label: i for i, label in enumerate(labels)}
+    todo = [jobs[index[t.params["variant"]]] for t in trials]
+    try:
+        if cfg.get("ray_address") is not None:
+            results = _ray_map(todo, cfg, parallel)
+        else:
+            results = _map(_score_entry, todo, parallel)
+    except BaseException:
+        for t in trials:
+            study.tell(t, state=TrialState.FAIL)
+        raise
+    for t, combined in zip(trials, results, strict=True):
+        scalars = {k: v for k, v in combined.items() if isinstance(v, int | float)}
+        t.set_user_attr("combined", scalars)
+        hota = scalars.get("HOTA")
+        if hota is None or hota != hota:  # not scored (no gt): kept out of the study, run again next time
+            study.tell(t, state=TrialState.FAIL)
+        else:
+            study.tell(t, float(hota))
+        finished[t.params["variant"]] = combined
+    return [finished[label] for label in labels]
+
+
+def _ray_map(jobs: list[tuple], cfg: dict[str, Any], parallel: int) -> list[dict[str, Any]]:
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("ablate: ray_address needs Ray: pip install 'mot-bench[distributed]'") from None
+    started = not ray.is_initialized()
+    if started:
+        address = cfg["ray_address"]
+        if address in ("", "local"):
+            ray.init(num_cpus=max(1, parallel), include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    try:
+        task = ray.remote(num_cpus=cfg.get("ray_cpus", 1), num_gpus=cfg.get("ray_gpus", 0), max_retries=2)(
+            _score_entry)
+        return ray.get([task.remote(job) for job in jobs])
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _map(fn, items: list, parallel: int) -> list:

@@ -622,7 +622,7 @@ def _alive(owner: str) -> bool:
     return True
 
 
-def recover_stale(study) -> int:
+def recover_stale(study, requeue: bool = True) -> int:
     """Trials left RUNNING by a dead process of this host: marked failed, their parameters re-queued."""
     from optuna.trial import TrialState
 
@@ -631,7 +631,8 @@ def recover_stale(study) -> int:
         owner = t.user_attrs.get("owner", "")
         if owner and owner != _owner() and not _alive(owner):
             study.tell(t.number, state=TrialState.FAIL)
-            study.enqueue_trial(dict(t.params), user_attrs={"requeued_from": t.number})
+            if requeue:
+                study.enqueue_trial(dict(t.params), user_attrs={"requeued_from": t.number})
             n += 1
     if n:
         log.warning("tune: %d trial(s) interrupted by a killed run were failed and re-queued", n)

@@ -253,3 +253,46 @@ def test_run_tracker_config_shapes(tmp_path):
     cfg.write_text("[1, 2]")
     res = CliRunner().invoke(main, ["run", "--tracker-config", str(cfg), "--out", str(tmp_path / "r3")])
     assert res.exit_code == 1 and "expected {TRACKER" in res.output
+
+
+def _grid_config(tmp_path: Path, out: str, **top) -> Path:
+    from mot_bench.data.synthetic import make_sequence
+
+    root = tmp_path / "data"
+    if not root.exists():
+        make_sequence(root, "SYN-01", length=20, width=128, height=64, num_people=3, write_images=False)
+    cfg = {"out": str(tmp_path / out), **top, "base": {"detector": "oracle", "detector_options": {"jitter": 0.02}},
+           "axes": {"tracker": ["sort", "bytetrack"], "tracker_options": [{"max_age": 1}, {"max_age": 5}]},
+           "eval": {"data": str(root), "split": "train"}, "figures": False}
+    cfg["base"]["tracker_options"] = {}
+    cfg["axes"]["tracker_options"] = [{"sort.max_age": 1}, {"sort.max_age": 5}]
+    path = tmp_path / f"{out}.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def test_ablate_grid_is_a_study_that_resumes_and_runs_on_ray(tmp_path):
+    """`mot-bench ablate` scores its variants as trials of a grid study (ablation.db): a re-run scores nothing
+    again, and the same grid on a local Ray cluster gives the same table."""
+    import optuna
+    import pandas as pd
+
+    res = CliRunner().invoke(main, ["ablate", str(_grid_config(tmp_path, "grid"))], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    db = f"sqlite:///{tmp_path / 'grid' / 'ablation.db'}"
+    (summary,) = optuna.get_all_study_summaries(db)
+    study = optuna.load_study(study_name=summary.study_name, storage=db)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4
+    stamps = sorted(p.stat().st_mtime_ns for p in (tmp_path / "grid" / "runs").glob("*/metrics.json"))
+    res = CliRunner().invoke(main, ["ablate", str(_grid_config(tmp_path, "grid"))], catch_exceptions=False)
+    assert res.exit_code == 0 and "already scored" not in res.output
+    assert len(optuna.load_study(study_name=summary.study_name, storage=db).trials) == 4  # nothing re-run
+    assert sorted(p.stat().st_mtime_ns for p in (tmp_path / "grid" / "runs").glob("*/metrics.json")) == stamps
+    pytest.importorskip("ray")
+    res = CliRunner().invoke(main, ["ablate", str(_grid_config(tmp_path, "ray", ray_address="local")),
+                                    "--parallel", "2"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(tmp_path / "grid" / "comparison.csv").drop(columns=["run"], errors="ignore")
+    b = pd.read_csv(tmp_path / "ray" / "comparison.csv").drop(columns=["run"], errors="ignore")
+    cols = [c for c in a.columns if c in ("MOTA", "IDF1", "HOTA", "IDSW")]
+    assert a[cols].equals(b[cols])
