@@ -969,9 +969,14 @@ def summary_markdown(s: dict[str, Any]) -> str:
 
 
 def _kv(items: tuple[str, ...], what: str) -> dict[str, str]:
-    from mot_bench.cli import parse_kv
-
-    return parse_kv(items, what)
+    """``KEY=VALUE`` items (as ``mot-bench run`` parses them; values typed later by the declarations)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=what)
+        out[key.strip()] = value.strip()
+    return out
 
 
 def _names(text: str | None) -> list[str] | None:
