@@ -25,6 +25,11 @@ variant takes, on each axis, the base config's value when the axis lists it, els
 value. Each variant becomes one run folder (``mot_bench.runner``); the comparison table (CSV +
 Markdown + HTML) comes from ``reports.write_comparison`` and ``ablation.json`` is its manifest.
 
+Variants are scored as trials of a grid study (:func:`score_grid`, the tuner's storage and ask/tell loop):
+``<out>/ablation.db`` by default, or ``"storage": URL``; a re-run skips every variant already scored with the
+same configuration. ``"ray_address": "local" | "auto" | ADDRESS`` runs the variants as Ray tasks
+(``"ray_cpus"``, ``"ray_gpus"`` per variant) instead of ``parallel`` local processes.
+
 A grid without training data (no ``datasets`` in ``base``) has no training stage: its axes are any of
 ``detector`` (default ``public``), ``detector_options`` (one object per value), ``tracker`` (default
 ``sort``) and ``tracker_options``, e.g. a tracker x detector-threshold grid on public detections::
