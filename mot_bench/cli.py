@@ -96,7 +96,8 @@ class RunCommand(click.Command):
 @click.option("--detector", default="public", show_default=True,
               help="Detector name: public, oracle, precomputed, fairmot, or one added by an entry point.")
 @click.option("--det-dir", default=None, type=click.Path(exists=True, file_okay=False),
-              help="Folder of per-sequence detections: <SEQ>.txt for public, <SEQ>.npy for precomputed.")
+              help="Folder of per-sequence detections: <SEQ>.txt for public, <SEQ>.npy for precomputed. Without "
+                   "--seqs, only the sequences with a file there are run (e.g. the MOT17-XX-SDP ones).")
 @click.option("--weights", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Model checkpoint for detectors that take one (fairmot).")
 @click.option("--detector-opt", multiple=True, metavar="KEY=VALUE",

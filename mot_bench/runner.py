@@ -180,6 +180,7 @@ def run_many(options: RunOptions) -> list[RunResult]:
     runtime = options.runtime()
     runtime.check_available()
     detector, trackers = build(options, runtime)
+    seqs = sequences_with_detections(seqs, detector, options)
     has_gt = all(s.gt_path.is_file() for s in seqs)
     do_eval = options.evaluate and has_gt
     if do_eval:
@@ -231,6 +232,27 @@ def run_many(options: RunOptions) -> list[RunResult]:
     if options.evaluate and not has_gt:
         log.warning("no gt/gt.txt for some sequences (test split?): results written, not scored")
     return results
+
+
+def sequences_with_detections(seqs: list[SeqInfo], detector, options: RunOptions) -> list[SeqInfo]:
+    """With a detection folder (``det_dir``) and no ``seqs`` chosen, the sequences that have a file there.
+
+    A folder of per-sequence detections usually covers part of a benchmark (the YOLOX-X half-val files
+    name only the ``MOT17-XX-SDP`` folders of MOT17's 21); the others are left out with a warning
+    rather than failing on the first missing file. Named ``seqs`` are kept as they are (a missing file
+    is then an error).
+    """
+    det_file = getattr(detector, "det_file", None)
+    if options.seqs is not None or det_file is None or getattr(detector, "det_dir", None) is None:
+        return seqs
+    kept = [s for s in seqs if Path(det_file(s)).is_file()]
+    if not kept:
+        raise FileNotFoundError(f"no detection file in {detector.det_dir} matches a sequence of the split "
+                                f"({', '.join(s.name for s in seqs[:5])}{' ...' if len(seqs) > 5 else ''})")
+    if len(kept) < len(seqs):
+        log.warning("%d of %d sequences have a detection file in %s; running those: %s", len(kept), len(seqs),
+                    detector.det_dir, ", ".join(s.name for s in kept))
+    return kept
 
 
 def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, options: RunOptions) -> None:
