@@ -124,8 +124,12 @@ class RunCommand(click.Command):
 @click.option("--no-eval", is_flag=True, help="Write results and timings only; do not score.")
 @click.option("--overwrite", is_flag=True, help="Start the run folder afresh instead of resuming it.")
 @click.option("--no-progress", is_flag=True, help="Hide the per-sequence progress bars.")
+@click.option("--cmc-cache", default=None, metavar="DIR",
+              help="Cache of camera-motion warps for trackers that need them (BoT-SORT), one file per sequence, "
+                   "method and frame range, reused by later runs. Default: <run folder's parent>/.cache/cmc; "
+                   "'off' computes them every run.")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, device,
-        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress) -> None:
+        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, cmc_cache) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
@@ -149,7 +153,7 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
             detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
             detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
-            overwrite=overwrite, progress=not no_progress,
+            overwrite=overwrite, progress=not no_progress, cmc_cache=cmc_cache,
         )
         results = run_many(opts)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

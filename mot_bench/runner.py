@@ -10,6 +10,17 @@ complete in every folder is skipped, otherwise the detector runs once for the fo
 The run's :class:`~mot_bench.runtime.Runtime` (device, precision, channels_last, threads) is built
 once from the options and handed to the detector (``detector.runtime``), the stage timer (its sync)
 and the run folders' ``config.json``/``env.json``.
+
+Camera motion: a tracker declaring ``needs_camera_motion`` gets each frame's warp (previous ->
+current pixels) as ``frame.camera_motion``. The runner obtains the warps of a whole sequence once,
+before its frame loop, per (method, downscale, GMC folder) request with
+:func:`trackers.common.cmc.sequence_warps`, cached under ``RunOptions.cmc_cache`` (default
+``<run folder's parent>/.cache/cmc``), so a second run, a sweep or a tuner trial loads them instead of
+recomputing them. ``file`` and ``none`` touch no pixels; ``ecc``/``sparseOptFlow`` decode the frames
+only when the cache misses; ``orb``/``sift`` mask the tracker's own high-score detections, so their
+warps depend on the tracker and are left to it (the runner then decodes frames for it and the time
+lands in ``track``). The time spent obtaining the warps is the ``cmc`` timing column, shared evenly by
+the sequence's frames and by the trackers of the run that use the same request.
 """
 
 from __future__ import annotations
@@ -77,6 +88,7 @@ class RunOptions:
     progress: bool = True
     overwrite: bool = False
     label: str | None = None
+    cmc_cache: str | None = None  # camera-motion warps cache; None: <run folder's parent>/.cache/cmc; "off": none
 
     def __post_init__(self) -> None:
         names = list(self.trackers)
@@ -114,6 +126,14 @@ class RunOptions:
             return self.default_out(tracker)
         return Path(self.out) if len(self.trackers) == 1 else Path(self.out) / tracker
 
+    def cmc_cache_dir(self) -> Path | None:
+        """Where camera-motion warps are cached: ``cmc_cache``, else ``<run folder's parent>/.cache/cmc``
+        (``runs/.cache/cmc`` for the default run folders; shared by every run under that parent);
+        ``off``/``none``/empty: no cache (warps computed every run)."""
+        if self.cmc_cache is not None:
+            return None if self.cmc_cache.strip().lower() in ("", "off", "none") else Path(self.cmc_cache)
+        return self.out_for(self.trackers[0]).parent / ".cache" / "cmc"
+
     def label_for(self, tracker: str) -> str:
         if self.label is None:
             return f"{self.detector}+{tracker}"
@@ -140,6 +160,7 @@ class _Lane:
     done: set[str]
     rows: list[np.ndarray] = field(default_factory=list)
     timing_rows: list[dict[str, float]] = field(default_factory=list)
+    cmc: tuple | None = None  # the camera-motion request the runner serves (see camera_motion_request)
 
 
 def build(options: RunOptions, runtime: Runtime | None = None):
@@ -190,6 +211,9 @@ def run_many(options: RunOptions) -> list[RunResult]:
 
     runtime.apply()
     env = make_env(options, runtime)
+    if any(camera_motion_request(t) for t in trackers.values()):
+        cache = options.cmc_cache_dir()
+        env["cmc_cache"] = None if cache is None else str(cache)
     lanes: list[_Lane] = []
     starts = []
     for name, tracker in trackers.items():
@@ -199,7 +223,7 @@ def run_many(options: RunOptions) -> list[RunResult]:
         config = make_config(options, root, benchmark, seqs, detector, tracker, runtime, name)
         folder.check(config)  # every folder is checked before any is written
         starts.append((folder, config))
-        lanes.append(_Lane(name, tracker, folder, set()))
+        lanes.append(_Lane(name, tracker, folder, set(), cmc=camera_motion_request(tracker)))
     for (folder, config), lane in zip(starts, lanes, strict=True):
         folder.start(config, env)
         lane.done = folder.completed_sequences()
@@ -255,19 +279,89 @@ def sequences_with_detections(seqs: list[SeqInfo], detector, options: RunOptions
     return kept
 
 
+def camera_motion_request(tracker) -> tuple[str, int, str | None] | None:
+    """``(method, downscale, gmc_dir)`` of the warps the runner computes and hands to ``tracker``, or None.
+
+    None when the tracker does not declare ``needs_camera_motion``, declares no ``cmc_method``, or uses
+    ``orb``/``sift``, whose official form masks the tracker's own high-score detections (the tracker
+    estimates those itself from ``frame.image``, which the runner then decodes).
+    """
+    if not getattr(tracker, "needs_camera_motion", False):
+        return None
+    method = getattr(tracker, "cmc_method", None)
+    if method is None:
+        return None
+    from trackers.common.cmc import check_method
+
+    check_method(method)
+    if method in ("orb", "sift"):
+        return None
+    downscale = int(getattr(tracker, "cmc_downscale", 2) or 1)
+    gmc_dir = getattr(tracker, "gmc_dir", None) if method == "file" else None
+    if method == "file" and gmc_dir is None:
+        raise ValueError(f"tracker {getattr(tracker, 'name', tracker)!r}: cmc_method 'file' needs gmc_dir "
+                         "(a folder of the official GMC-<SEQ>.txt files); or choose another cmc_method")
+    return method, downscale if method != "file" else 1, None if gmc_dir is None else str(gmc_dir)
+
+
+def _tracker_needs_images(tracker) -> bool:
+    if getattr(tracker, "needs_images", False):
+        return True
+    return (getattr(tracker, "needs_camera_motion", False) and camera_motion_request(tracker) is None
+            and getattr(tracker, "cmc_method", None) in ("orb", "sift"))
+
+
+def _cmc_cache_for(seq: SeqInfo, method: str, cache_root: Path | None) -> Path | None:
+    """The cache folder of one sequence's warps: ``<cache>/<SEQ>-<hash of its folder>/`` (the same
+    sequence name under two data roots must not share warps); ``none`` is never cached."""
+    if cache_root is None or method == "none":
+        return None
+    import hashlib
+
+    digest = hashlib.sha256(str(seq.path.resolve()).encode()).hexdigest()[:10]
+    return cache_root / f"{seq.name}-{digest}"
+
+
+def _load_image_for_cmc(seq: SeqInfo, frame_id: int) -> np.ndarray:
+    from mot_bench.data import frames
+
+    return frames.decode_image(seq, frame_id)  # looked up at call time (tests count the decodes)
+
+
+def sequence_camera_motion(seq: SeqInfo, lanes: list[_Lane], cache_root: Path | None) -> dict[tuple, tuple]:
+    """Each distinct request of the lanes -> ``(warps (num_frames, 2, 3) read-only, seconds per frame)``."""
+    from trackers.common.cmc import sequence_warps
+
+    out: dict[tuple, tuple] = {}
+    for request in dict.fromkeys(lane.cmc for lane in lanes if lane.cmc is not None):
+        method, downscale, gmc_dir = request
+        t0 = time.perf_counter()
+        warps = sequence_warps(seq, method, _cmc_cache_for(seq, method, cache_root), downscale=downscale,
+                               gmc_dir=gmc_dir, load_image=_load_image_for_cmc)
+        seconds = time.perf_counter() - t0
+        warps = np.ascontiguousarray(warps, dtype=np.float64)
+        warps.flags.writeable = False  # one tracker must not change what another (or the cache) holds
+        out[request] = (warps, seconds / max(1, seq.num_frames))
+    return out
+
+
 def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, options: RunOptions) -> None:
     """One sequence: each frame read and detected once, then tracked by every lane's tracker.
 
     Each lane's timing row: the detector's stages (``read``, ``preprocess``, ``model``,
     ``postprocess``, and ``decode``) are the shared detector times; ``track``/``write`` are the
-    lane's own; ``total`` is their sum, what this detector+tracker pair costs per frame.
+    lane's own; ``cmc`` the lane's share of the sequence's camera-motion warps (computed or loaded
+    once before the loop); ``total`` is the
+    sum of all but ``decode``, what this detector+tracker pair costs per frame.
     """
     detector.reset(seq)
     for lane in lanes:
         lane.tracker.reset(seq)
         lane.rows, lane.timing_rows = [], []
+    motion = sequence_camera_motion(seq, lanes, options.cmc_cache_dir())
     shared_dets = len(lanes) > 1
-    frames = iter_frames(seq, decode=getattr(detector, "needs_images", False), prefetch=options.prefetch)
+    decode = getattr(detector, "needs_images", False) or any(_tracker_needs_images(lane.tracker) for lane in lanes)
+    frames = iter_frames(seq, decode=decode, prefetch=options.prefetch)
     bar = _progress(seq, options.progress)
     done_frames, timed_seconds = 0, 0.0
     batch = max(1, int(getattr(detector, "batch_size", 1)))
@@ -290,8 +384,11 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
                 warm = done_frames < options.warmup_frames
                 if shared_dets:
                     dets = _read_only(dets)  # one tracker must not change what the next one sees
-                pass_seconds = sum(det_stages.values())
+                pass_seconds = sum(det_stages.values()) + sum(m[1] for m in motion.values())
+                index = frame.frame_id - seq.first_frame
                 for lane in lanes:
+                    warps, cmc_s = motion.get(lane.cmc, (None, 0.0))
+                    frame.camera_motion = None if warps is None else warps[index]
                     timer.new_frame()
                     with timer.stage("track"):
                         tracks = lane.tracker.update(dets, frame)
@@ -299,6 +396,8 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
                         lane.rows.append(track_rows(frame.frame_id, tracks))
                     own = {k: timer.current.get(k, 0.0) for k in STAGES}
                     stages = {k: det_stages[k] + own[k] for k in STAGES}
+                    stages["cmc"] = cmc_s
+                    stages["track_post"] = 0.0  # the results' post-processing (none in this runner yet)
                     total = sum(stages.values())
                     pass_seconds += sum(own.values())
                     lane.timing_rows.append({"frame": frame.frame_id, "warmup": int(warm), **stages,
@@ -316,9 +415,10 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
         if bar is not None:
             bar.close()
     for lane in lanes:
+        raw = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
+        # timing first, the result file last: a sequence is complete when its result file exists
         lane.folder.write_timing(seq.name, lane.timing_rows)
-        all_rows = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
-        write_mot_file(lane.folder.result_path(seq.name), all_rows)
+        write_mot_file(lane.folder.result_path(seq.name), raw)
         lane.rows, lane.timing_rows = [], []
 
 
@@ -391,17 +491,32 @@ def make_config(options: RunOptions, root: Path, benchmark: str | None, seqs: li
         "warmup_frames": options.warmup_frames,
         "options": {"detector_options": opts["detector_options"],
                     "tracker_options": opts["tracker_options"].get(name, {})},
+        # only when used, so run folders made before these existed still resume
+        **({"camera_motion": camera_motion_config(tracker)} if getattr(tracker, "needs_camera_motion", False)
+           else {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": shlex.join(sys.argv),
     }
+
+
+def camera_motion_config(tracker) -> dict[str, Any]:
+    """How a tracker that needs camera motion got it (config.json's ``camera_motion``)."""
+    request = camera_motion_request(tracker)
+    if request is None:
+        return {"method": getattr(tracker, "cmc_method", None), "provided_by": "tracker"}
+    method, downscale, gmc_dir = request
+    return {"method": method, "downscale": downscale, "gmc_dir": gmc_dir, "provided_by": "runner"}
 
 
 def make_env(options: RunOptions, runtime: Runtime | None = None) -> dict[str, Any]:
     runtime = runtime or options.runtime()
     env = hardware_stamp(runtime.device)
     env.update(runtime.to_dict())
-    env["timing"] = (f"per-frame exclusive stage seconds; read/preprocess/model/postprocess (and decode) are the "
-                     f"detector's, measured once per frame and shared by every tracker of the run; track/write are "
-                     f"this tracker's own; total is their sum. The first {options.warmup_frames} frame(s) of each "
-                     "sequence are warm-up, reported in timing/*.csv and excluded from FPS; 'decode' overlaps compute")
+    env["timing"] = ("per-frame exclusive stage seconds; read/preprocess/model/postprocess (and decode) are the "
+                     "detector's, measured once per frame and shared by every tracker of the run; track/write are "
+                     "this tracker's own; cmc (camera-motion warps, computed or loaded from the cache once per "
+                     "sequence) and track_post (post-processing of the results, once per sequence) are shared "
+                     f"evenly by the sequence's frames; total is their sum. The first {options.warmup_frames} "
+                     "frame(s) of each sequence are warm-up, reported in timing/*.csv and excluded from FPS; "
+                     "'decode' overlaps compute")
     return env
