@@ -124,12 +124,21 @@ class RunCommand(click.Command):
 @click.option("--no-eval", is_flag=True, help="Write results and timings only; do not score.")
 @click.option("--overwrite", is_flag=True, help="Start the run folder afresh instead of resuming it.")
 @click.option("--no-progress", is_flag=True, help="Hide the per-sequence progress bars.")
+@click.option("--postprocess", "postprocess", multiple=True, metavar="NAME",
+              help="Post-process each sequence's results before scoring, repeatable, applied in order: "
+                   "interpolate (ByteTrack/OC-SORT linear gap interpolation), gsi (StrongSORT's Gaussian-smoothed "
+                   "interpolation). The tracker's own rows stay in results_raw/.")
+@click.option("--postprocess-opt", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="Post-processing option, repeatable: interpolate.max_gap=20, interpolate.min_len=25 (ByteTrack's "
+                   "script passes 5, OC-SORT's 30), gsi.interval=20, gsi.tau=10; a plain KEY=VALUE goes to every "
+                   "named method that has KEY.")
 @click.option("--cmc-cache", default=None, metavar="DIR",
               help="Cache of camera-motion warps for trackers that need them (BoT-SORT), one file per sequence, "
                    "method and frame range, reused by later runs. Default: <run folder's parent>/.cache/cmc; "
                    "'off' computes them every run.")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, device,
-        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, cmc_cache) -> None:
+        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, postprocess,
+        postprocess_opt, cmc_cache) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
@@ -153,7 +162,8 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
             detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
             detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
-            overwrite=overwrite, progress=not no_progress, cmc_cache=cmc_cache,
+            overwrite=overwrite, progress=not no_progress, postprocess=list(postprocess),
+            postprocess_options=parse_kv(postprocess_opt, "--postprocess-opt"), cmc_cache=cmc_cache,
         )
         results = run_many(opts)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

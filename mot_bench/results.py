@@ -5,7 +5,8 @@ Layout (see ../shared/DESIGN.md)::
     RUN/config.json          everything needed to repeat the run
     RUN/env.json             hardware, versions, the run's runtime (device, precision, channels_last,
                              threads, sync policy)
-    RUN/results/<SEQ>.txt    MOTChallenge result file
+    RUN/results/<SEQ>.txt    MOTChallenge result file (post-processed when the run asked for it)
+    RUN/results_raw/<SEQ>.txt  the tracker's own rows, only when the run post-processes them
     RUN/timing/<SEQ>.csv     one row per frame, one column per stage (seconds); when one detector pass
                              fed several trackers, read/preprocess/model/postprocess/decode are the
                              shared detector times and track/write this folder's tracker's own;
@@ -58,6 +59,10 @@ class RunFolder:
     @property
     def results_dir(self) -> Path:
         return self.path / "results"
+
+    @property
+    def raw_results_dir(self) -> Path:
+        return self.path / "results_raw"
 
     @property
     def timing_dir(self) -> Path:
@@ -114,6 +119,11 @@ class RunFolder:
 
     def result_path(self, seq: str) -> Path:
         return self.results_dir / f"{seq}.txt"
+
+    def raw_result_path(self, seq: str) -> Path:
+        """The tracker's rows before post-processing (written only by runs that post-process)."""
+        self.raw_results_dir.mkdir(parents=True, exist_ok=True)
+        return self.raw_results_dir / f"{seq}.txt"
 
     def read_timing(self, seq: str) -> list[dict[str, float]]:
         path = self.timing_dir / f"{seq}.csv"

@@ -21,6 +21,11 @@ only when the cache misses; ``orb``/``sift`` mask the tracker's own high-score d
 warps depend on the tracker and are left to it (the runner then decodes frames for it and the time
 lands in ``track``). The time spent obtaining the warps is the ``cmc`` timing column, shared evenly by
 the sequence's frames and by the trackers of the run that use the same request.
+
+Post-processing (``RunOptions.postprocess``, :mod:`mot_bench.postprocess`): applied per sequence to
+each tracker's rows after its frame loop, in the order given; the tracker's own rows are kept in
+``results_raw/`` and the post-processed ones written to ``results/`` (scored). The time it takes is
+the ``track_post`` timing column, shared evenly by the sequence's frames.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from mot_bench import postprocess as post
 from mot_bench.data.frames import iter_frames
 from mot_bench.data.motfile import write_mot_file
 from mot_bench.data.sequences import BENCHMARKS, find_sequences
@@ -88,6 +94,8 @@ class RunOptions:
     progress: bool = True
     overwrite: bool = False
     label: str | None = None
+    postprocess: list[str] = field(default_factory=list)  # mot_bench.postprocess methods, applied in order
+    postprocess_options: dict[str, Any] = field(default_factory=dict)  # flat, or {method: {options}}
     cmc_cache: str | None = None  # camera-motion warps cache; None: <run folder's parent>/.cache/cmc; "off": none
 
     def __post_init__(self) -> None:
@@ -103,6 +111,7 @@ class RunOptions:
         opts = dict(self.tracker_options or {})
         per_tracker = bool(opts) and all(k in names and isinstance(v, dict) for k, v in opts.items())
         self.tracker_options = {n: dict(opts.get(n, {}) if per_tracker else opts) for n in names}
+        self.postprocess, self.postprocess_options = resolve_postprocess(self.postprocess, self.postprocess_options)
         self.runtime()  # refuse an unknown device or precision before anything runs
 
     def runtime(self) -> Runtime:
@@ -138,6 +147,41 @@ class RunOptions:
         if self.label is None:
             return f"{self.detector}+{tracker}"
         return self.label if len(self.trackers) == 1 else f"{self.label}+{tracker}"
+
+
+def resolve_postprocess(names: list[str], options: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Check post-processing names and options; ``options`` flat (each key goes to every named method
+    that has it, an error if none has) or ``{method: {options}}``. Returns the names and each method's
+    full, typed option set (defaults filled in), as ``config.json`` records them."""
+    names = list(names or [])
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"post-processing {', '.join(dupes)} given more than once")
+    for name in names:
+        post.resolve(name)  # unknown names name the known ones
+    opts = dict(options or {})
+    if opts and not names:
+        raise ValueError(f"post-processing options {sorted(opts)} given without a post-processing method")
+    per_method = bool(opts) and all(k in names and isinstance(v, dict) for k, v in opts.items())
+    given: dict[str, dict[str, Any]] = {n: {} for n in names}
+    if per_method:
+        for n, o in opts.items():
+            given[n] = dict(o)
+    else:
+        for key, value in opts.items():
+            method, dot, bare = key.partition(".")
+            if dot and method in post.METHODS:
+                if method not in names:
+                    raise ValueError(f"post-processing option {key}: {method} is not among {names}")
+                given[method][bare] = value
+                continue
+            takers = [n for n in names if key in {o.name for o in post.METHODS[n].options}]
+            if not takers:
+                known = {n: [o.name for o in post.METHODS[n].options] for n in names}
+                raise ValueError(f"post-processing option {key!r} belongs to none of {names}; known: {known}")
+            for n in takers:
+                given[n][key] = value
+    return names, {n: post.resolve(n, **given[n]) for n in names}
 
 
 @dataclass
@@ -351,7 +395,7 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
     Each lane's timing row: the detector's stages (``read``, ``preprocess``, ``model``,
     ``postprocess``, and ``decode``) are the shared detector times; ``track``/``write`` are the
     lane's own; ``cmc`` the lane's share of the sequence's camera-motion warps (computed or loaded
-    once before the loop); ``total`` is the
+    once before the loop), ``track_post`` its share of the post-processing after it; ``total`` is the
     sum of all but ``decode``, what this detector+tracker pair costs per frame.
     """
     detector.reset(seq)
@@ -397,7 +441,7 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
                     own = {k: timer.current.get(k, 0.0) for k in STAGES}
                     stages = {k: det_stages[k] + own[k] for k in STAGES}
                     stages["cmc"] = cmc_s
-                    stages["track_post"] = 0.0  # the results' post-processing (none in this runner yet)
+                    stages["track_post"] = 0.0  # filled in after the loop (post-processing needs every frame)
                     total = sum(stages.values())
                     pass_seconds += sum(own.values())
                     lane.timing_rows.append({"frame": frame.frame_id, "warmup": int(warm), **stages,
@@ -416,10 +460,27 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
             bar.close()
     for lane in lanes:
         raw = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
+        rows = raw
+        if options.postprocess:
+            t0 = time.perf_counter()
+            rows = postprocess_rows(raw, options)
+            share = (time.perf_counter() - t0) / max(1, len(lane.timing_rows))
+            for row in lane.timing_rows:
+                row["track_post"] = share
+                row["total"] += share
         # timing first, the result file last: a sequence is complete when its result file exists
         lane.folder.write_timing(seq.name, lane.timing_rows)
-        write_mot_file(lane.folder.result_path(seq.name), raw)
+        if options.postprocess:
+            write_mot_file(lane.folder.raw_result_path(seq.name), raw)
+        write_mot_file(lane.folder.result_path(seq.name), rows)
         lane.rows, lane.timing_rows = [], []
+
+
+def postprocess_rows(rows: np.ndarray, options: RunOptions) -> np.ndarray:
+    """One sequence's result rows through the run's post-processing methods, in order."""
+    for name in options.postprocess:
+        rows = post.apply(name, rows, **options.postprocess_options[name])
+    return rows
 
 
 def _read_only(dets: Detections) -> Detections:
@@ -492,6 +553,8 @@ def make_config(options: RunOptions, root: Path, benchmark: str | None, seqs: li
         "options": {"detector_options": opts["detector_options"],
                     "tracker_options": opts["tracker_options"].get(name, {})},
         # only when used, so run folders made before these existed still resume
+        **({"postprocess": [post.config(n, **options.postprocess_options[n]) for n in options.postprocess]}
+           if options.postprocess else {}),
         **({"camera_motion": camera_motion_config(tracker)} if getattr(tracker, "needs_camera_motion", False)
            else {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

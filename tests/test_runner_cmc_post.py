@@ -3,18 +3,23 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from mot_bench.cli import main
 from mot_bench.data import frames as frames_mod
 from mot_bench.data.motfile import read_mot_file
 from mot_bench.data.synthetic import make_sequence
 from mot_bench.options import option
 from mot_bench.plugins import Tracker
 from mot_bench.registry import TRACKERS
-from mot_bench.runner import RunOptions, run
+from mot_bench.results import RunFolder, RunFolderError
+from mot_bench.runner import RunOptions, resolve_postprocess, run
 from mot_bench.types import Tracks
 from trackers.common import cmc
 
@@ -160,3 +165,83 @@ def test_file_method_without_gmc_dir_is_refused_up_front(syn_root, tmp_path):
                        progress=False, evaluate=False, out=str(tmp_path / "r"),
                        tracker_options={"cmc_method": "file"}))
     assert not (tmp_path / "r").exists()
+
+
+# -- post-processing ------------------------------------------------------------------------------
+def _gapped_root(tmp_path) -> Path:
+    """Two synthetic sequences whose det.txt lose every box of frames 15-17 (a gap ByteTrack bridges)."""
+    root = tmp_path / "data"
+    for i in range(2):
+        seq = make_sequence(root / "MOT17" / "train", f"SYN-0{i + 1}", length=40, width=320, height=192,
+                            num_people=3, seed=i, write_images=False)
+        det = seq / "det" / "det.txt"
+        lines = [ln for ln in det.read_text().splitlines(keepends=True) if int(ln.split(",")[0]) not in (15, 16, 17)]
+        det.write_text("".join(lines))
+    return root
+
+
+def _invoke(args):
+    res = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_interpolate_fills_the_gap_the_raw_run_leaves_is_recorded_and_resumes(tmp_path):
+    root = _gapped_root(tmp_path)
+    out = tmp_path / "run"
+    args = ["run", "--data", str(root), "--benchmark", "MOT17", "--tracker", "bytetrack", "--out", str(out),
+            "--no-progress", "--postprocess", "interpolate", "--postprocess-opt", "interpolate.min_len=5"]
+    _invoke(args)
+    folder = RunFolder(out)
+    raw = read_mot_file(folder.raw_result_path("SYN-01"), "result")
+    done = read_mot_file(folder.result_path("SYN-01"), "result")
+    assert not np.isin(raw[:, 0], (15, 16, 17)).any()
+    ids = np.unique(raw[:, 1])
+    filled = done[np.isin(done[:, 0], (15, 16, 17))]
+    assert len(filled) == 3 * len(ids) and set(filled[:, 1]) == set(ids)  # every track bridged, same ids
+    assert np.array_equal(done[~np.isin(done[:, 0], (15, 16, 17))], raw)  # the tracker's rows untouched
+    cfg = folder.read_config()
+    assert cfg["postprocess"] == [{"name": "interpolate", "max_gap": 20, "min_len": 5,
+                                   "source": "ByteTrack tools/interpolation.py dti (same in OC-SORT)"}]
+    timing = folder.read_timing("SYN-01")
+    assert all(r["track_post"] > 0 and r["cmc"] == 0 for r in timing)
+    post_ms = folder.timing_summary()["combined"]["ms_per_frame"]["track_post"]
+    assert post_ms > 0
+
+    # Scored on the post-processed rows: better than the raw rows of the same run (no FN in the gap).
+    metrics = folder.read_metrics()["combined"]
+    _invoke(["eval", "--gt-root", str(root), "--benchmark", "MOT17", "--results", str(folder.raw_results_dir),
+             "--json", str(tmp_path / "raw.json")])
+    raw_metrics = json.loads((tmp_path / "raw.json").read_text())["combined"]
+    assert metrics["CLR_FN"] < raw_metrics["CLR_FN"] and metrics["MOTA"] > raw_metrics["MOTA"]
+
+    # Resume: an interrupted second sequence is redone, the first kept; other options are refused.
+    kept = folder.result_path("SYN-01").stat().st_mtime_ns
+    folder.result_path("SYN-02").unlink()
+    _invoke(args)
+    assert folder.result_path("SYN-01").stat().st_mtime_ns == kept
+    assert np.isin(read_mot_file(folder.result_path("SYN-02"), "result")[:, 0], (15, 16, 17)).any()
+    with pytest.raises(RunFolderError, match="postprocess"):
+        run(RunOptions(detector="public", tracker="bytetrack", data=str(root), benchmark="MOT17", out=str(out),
+                       progress=False, postprocess=["interpolate"]))
+    # Without post-processing nothing changes: no results_raw/, no postprocess key (old folders resume).
+    plain = run(RunOptions(detector="public", tracker="bytetrack", data=str(root), benchmark="MOT17",
+                           out=str(tmp_path / "plain"), progress=False))
+    assert not plain.folder.raw_results_dir.exists() and "postprocess" not in plain.folder.read_config()
+    np.testing.assert_array_equal(read_mot_file(plain.folder.result_path("SYN-01"), "result"), raw)
+
+
+def test_postprocess_options_are_checked():
+    assert resolve_postprocess(["interpolate", "gsi"], {"interval": "10"}) == (
+        ["interpolate", "gsi"], {"interpolate": {"max_gap": 20, "min_len": 25}, "gsi": {"interval": 10, "tau": 10.0}})
+    assert resolve_postprocess(["gsi"], {"gsi": {"tau": 5}})[1] == {"gsi": {"interval": 20, "tau": 5.0}}
+    with pytest.raises(ValueError, match="known: gsi, interpolate"):
+        RunOptions(postprocess=["smooth"])
+    with pytest.raises(ValueError, match="belongs to none"):
+        RunOptions(postprocess=["interpolate"], postprocess_options={"tau": 3})
+    with pytest.raises(ValueError, match="without a post-processing method"):
+        RunOptions(postprocess_options={"max_gap": 3})
+    with pytest.raises(ValueError, match="more than once"):
+        RunOptions(postprocess=["gsi", "gsi"])
+    with pytest.raises(ValueError, match="must be int"):
+        RunOptions(postprocess=["interpolate"], postprocess_options={"interpolate.max_gap": "2.5"})
