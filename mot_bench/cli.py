@@ -134,8 +134,8 @@ class RunCommand(click.Command):
                    "named method that has KEY.")
 @click.option("--cmc-cache", default=None, metavar="DIR",
               help="Cache of camera-motion warps for trackers that need them (BoT-SORT), one file per sequence, "
-                   "method and frame range, reused by later runs. Default: <run folder's parent>/.cache/cmc; "
-                   "'off' computes them every run.")
+                   "method and frame range, reused by later runs. Default: <parent of --out>/.cache/cmc "
+                   "(runs/.cache/cmc); 'off' computes them every run.")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, device,
         precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, postprocess,
         postprocess_opt, cmc_cache) -> None:

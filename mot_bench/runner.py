@@ -15,12 +15,13 @@ Camera motion: a tracker declaring ``needs_camera_motion`` gets each frame's war
 current pixels) as ``frame.camera_motion``. The runner obtains the warps of a whole sequence once,
 before its frame loop, per (method, downscale, GMC folder) request with
 :func:`trackers.common.cmc.sequence_warps`, cached under ``RunOptions.cmc_cache`` (default
-``<run folder's parent>/.cache/cmc``), so a second run, a sweep or a tuner trial loads them instead of
-recomputing them. ``file`` and ``none`` touch no pixels; ``ecc``/``sparseOptFlow`` decode the frames
-only when the cache misses; ``orb``/``sift`` mask the tracker's own high-score detections, so their
-warps depend on the tracker and are left to it (the runner then decodes frames for it and the time
-lands in ``track``). The time spent obtaining the warps is the ``cmc`` timing column, shared evenly by
-the sequence's frames and by the trackers of the run that use the same request.
+``<parent of out>/.cache/cmc``, ``runs/.cache/cmc`` for the default run folders), so a second run, a
+sweep or a tuner trial loads them instead of recomputing them. ``file`` and ``none`` touch no
+pixels; ``ecc``/``sparseOptFlow`` decode the frames only when the cache misses; ``orb``/``sift``
+mask the tracker's own high-score detections, so their warps depend on the tracker and are left to
+it (the runner then decodes frames for it and the time lands in ``track``). The time spent
+obtaining the warps is the ``cmc`` timing column, shared evenly by the sequence's frames and by the
+trackers of the run that use the same request.
 
 Post-processing (``RunOptions.postprocess``, :mod:`mot_bench.postprocess`): applied per sequence to
 each tracker's rows after its frame loop, in the order given; the tracker's own rows are kept in
@@ -96,7 +97,7 @@ class RunOptions:
     label: str | None = None
     postprocess: list[str] = field(default_factory=list)  # mot_bench.postprocess methods, applied in order
     postprocess_options: dict[str, Any] = field(default_factory=dict)  # flat, or {method: {options}}
-    cmc_cache: str | None = None  # camera-motion warps cache; None: <run folder's parent>/.cache/cmc; "off": none
+    cmc_cache: str | None = None  # camera-motion warps cache; None: <parent of out>/.cache/cmc; "off": none
 
     def __post_init__(self) -> None:
         names = list(self.trackers)
@@ -136,12 +137,14 @@ class RunOptions:
         return Path(self.out) if len(self.trackers) == 1 else Path(self.out) / tracker
 
     def cmc_cache_dir(self) -> Path | None:
-        """Where camera-motion warps are cached: ``cmc_cache``, else ``<run folder's parent>/.cache/cmc``
-        (``runs/.cache/cmc`` for the default run folders; shared by every run under that parent);
+        """Where camera-motion warps are cached: ``cmc_cache``, else ``<parent of out>/.cache/cmc`` (``out``
+        being the run folder with one tracker, the folder of the run folders with several), which is
+        ``runs/.cache/cmc`` for the default run folders: every run under one parent shares it;
         ``off``/``none``/empty: no cache (warps computed every run)."""
         if self.cmc_cache is not None:
             return None if self.cmc_cache.strip().lower() in ("", "off", "none") else Path(self.cmc_cache)
-        return self.out_for(self.trackers[0]).parent / ".cache" / "cmc"
+        out = Path(self.out) if self.out is not None else self.default_out(self.trackers[0])
+        return out.parent / ".cache" / "cmc"
 
     def label_for(self, tracker: str) -> str:
         if self.label is None:

@@ -129,6 +129,10 @@ def test_methods_without_pixels_decode_nothing_and_the_default_cache_sits_beside
     assert counting == {"decode": 0, "estimate": 0}
     assert all(np.array_equal(w, np.eye(2, 3)) for w in Recording.seen["SYN-02"])
     assert RunOptions(out=str(out)).cmc_cache_dir() == tmp_path / "runs" / ".cache" / "cmc"
+    # several trackers: out holds their run folders; the cache sits beside out all the same
+    several = RunOptions(trackers=["sort", "botsort"], out=str(out))
+    assert several.cmc_cache_dir() == tmp_path / "runs" / ".cache" / "cmc"
+    assert RunOptions().cmc_cache_dir() == Path("runs") / ".cache" / "cmc"
     assert not (tmp_path / "runs" / ".cache").exists()  # 'none' is never cached
 
 
