@@ -96,7 +96,8 @@ class RunCommand(click.Command):
 @click.option("--detector", default="public", show_default=True,
               help="Detector name: public, oracle, precomputed, fairmot, or one added by an entry point.")
 @click.option("--det-dir", default=None, type=click.Path(exists=True, file_okay=False),
-              help="Folder of per-sequence detections: <SEQ>.txt for public, <SEQ>.npy for precomputed.")
+              help="Folder of per-sequence detections: <SEQ>.txt for public, <SEQ>.npy for precomputed. Without "
+                   "--seqs, only the sequences with a file there are run (e.g. the MOT17-XX-SDP ones).")
 @click.option("--weights", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Model checkpoint for detectors that take one (fairmot).")
 @click.option("--detector-opt", multiple=True, metavar="KEY=VALUE",
@@ -123,10 +124,23 @@ class RunCommand(click.Command):
 @click.option("--no-eval", is_flag=True, help="Write results and timings only; do not score.")
 @click.option("--overwrite", is_flag=True, help="Start the run folder afresh instead of resuming it.")
 @click.option("--no-progress", is_flag=True, help="Hide the per-sequence progress bars.")
+@click.option("--postprocess", "postprocess", multiple=True, metavar="NAME",
+              help="Post-process each sequence's results before scoring, repeatable, applied in order: "
+                   "interpolate (ByteTrack/OC-SORT linear gap interpolation), gsi (StrongSORT's Gaussian-smoothed "
+                   "interpolation). The tracker's own rows stay in results_raw/.")
+@click.option("--postprocess-opt", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="Post-processing option, repeatable: interpolate.max_gap=20, interpolate.min_len=25 (ByteTrack's "
+                   "script passes 5, OC-SORT's 30), gsi.interval=20, gsi.tau=10; a plain KEY=VALUE goes to every "
+                   "named method that has KEY.")
+@click.option("--cmc-cache", default=None, metavar="DIR",
+              help="Cache of camera-motion warps for trackers that need them (BoT-SORT), one file per sequence, "
+                   "method and frame range, reused by later runs. Default: <parent of --out>/.cache/cmc "
+                   "(runs/.cache/cmc); 'off' computes them every run.")
 @click.option("--engine", type=click.Choice(["fast", "trackeval"]), default="fast", show_default=True,
               help="Scoring engine (fast: TrackEval's numbers bit for bit, vectorised; trackeval: TrackEval itself).")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, device,
-        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, engine) -> None:
+        precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, postprocess,
+        postprocess_opt, cmc_cache, engine) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
@@ -150,7 +164,8 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
             detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
             detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
-            overwrite=overwrite, progress=not no_progress, eval_engine=engine,
+            overwrite=overwrite, progress=not no_progress, eval_engine=engine, postprocess=list(postprocess),
+            postprocess_options=parse_kv(postprocess_opt, "--postprocess-opt"), cmc_cache=cmc_cache,
         )
         results = run_many(opts)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

@@ -106,11 +106,18 @@ class Tracker(Plugin):
 
     ``needs_embeddings``: refuse detectors without re-ID features up front.
     ``motion_only``: uses boxes and scores only (run by default on the bundled sample).
+    ``needs_camera_motion``: the runner hands each frame's camera warp as ``frame.camera_motion``,
+    computed once per sequence with the tracker's ``cmc_method`` (``cmc_downscale``, ``gmc_dir`` for
+    ``file``) and cached; for methods whose warp depends on the tracker's own detections (``orb``,
+    ``sift`` mask them) the runner decodes the frames and the tracker estimates the warp itself.
+    ``needs_images``: the runner decodes frames for this tracker even if the detector needs none.
     Declared options carry the search ``range`` a tuner may explore.
     """
 
     kind = "tracker"
     needs_embeddings = False
+    needs_camera_motion = False
+    needs_images = False
     motion_only = True
 
     def reset(self, seq: SeqInfo) -> None:

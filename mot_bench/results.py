@@ -5,10 +5,13 @@ Layout (see ../shared/DESIGN.md)::
     RUN/config.json          everything needed to repeat the run
     RUN/env.json             hardware, versions, the run's runtime (device, precision, channels_last,
                              threads, sync policy)
-    RUN/results/<SEQ>.txt    MOTChallenge result file
+    RUN/results/<SEQ>.txt    MOTChallenge result file (post-processed when the run asked for it)
+    RUN/results_raw/<SEQ>.txt  the tracker's own rows, only when the run post-processes them
     RUN/timing/<SEQ>.csv     one row per frame, one column per stage (seconds); when one detector pass
                              fed several trackers, read/preprocess/model/postprocess/decode are the
-                             shared detector times and track/write this folder's tracker's own
+                             shared detector times and track/write this folder's tracker's own;
+                             cmc (camera-motion warps) and track_post (result post-processing) are
+                             per-sequence costs shared evenly by its frames
     RUN/metrics.json         TrackEval fields per sequence and combined
 
 A sequence is complete when its result file exists: timing is written first and the result file
@@ -26,7 +29,11 @@ from typing import Any
 from mot_bench.atomic import atomic_write_json, atomic_write_text
 from mot_bench.timing import STAGES
 
-TIMING_COLUMNS = ("frame", "warmup", *STAGES, "decode", "total")
+# Per-sequence costs of the runner's own steps, spread evenly over the sequence's frames: the camera-motion
+# warps handed to trackers that need them, and the post-processing of the results. Folders written before
+# these columns existed read as 0.
+RUNNER_STAGES = ("cmc", "track_post")
+TIMING_COLUMNS = ("frame", "warmup", *STAGES, *RUNNER_STAGES, "decode", "total")
 
 
 class RunFolderError(ValueError):
@@ -52,6 +59,10 @@ class RunFolder:
     @property
     def results_dir(self) -> Path:
         return self.path / "results"
+
+    @property
+    def raw_results_dir(self) -> Path:
+        return self.path / "results_raw"
 
     @property
     def timing_dir(self) -> Path:
@@ -109,17 +120,25 @@ class RunFolder:
     def result_path(self, seq: str) -> Path:
         return self.results_dir / f"{seq}.txt"
 
+    def raw_result_path(self, seq: str) -> Path:
+        """The tracker's rows before post-processing (written only by runs that post-process)."""
+        self.raw_results_dir.mkdir(parents=True, exist_ok=True)
+        return self.raw_results_dir / f"{seq}.txt"
+
     def read_timing(self, seq: str) -> list[dict[str, float]]:
         path = self.timing_dir / f"{seq}.csv"
         with open(path, encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
-            missing = set(TIMING_COLUMNS) - set(reader.fieldnames or [])
+            missing = set(TIMING_COLUMNS) - set(RUNNER_STAGES) - set(reader.fieldnames or [])
             if missing:
                 raise RunFolderError(f"{path}:1: missing timing columns {sorted(missing)}")
             rows = []
             for lineno, row in enumerate(reader, start=2):
                 try:
-                    rows.append({k: float(v) for k, v in row.items()})
+                    values = {k: float(v) for k, v in row.items()}
+                    for k in RUNNER_STAGES:
+                        values.setdefault(k, 0.0)
+                    rows.append(values)
                 except ValueError as exc:
                     raise RunFolderError(f"{path}:{lineno}: expected numbers: {exc}") from None
         return rows
@@ -127,7 +146,7 @@ class RunFolder:
     def timing_summary(self) -> dict[str, Any]:
         """Frames, FPS and mean milliseconds per stage, warm-up frames excluded (and counted)."""
         per_seq = {}
-        totals = {k: 0.0 for k in (*STAGES, "decode", "total")}
+        totals = {k: 0.0 for k in (*STAGES, *RUNNER_STAGES, "decode", "total")}
         frames = warm = 0
         for seq in sorted(self.completed_sequences()):
             rows = self.read_timing(seq)
@@ -147,7 +166,8 @@ def _summary(frames: int, warmup: int, totals: dict[str, float]) -> dict[str, An
         "warmup_frames": warmup,
         "fps": frames / totals["total"] if totals["total"] > 0 else None,
         "ms_per_frame": {k: 1000 * v / frames if frames else None for k, v in totals.items()},
-        "stage_fps": {k: frames / v if v > 0 else None for k, v in totals.items() if k in STAGES},
+        "stage_fps": {k: frames / v if v > 0 else None for k, v in totals.items()
+                      if k in STAGES or k in RUNNER_STAGES},
     }
 
 
