@@ -361,8 +361,8 @@ class DeepOCSortOptions:
                             bounds=(0.0, None))
     w_assoc_emb: float = option(0.75, "weight of the appearance similarity in the first round", range=(0.25, 1.5),
                                 bounds=(0.0, None))
-    alpha_fixed_emb: float = option(0.95, "EMA weight of the track embedding for a detection at det_thresh "
-                                          "(goes to 1 - (1 - this) * 0 = this ... 1 as confidence falls)",
+    alpha_fixed_emb: float = option(0.95, "EMA weight kept by the track embedding for a detection scoring 1 "
+                                          "(rises to 1 as the score falls to det_thresh)",
                                     range=(0.8, 0.99), bounds=(0.0, 1.0))
     aw_param: float = option(0.5, "adaptive weighting: cap of the best-minus-second similarity gap",
                              range=(0.1, 1.0), bounds=(0.0, None))
