@@ -14,6 +14,7 @@ from mot_bench.data.sequences import find_sequences
 from mot_bench.options import search_space
 from mot_bench.registry import TRACKERS
 from mot_bench.types import Detections, Frame, SeqInfo
+from trackers.common import cmc
 from trackers.deepocsort import DeepOCSortTracker, adaptive_weights, measurement_noise, process_noise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deepocsort"
@@ -55,6 +56,7 @@ def test_defaults_are_the_mot17_evaluation_settings():
     trk = TRACKERS.create("deepocsort", {"new_kf": "false", "cmc": "off", "aw_param": "1"})
     assert trk.config()["new_kf"] is False and trk.config()["cmc"] is False and trk.config()["aw_param"] == 1.0
     assert DeepOCSortTracker.needs_embeddings and not DeepOCSortTracker.needs_camera_motion
+    assert not DeepOCSortTracker(embedding=False).needs_embeddings
 
 
 def test_adaptive_weights_add_half_the_clamped_top_two_gap_of_row_and_column():
@@ -179,7 +181,15 @@ def test_deterministic_and_ids_restart_per_sequence(shared_data):
     assert min(float(r.split(",")[1]) for r in a) == 1.0
 
 
-def _run_halfval(shared_data, gmc: bool = False, warp: np.ndarray | None = None,
+def test_camera_motion_from_the_runner_equals_the_gmc_file(shared_data):
+    """The warps handed over as frame.camera_motion give the official rows, as gmc_dir does."""
+    seq = find_sequences(shared_data, "MOT17", "half-val", ["MOT17-09-SDP"])[0]
+    warps = cmc.file_warps(shared_data / "gmc" / "BoT-SORT" / "MOT17_ablation", seq)
+    official = (FIXTURES / "MOT17-09-SDP-halfval.thresh03.txt").read_text().splitlines()
+    _same_up_to_renaming(_run_halfval(shared_data, warp=warps, det_thresh=0.3), official)
+
+
+def _run_halfval(shared_data, gmc: bool = False, warp: np.ndarray | dict | None = None,
                  tracker: DeepOCSortTracker | None = None, **opts) -> list[str]:
     """Our rows on MOT17-09 half-val, in the official writer's format (frames from 1 within half-val)."""
     seq = find_sequences(shared_data, "MOT17", "half-val", ["MOT17-09-SDP"])[0]
@@ -190,7 +200,8 @@ def _run_halfval(shared_data, gmc: bool = False, warp: np.ndarray | None = None,
     trk.reset(seq)
     rows = []
     for k, f in enumerate(seq.frame_ids, start=1):
-        out = trk.update(per_frame.get(f, Detections.empty(32)), Frame(seq, f, camera_motion=warp))
+        motion = warp.get(f) if isinstance(warp, dict) else warp
+        out = trk.update(per_frame.get(f, Detections.empty(32)), Frame(seq, f, camera_motion=motion))
         for box, tid in zip(out.tlbr, out.ids, strict=True):
             t = [float(v) for v in box]
             rows.append(f"{k},{float(tid)},{round(t[0], 1)},{round(t[1], 1)},{round(t[2] - t[0], 1)},"

@@ -395,6 +395,7 @@ class DeepOCSortTracker(Tracker):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        self.needs_embeddings = self.embedding
         self._similarity = ASSOCIATION_FUNCS[self.asso_func]
         self.reset(None)
 
