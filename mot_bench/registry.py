@@ -132,5 +132,6 @@ TRACKERS = Registry(
         "botsort": "trackers.botsort:BoTSORT",
         "deepsort": "trackers.deepsort:DeepSortTracker",
         "strongsort": "trackers.strongsort:StrongSortTracker",
+        "deepocsort": "trackers.deepocsort:DeepOCSortTracker",
     },
 )
