@@ -27,6 +27,8 @@ from mot_bench.atomic import atomic_write_json, atomic_write_text
 from mot_bench.timing import STAGES
 
 TIMING_COLUMNS = ("frame", "warmup", *STAGES, "decode", "total")
+# Columns added after run folders were first written: an older timing file without one reads as 0 s.
+LATER_COLUMNS = frozenset({"reid"})
 
 
 class RunFolderError(ValueError):
@@ -113,13 +115,14 @@ class RunFolder:
         path = self.timing_dir / f"{seq}.csv"
         with open(path, encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
-            missing = set(TIMING_COLUMNS) - set(reader.fieldnames or [])
+            absent = set(TIMING_COLUMNS) - set(reader.fieldnames or [])
+            missing = absent - LATER_COLUMNS
             if missing:
                 raise RunFolderError(f"{path}:1: missing timing columns {sorted(missing)}")
             rows = []
             for lineno, row in enumerate(reader, start=2):
                 try:
-                    rows.append({k: float(v) for k, v in row.items()})
+                    rows.append({**dict.fromkeys(absent, 0.0), **{k: float(v) for k, v in row.items()}})
                 except ValueError as exc:
                     raise RunFolderError(f"{path}:{lineno}: expected numbers: {exc}") from None
         return rows
