@@ -120,6 +120,7 @@ DETECTORS = Registry(
         "oracle": "detectors.oracle:OracleDetector",
         "precomputed": "detectors.precomputed:PrecomputedDetector",
         "fairmot": "detectors.fairmot.detector:FairMOTDetector",
+        "reid": "detectors.reid.detector:ReIDDetector",
     },
 )
 
