@@ -395,7 +395,7 @@ def make_env(options: RunOptions, runtime: Runtime | None = None) -> dict[str, A
     runtime = runtime or options.runtime()
     env = hardware_stamp(runtime.device)
     env.update(runtime.to_dict())
-    env["timing"] = (f"per-frame exclusive stage seconds; read/preprocess/model/postprocess (and decode) are the "
+    env["timing"] = (f"per-frame exclusive stage seconds; read/preprocess/model/postprocess/reid (and decode) are the "
                      f"detector's, measured once per frame and shared by every tracker of the run; track/write are "
                      f"this tracker's own; total is their sum. The first {options.warmup_frames} frame(s) of each "
                      "sequence are warm-up, reported in timing/*.csv and excluded from FPS; 'decode' overlaps compute")
