@@ -79,6 +79,20 @@ def test_parameter_names_follow_the_published_code():
     assert build_model("bot_r50").base.layer4[0].conv2.stride == (1, 1)  # last stride 1, as BoT
 
 
+def test_osnet_equals_torchreid_where_it_is_installed(tmp_path):
+    """With torchreid installed: its OSNet's state dict (classifier included) loads strictly and gives the
+    same embeddings. (Checked bitwise against torchreid's osnet.py and reid-strong-baseline's ResNet-50
+    BNNeck when this was written; torchreid is not a dependency.)"""
+    torchreid = pytest.importorskip("torchreid")
+    torch.manual_seed(0)
+    ref = torchreid.models.build_model("osnet_x0_25", num_classes=751, pretrained=False).eval()
+    torch.save(ref.state_dict(), tmp_path / "ref.pth")
+    x = torch.randn(2, 3, 64, 32)
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(ref(x), dim=1).numpy()
+    np.testing.assert_allclose(Embedder("osnet_x0_25", tmp_path / "ref.pth").embed_tensor(x), expected, atol=1e-6)
+
+
 # -------------------------------------------------------------------------------- strict loading
 
 
