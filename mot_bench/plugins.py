@@ -7,6 +7,7 @@ the harness's ground modules (types, plugins, options, runtime, timing, data, me
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from mot_bench.options import options_class, options_dict, parse_options
@@ -92,6 +93,16 @@ class Detector(Plugin):
 
     def reset(self, seq: SeqInfo) -> None:
         """Called before the first frame of each sequence."""
+
+    def compose(self, make_detector: Callable[[str, dict[str, Any]], Detector]) -> None:
+        """Build the detectors this one wraps, by name (default: none; the ``reid`` detector builds its base).
+
+        Plugins never import the registry; instead the runner calls this once, right after setting
+        ``runtime`` and before ``config``, ``reset`` or any frame, with ``make_detector(name, options)``:
+        a detector built exactly as the runner builds its own (registry lookup, strict options, device
+        options refused, the run's runtime, composed in turn). Outside the runner, pass a ready detector
+        to the wrapping plugin instead (e.g. ``ReIDDetector.wrap(base, ...)``).
+        """
 
     def __call__(self, frame: Frame) -> Detections:
         raise NotImplementedError

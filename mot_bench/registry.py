@@ -19,6 +19,7 @@ from mot_bench.options import (
     option_names,
     options_class,
     parse_bool,
+    prefixes,
     signature_hints,
     unknown_option,
 )
@@ -93,9 +94,10 @@ def coerce_options(cls: type, options: dict[str, Any], what: str) -> dict[str, A
     named, hints, accepts_any = signature_hints(cls)
     decl_cls = options_class(cls)
     own = set(declared_names(decl_cls)) if decl_cls is not None else set()
+    prefixed = set(prefixes(decl_cls))  # ``base.KEY=VALUE``: folded into a dict option by the plugin
     out = {}
     for key, value in options.items():
-        if key in own:
+        if key in own or key.partition(".")[0] in prefixed:
             out[key] = value
             continue
         if key not in named:
@@ -118,6 +120,7 @@ DETECTORS = Registry(
         "oracle": "detectors.oracle:OracleDetector",
         "precomputed": "detectors.precomputed:PrecomputedDetector",
         "fairmot": "detectors.fairmot.detector:FairMOTDetector",
+        "reid": "detectors.reid.detector:ReIDDetector",
     },
 )
 

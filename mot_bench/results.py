@@ -30,10 +30,11 @@ from mot_bench.atomic import atomic_write_json, atomic_write_text
 from mot_bench.timing import STAGES
 
 # Per-sequence costs of the runner's own steps, spread evenly over the sequence's frames: the camera-motion
-# warps handed to trackers that need them, and the post-processing of the results. Folders written before
-# these columns existed read as 0.
+# warps handed to trackers that need them, and the post-processing of the results.
 RUNNER_STAGES = ("cmc", "track_post")
 TIMING_COLUMNS = ("frame", "warmup", *STAGES, *RUNNER_STAGES, "decode", "total")
+# Columns added after run folders were first written: an older timing file without one reads as 0 s.
+LATER_COLUMNS = frozenset({"reid", *RUNNER_STAGES})
 
 
 class RunFolderError(ValueError):
@@ -129,16 +130,14 @@ class RunFolder:
         path = self.timing_dir / f"{seq}.csv"
         with open(path, encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
-            missing = set(TIMING_COLUMNS) - set(RUNNER_STAGES) - set(reader.fieldnames or [])
+            absent = set(TIMING_COLUMNS) - set(reader.fieldnames or [])
+            missing = absent - LATER_COLUMNS
             if missing:
                 raise RunFolderError(f"{path}:1: missing timing columns {sorted(missing)}")
             rows = []
             for lineno, row in enumerate(reader, start=2):
                 try:
-                    values = {k: float(v) for k, v in row.items()}
-                    for k in RUNNER_STAGES:
-                        values.setdefault(k, 0.0)
-                    rows.append(values)
+                    rows.append({**dict.fromkeys(absent, 0.0), **{k: float(v) for k, v in row.items()}})
                 except ValueError as exc:
                     raise RunFolderError(f"{path}:{lineno}: expected numbers: {exc}") from None
         return rows

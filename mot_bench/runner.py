@@ -217,19 +217,36 @@ def build(options: RunOptions, runtime: Runtime | None = None):
     Returns ``(detector, {tracker name: tracker})``.
     """
     runtime = runtime or options.runtime()
-    refuse_runtime_options(options.detector_options, f"detector {options.detector!r}")
-    detector = DETECTORS.create(options.detector, options.detector_options)
-    detector.runtime = runtime
+    detector = make_detector(options.detector, options.detector_options, runtime)
     trackers = {}
     for name in options.trackers:
         tracker = TRACKERS.create(name, options.tracker_options.get(name, {}))
         if getattr(tracker, "needs_embeddings", False) and not getattr(detector, "provides_embeddings", False):
             raise ValueError(
-                f"tracker {name!r} needs re-ID embeddings but detector {options.detector!r} provides none; "
-                "use a detector with embeddings (fairmot, precomputed, or oracle with_embeddings=true)"
+                f"tracker {name!r} needs re-ID embeddings but detector {options.detector!r} provides none. "
+                f"Detectors that provide them: {EMBEDDING_PROVIDERS}"
             )
         trackers[name] = tracker
     return detector, trackers
+
+
+# Named in the error a tracker that needs embeddings gives before the run starts.
+EMBEDDING_PROVIDERS = (
+    "fairmot (its re-ID head); precomputed (<SEQ>.npy files with embedding columns); "
+    "oracle with with_embeddings=true (synthetic, from gt ids); "
+    "reid (the 'reid' stage: any detector's boxes embedded by an OSNet/BoT model, e.g. --detector reid "
+    "--detector-opt base=public --weights osnet_x0_25_msmt17.pth; see README 'Re-ID embeddings')"
+)
+
+
+def make_detector(name: str, options: dict[str, Any], runtime: Runtime):
+    """A detector by name with the run's runtime; one that wraps others (``compose``) gets them built alike."""
+    refuse_runtime_options(options, f"detector {name!r}")
+    detector = DETECTORS.create(name, options)
+    detector.runtime = runtime
+    if hasattr(detector, "compose"):  # third-party detectors may not subclass mot_bench.plugins.Detector
+        detector.compose(lambda n, o: make_detector(n, o, runtime))
+    return detector
 
 
 def run(options: RunOptions) -> RunResult:
@@ -580,7 +597,7 @@ def make_env(options: RunOptions, runtime: Runtime | None = None) -> dict[str, A
     runtime = runtime or options.runtime()
     env = hardware_stamp(runtime.device)
     env.update(runtime.to_dict())
-    env["timing"] = ("per-frame exclusive stage seconds; read/preprocess/model/postprocess (and decode) are the "
+    env["timing"] = ("per-frame exclusive stage seconds; read/preprocess/model/postprocess/reid (and decode) are the "
                      "detector's, measured once per frame and shared by every tracker of the run; track/write are "
                      "this tracker's own; cmc (camera-motion warps, computed or loaded from the cache once per "
                      "sequence) and track_post (post-processing of the results, once per sequence) are shared "
