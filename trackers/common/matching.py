@@ -79,8 +79,8 @@ def sort_linear_assignment(cost_matrix: np.ndarray) -> np.ndarray:
     """SORT's ``linear_assignment``: lapjv on the full (rectangular, zero-extended) cost, no limit.
     Returns (K, 2) [row, col] pairs in row order."""
     _, x, y = lap.lapjv(np.asarray(cost_matrix, dtype=np.float64), extend_cost=True)
-    pairs = [[y[i], i] for i in x if i >= 0]
-    return np.array(pairs, dtype=int).reshape(-1, 2)
+    cols = x[x >= 0]
+    return np.stack([y[cols], cols], axis=1).astype(int)
 
 
 def sort_associate(
@@ -97,24 +97,21 @@ def sort_associate(
         return np.empty((0, 2), dtype=int), np.arange(len(dets)), np.empty((0,), dtype=int)
     iou_matrix = iou_sort(dets, trks)
     if min(iou_matrix.shape) > 0:
-        a = (iou_matrix > iou_threshold).astype(np.int32)
+        a = iou_matrix > iou_threshold
         if a.sum(1).max() == 1 and a.sum(0).max() == 1:
-            matched = np.stack(np.where(a), axis=1)
+            matched = np.stack(np.nonzero(a), axis=1)
         else:
             matched = sort_linear_assignment(-iou_matrix)
     else:
         matched = np.empty((0, 2), dtype=int)
-    unmatched_dets = [d for d in range(len(dets)) if d not in matched[:, 0]]
-    unmatched_trks = [t for t in range(len(trks)) if t not in matched[:, 1]]
-    matches = []
-    for m in matched:
-        if iou_matrix[m[0], m[1]] < iou_threshold:
-            unmatched_dets.append(int(m[0]))
-            unmatched_trks.append(int(m[1]))
-        else:
-            matches.append(m)
-    out = np.array(matches, dtype=int).reshape(-1, 2)
-    return out, np.array(unmatched_dets, dtype=int), np.array(unmatched_trks, dtype=int)
+    det_free = np.ones(len(dets), dtype=bool)
+    det_free[matched[:, 0]] = False
+    trk_free = np.ones(len(trks), dtype=bool)
+    trk_free[matched[:, 1]] = False
+    low = iou_matrix[matched[:, 0], matched[:, 1]] < iou_threshold
+    unmatched_dets = np.concatenate([np.flatnonzero(det_free), matched[low, 0]]).astype(int)
+    unmatched_trks = np.concatenate([np.flatnonzero(trk_free), matched[low, 1]]).astype(int)
+    return matched[~low].astype(int).reshape(-1, 2), unmatched_dets, unmatched_trks
 
 
 def embedding_distance(
