@@ -146,6 +146,31 @@ def sort_x_to_bbox(x: np.ndarray) -> np.ndarray:
     return np.array([x[0] - w / 2.0, x[1] - h / 2.0, x[0] + w / 2.0, x[1] + h / 2.0]).reshape(4)
 
 
+def sort_bboxes_to_z(bboxes: np.ndarray) -> np.ndarray:
+    """:func:`sort_bbox_to_z` for (N, 4+) boxes at once: (N, 4) [cx, cy, area, w/h], same arithmetic."""
+    w = bboxes[:, 2] - bboxes[:, 0]
+    h = bboxes[:, 3] - bboxes[:, 1]
+    z = np.empty((len(bboxes), 4))
+    z[:, 0] = bboxes[:, 0] + w / 2.0
+    z[:, 1] = bboxes[:, 1] + h / 2.0
+    z[:, 2] = w * h
+    z[:, 3] = w / h
+    return z
+
+
+def sort_xs_to_bboxes(x: np.ndarray) -> np.ndarray:
+    """:func:`sort_x_to_bbox` for (N, 7) states at once: (N, 4) boxes, same arithmetic."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.sqrt(x[:, 2] * x[:, 3])
+        h = x[:, 2] / w
+    out = np.empty((len(x), 4))
+    out[:, 0] = x[:, 0] - w / 2.0
+    out[:, 1] = x[:, 1] - h / 2.0
+    out[:, 2] = x[:, 0] + w / 2.0
+    out[:, 3] = x[:, 1] + h / 2.0
+    return out
+
+
 class SortKalmanFilter:
     """SORT's per-track 7-d filter with filterpy's ``KalmanFilter(dim_x=7, dim_z=4)`` semantics.
 
@@ -199,3 +224,69 @@ class SortKalmanFilter:
         self.x = self.x + np.dot(K, y)
         I_KH = self._I - np.dot(K, H)
         self.P = np.dot(np.dot(I_KH, self.P), I_KH.T) + np.dot(np.dot(K, R), K.T)
+
+
+class SortKalmanBank:
+    """:class:`SortKalmanFilter` for all tracks at once: states (N, 7), covariances (N, 7, 7).
+
+    Every step is the per-track filterpy arithmetic applied to the whole stack: ``np.matmul`` on
+    stacks calls the same BLAS routine (dgemm/dgemv, same shapes, same transposition flags) per
+    track as ``np.dot`` does on one track, and ``np.linalg.inv`` on a stack runs the same LAPACK
+    solve per matrix, so the results are the per-track ones bit for bit, without a Python loop.
+    """
+
+    F = SortKalmanFilter.F
+    H = SortKalmanFilter.H
+    _I = SortKalmanFilter._I
+    R = np.eye(4)
+    R[2:, 2:] *= 10.0
+    P0 = np.eye(7)
+    P0[4:, 4:] *= 1000.0
+    P0 *= 10.0
+    Q = np.eye(7)
+    Q[-1, -1] *= 0.01
+    Q[4:, 4:] *= 0.01
+
+    def __init__(self) -> None:
+        self.x = np.zeros((0, 7))
+        self.P = np.zeros((0, 7, 7))
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def add(self, z: np.ndarray) -> None:
+        """New filters from (K, 4) measurements (velocities 0, SORT's initial P), appended."""
+        x = np.zeros((len(z), 7))
+        x[:, :4] = z
+        self.x = np.concatenate([self.x, x])
+        self.P = np.concatenate([self.P, np.broadcast_to(self.P0, (len(z), 7, 7))])
+
+    def keep(self, mask: np.ndarray) -> None:
+        self.x = self.x[mask]
+        self.P = self.P[mask]
+
+    def predict(self) -> None:
+        """SORT's area-velocity clamp, then x = F x; P = F P F' + Q for every filter."""
+        x = self.x
+        x[(x[:, 6] + x[:, 2]) <= 0, 6] *= 0.0
+        self.x = np.matmul(self.F, x[:, :, None])[:, :, 0]
+        self.P = 1.0 * np.matmul(np.matmul(self.F, self.P), self.F.T) + self.Q
+
+    def update(self, idx: np.ndarray, z: np.ndarray) -> None:
+        """filterpy's update (explicit inverse of S, Joseph form) of filters ``idx`` with (K, 4) ``z``."""
+        if len(idx) == 0:
+            return
+        H, R = self.H, self.R
+        x = self.x[idx][:, :, None]
+        P = self.P[idx]
+        y = z[:, :, None] - np.matmul(H, x)
+        PHT = np.matmul(P, H.T)
+        S = np.matmul(H, PHT) + R
+        SI = np.linalg.inv(S)
+        K = np.matmul(PHT, SI)
+        x = x + np.matmul(K, y)
+        KT = K.transpose(0, 2, 1)
+        I_KH = self._I - np.matmul(K, H)
+        P = np.matmul(np.matmul(I_KH, P), I_KH.transpose(0, 2, 1)) + np.matmul(np.matmul(K, R), KT)
+        self.x[idx] = x[:, :, 0]
+        self.P[idx] = P
