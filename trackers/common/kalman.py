@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 # 0.95 quantile of the chi-square distribution with N degrees of freedom (N = 1..9), the table
 # deep_sort/JDE/FairMOT/ByteTrack use as Mahalanobis gating threshold.
@@ -56,15 +57,29 @@ class KalmanFilterXYAH:
         return mean, covariance
 
     def multi_predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised :meth:`predict` over (N, 8) means and (N, 8, 8) covariances (as the official code)."""
-        sqr = np.square(np.stack(self._motion_std(mean[:, 3]), axis=1))  # (N, 8)
+        """Vectorised :meth:`predict` over (N, 8) means and (N, 8, 8) covariances, bit for bit as the
+        official ``multi_predict`` (``np.dot`` with the motion matrix F = [[I, I], [0, I]]).
+
+        Every element of F·x and F·P·F' is a sum of at most two non-zero terms per product (F is
+        0/1), which any summation order rounds identically; so the products are written as the
+        additions they are: rows i += rows i+4, then columns j += columns j+4 (i, j < 4). Adding
+        the motion noise as a full matrix (zeros off the diagonal) turns -0.0 into +0.0 exactly
+        as the reference's sums do.
+        """
+        wp, wv = self._std_weight_position, self._std_weight_velocity
+        h = mean[:, 3]
+        sqr = np.square(np.stack([wp * h, wp * h, np.full(len(h), 1e-2), wp * h,
+                                  wv * h, wv * h, np.full(len(h), 1e-5), wv * h], axis=1))  # (N, 8)
         motion_cov = np.zeros((len(mean), 8, 8))
         idx = np.arange(8)
         motion_cov[:, idx, idx] = sqr
-        mean = np.dot(mean, self._motion_mat.T)
-        left = np.dot(self._motion_mat, covariance).transpose((1, 0, 2))
-        covariance = np.dot(left, self._motion_mat.T) + motion_cov
-        return mean, covariance
+        new_mean = np.array(mean, dtype=np.float64)
+        new_mean[:, :4] += mean[:, 4:]
+        cov = np.array(covariance, dtype=np.float64)
+        cov[:, :4, :] += covariance[:, 4:, :]
+        cov[:, :, :4] += cov[:, :, 4:]
+        cov += motion_cov
+        return new_mean, cov
 
     def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """State distribution -> measurement space, plus measurement noise."""
@@ -87,6 +102,44 @@ class KalmanFilterXYAH:
         innovation = measurement - projected_mean
         new_mean = mean + np.dot(innovation, kalman_gain.T)
         new_covariance = covariance - np.linalg.multi_dot((kalman_gain, projected_cov, kalman_gain.T))
+        return new_mean, new_covariance
+
+    def multi_update(
+        self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`update` of (N, 8) means and (N, 8, 8) covariances with (N, 4) measurements, bit for bit.
+
+        The projection is elementwise; the Cholesky factor and solve are the LAPACK routines
+        ``cho_factor``/``cho_solve`` call (dpotrf, dpotrs, same arguments), one track at a time;
+        the products are ``np.matmul`` on stacks, which calls per track the BLAS routine ``np.dot``
+        calls (same shapes and memory layouts: the gain is kept as the transpose of dpotrs'
+        Fortran-ordered solution, as the reference's ``.T`` views are).
+        """
+        n = len(mean)
+        if n == 0:
+            return mean.reshape(0, 8), covariance.reshape(0, 8, 8)
+        wp = self._std_weight_position
+        h = mean[:, 3]
+        innovation_cov = np.zeros((n, 4, 4))
+        sq = np.square(np.stack([wp * h, wp * h, np.full(n, 1e-1), wp * h], axis=1))
+        idx = np.arange(4)
+        innovation_cov[:, idx, idx] = sq
+        projected_mean = mean[:, :4]
+        projected_cov = covariance[:, :4, :4] + innovation_cov
+        b = np.matmul(covariance, self._update_mat.T)  # (N, 8, 4); the solve's right-hand side is its .T
+        gain = np.empty((n, 8, 4))
+        for i in range(n):
+            c, info = dpotrf(projected_cov[i], lower=1, overwrite_a=0, clean=0)
+            if info != 0:  # let scipy raise its own error
+                scipy.linalg.cho_factor(projected_cov[i], lower=True, check_finite=False)
+            x, info = dpotrs(c, b[i].T, lower=1, overwrite_b=0)
+            if info != 0:
+                raise ValueError(f"illegal value in {-info}th argument of internal potrs")
+            gain[i] = x.T
+        gain_t = gain.transpose((0, 2, 1))
+        innovation = measurement - projected_mean
+        new_mean = mean + np.matmul(innovation[:, None, :], gain_t)[:, 0, :]
+        new_covariance = covariance - np.matmul(gain, np.matmul(projected_cov, gain_t))
         return new_mean, new_covariance
 
     def gating_distance(
