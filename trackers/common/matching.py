@@ -16,6 +16,8 @@ from trackers.common.kalman import CHI2INV95, KalmanFilterXYAH
 
 
 def _as_boxes(boxes: np.ndarray | list) -> np.ndarray:
+    if isinstance(boxes, np.ndarray) and boxes.dtype == np.float64 and boxes.ndim == 2 and boxes.shape[1] == 4:
+        return boxes
     return np.ascontiguousarray(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
 
 
@@ -40,20 +42,22 @@ def bbox_ious(boxes: np.ndarray, query_boxes: np.ndarray) -> np.ndarray:
     out = np.zeros((len(a), len(q)), dtype=np.float64)
     if out.size == 0:
         return out
-    q_area = (q[:, 2] - q[:, 0] + 1) * (q[:, 3] - q[:, 1] + 1)
-    iw = np.minimum(a[:, None, 2], q[None, :, 2]) - np.maximum(a[:, None, 0], q[None, :, 0]) + 1
-    ih = np.minimum(a[:, None, 3], q[None, :, 3]) - np.maximum(a[:, None, 1], q[None, :, 1]) + 1
-    ok = (iw > 0) & (ih > 0)
-    a_area = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    wh = a[:, 2:] - a[:, :2] + 1
+    a_area = wh[:, 0] * wh[:, 1]
+    wh = q[:, 2:] - q[:, :2] + 1
+    q_area = wh[:, 0] * wh[:, 1]
+    iwh = np.minimum(a[:, None, 2:], q[None, :, 2:]) - np.maximum(a[:, None, :2], q[None, :, :2]) + 1
+    iw, ih = iwh[..., 0], iwh[..., 1]
     inter = iw * ih
     ua = a_area[:, None] + q_area[None, :] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[ok] = inter[ok] / ua[ok]
+    np.divide(inter, ua, out=out, where=(iw > 0) & (ih > 0))
     return out
 
 
 def iou_distance(atlbrs: np.ndarray, btlbrs: np.ndarray) -> np.ndarray:
     """FairMOT/ByteTrack cost: 1 - bbox_ious (an empty side gives an empty (N, M) matrix)."""
+    if len(atlbrs) == 0 or len(btlbrs) == 0:
+        return np.zeros((len(atlbrs), len(btlbrs)), dtype=np.float64)
     return 1 - bbox_ious(atlbrs, btlbrs)
 
 
@@ -171,6 +175,4 @@ def fuse_score(cost_matrix: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
     """ByteTrack's score fusion (used when not ``mot20``): 1 - IoU_similarity * detection score."""
     if cost_matrix.size == 0:
         return cost_matrix
-    iou_sim = 1 - cost_matrix
-    scores = np.expand_dims(np.asarray(det_scores), axis=0).repeat(cost_matrix.shape[0], axis=0)
-    return 1 - iou_sim * scores
+    return 1 - (1 - cost_matrix) * np.asarray(det_scores)[None, :]
