@@ -84,11 +84,10 @@ class STrack:
         """Vectorised predict; tracks not in the tracked state get their height velocity zeroed."""
         if not stracks:
             return
-        multi_mean = np.asarray([st.mean.copy() for st in stracks])
-        multi_cov = np.asarray([st.covariance for st in stracks])
-        for i, st in enumerate(stracks):
-            if st.state != TrackState.TRACKED:
-                multi_mean[i][7] = 0
+        multi_mean = np.array([st.mean for st in stracks])
+        multi_cov = np.array([st.covariance for st in stracks])
+        not_tracked = [i for i, st in enumerate(stracks) if st.state != TrackState.TRACKED]
+        multi_mean[not_tracked, 7] = 0
         multi_mean, multi_cov = STrack.shared_kalman.multi_predict(multi_mean, multi_cov)
         for st, mean, cov in zip(stracks, multi_mean, multi_cov, strict=True):
             st.mean, st.covariance = mean, cov
@@ -134,8 +133,58 @@ class STrack:
         self.state = TrackState.REMOVED
 
 
+def xyah_to_tlwh(xyah: np.ndarray) -> np.ndarray:
+    """``STrack.tlwh`` of (N, 4+) Kalman means at once, with the same arithmetic."""
+    ret = np.array(xyah[:, :4], dtype=np.float64)
+    ret[:, 2] *= ret[:, 3]
+    ret[:, :2] -= ret[:, 2:] / 2
+    return ret
+
+
+def tlwh_to_tlbr(tlwh: np.ndarray) -> np.ndarray:
+    """``STrack.tlbr`` from (N, 4) tlwh boxes: x2 = w + x, y2 = h + y (copies)."""
+    ret = np.array(tlwh, dtype=np.float64)
+    ret[:, 2:] += ret[:, :2]
+    return ret
+
+
+def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
+    """``STrack.tlwh_to_xyah`` of (N, 4) boxes at once."""
+    ret = np.array(tlwh, dtype=np.float64)
+    ret[:, :2] += ret[:, 2:] / 2
+    ret[:, 2] /= ret[:, 3]
+    return ret
+
+
 def tlbrs(tracks: list[STrack]) -> np.ndarray:
-    return np.asarray([t.tlbr for t in tracks], dtype=np.float64).reshape(-1, 4)
+    """(N, 4) ``tlbr`` of the tracks, computed for all tracks at once."""
+    if not tracks:
+        return np.zeros((0, 4))
+    if any(t.mean is None for t in tracks):
+        return np.asarray([t.tlbr for t in tracks], dtype=np.float64).reshape(-1, 4)
+    return tlwh_to_tlbr(xyah_to_tlwh(np.array([t.mean[:4] for t in tracks])))
+
+
+def multi_update_tracks(
+    kf: KalmanFilterXYAH, tracks: list[STrack], xyah: np.ndarray, scores: np.ndarray, frame_id: int
+) -> None:
+    """``update`` (tracked or unconfirmed tracks) or ``re_activate`` (any other state) of every
+    track with the matching row of ``xyah`` and ``scores``, one Kalman update for all of them."""
+    if not tracks:
+        return
+    means, covs = kf.multi_update(
+        np.array([t.mean for t in tracks]), np.array([t.covariance for t in tracks]), xyah
+    )
+    for t, mean, cov, score in zip(tracks, means, covs, scores, strict=True):
+        t.mean, t.covariance = mean, cov
+        if t.state == TrackState.TRACKED:
+            t.tracklet_len += 1
+        else:
+            t.tracklet_len = 0
+        t.state = TrackState.TRACKED
+        t.is_activated = True
+        t.frame_id = frame_id
+        t.score = score
 
 
 def track_iou_distance(atracks: list[STrack], btracks: list[STrack]) -> np.ndarray:
@@ -158,9 +207,7 @@ def sub_stracks(tlista: list[STrack], removed_ids: set[int]) -> list[STrack]:
     out: dict[int, STrack] = {}
     for t in tlista:
         out[t.track_id] = t
-    for tid in removed_ids:
-        out.pop(tid, None)
-    return list(out.values())
+    return [t for tid, t in out.items() if tid not in removed_ids]
 
 
 def remove_duplicate_stracks(stracksa: list[STrack], stracksb: list[STrack]) -> tuple[list[STrack], list[STrack]]:
@@ -285,12 +332,17 @@ class JDEStyleTracker(Tracker):
 
     def _report(self, stracks: list[STrack]) -> Tracks:
         """The demo/evaluator output filter: area > min_box_area and not w/h > aspect_ratio_thresh."""
-        rows = []
-        for t in stracks:
-            tlwh = t.tlwh
-            vertical = self.aspect_ratio_thresh is not None and tlwh[2] / tlwh[3] > self.aspect_ratio_thresh
-            if tlwh[2] * tlwh[3] > self.min_box_area and not vertical:
-                rows.append((t.tlbr, t.track_id, float(t.score)))
-        return Tracks.from_list(rows)
+        if not stracks:
+            return Tracks.empty()
+        tlwh = xyah_to_tlwh(np.array([t.mean[:4] for t in stracks]))
+        keep = tlwh[:, 2] * tlwh[:, 3] > self.min_box_area
+        if self.aspect_ratio_thresh is not None:
+            keep &= ~(tlwh[:, 2] / tlwh[:, 3] > self.aspect_ratio_thresh)
+        rows = np.flatnonzero(keep)
+        return Tracks(
+            tlwh_to_tlbr(tlwh[rows]),
+            np.array([stracks[i].track_id for i in rows], dtype=np.int64),
+            np.array([float(stracks[i].score) for i in rows], dtype=np.float64),
+        )
 
 
