@@ -212,7 +212,10 @@ def sub_stracks(tlista: list[STrack], removed_ids: set[int]) -> list[STrack]:
 
 def remove_duplicate_stracks(stracksa: list[STrack], stracksb: list[STrack]) -> tuple[list[STrack], list[STrack]]:
     """A tracked and a lost track overlapping with IoU distance < 0.15: drop the younger one."""
-    pdist = track_iou_distance(stracksa, stracksb)
+    if not stracksa or not stracksb:
+        return list(stracksa), list(stracksb)
+    boxes = tlbrs(stracksa + stracksb)
+    pdist = iou_distance(boxes[: len(stracksa)], boxes[len(stracksa) :])
     pairs = np.where(pdist < 0.15)
     dupa, dupb = set(), set()
     for p, q in zip(*pairs, strict=True):
@@ -338,7 +341,7 @@ class JDEStyleTracker(Tracker):
         keep = tlwh[:, 2] * tlwh[:, 3] > self.min_box_area
         if self.aspect_ratio_thresh is not None:
             keep &= ~(tlwh[:, 2] / tlwh[:, 3] > self.aspect_ratio_thresh)
-        rows = np.flatnonzero(keep)
+        rows = keep.nonzero()[0]
         return Tracks(
             tlwh_to_tlbr(tlwh[rows]),
             np.array([stracks[i].track_id for i in rows], dtype=np.int64),

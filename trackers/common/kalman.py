@@ -66,19 +66,19 @@ class KalmanFilterXYAH:
         the motion noise as a full matrix (zeros off the diagonal) turns -0.0 into +0.0 exactly
         as the reference's sums do.
         """
+        n = len(mean)
         wp, wv = self._std_weight_position, self._std_weight_velocity
-        h = mean[:, 3]
-        sqr = np.square(np.stack([wp * h, wp * h, np.full(len(h), 1e-2), wp * h,
-                                  wv * h, wv * h, np.full(len(h), 1e-5), wv * h], axis=1))  # (N, 8)
-        motion_cov = np.zeros((len(mean), 8, 8))
-        idx = np.arange(8)
-        motion_cov[:, idx, idx] = sqr
+        std = mean[:, 3, None] * np.array([wp, wp, 0.0, wp, wv, wv, 0.0, wv])  # weight * h, as the reference
+        std[:, 2] = 1e-2
+        std[:, 6] = 1e-5
+        motion_cov = np.zeros((n, 64))
+        motion_cov[:, ::9] = np.square(std)  # the diagonals
         new_mean = np.array(mean, dtype=np.float64)
         new_mean[:, :4] += mean[:, 4:]
         cov = np.array(covariance, dtype=np.float64)
         cov[:, :4, :] += covariance[:, 4:, :]
         cov[:, :, :4] += cov[:, :, 4:]
-        cov += motion_cov
+        cov += motion_cov.reshape(n, 8, 8)
         return new_mean, cov
 
     def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,20 +119,20 @@ class KalmanFilterXYAH:
         if n == 0:
             return mean.reshape(0, 8), covariance.reshape(0, 8, 8)
         wp = self._std_weight_position
-        h = mean[:, 3]
-        innovation_cov = np.zeros((n, 4, 4))
-        sq = np.square(np.stack([wp * h, wp * h, np.full(n, 1e-1), wp * h], axis=1))
-        idx = np.arange(4)
-        innovation_cov[:, idx, idx] = sq
+        std = mean[:, 3, None] * np.array([wp, wp, 0.0, wp])
+        std[:, 2] = 1e-1
+        innovation_cov = np.zeros((n, 16))
+        innovation_cov[:, ::5] = np.square(std)  # the diagonals
         projected_mean = mean[:, :4]
-        projected_cov = covariance[:, :4, :4] + innovation_cov
-        b = np.matmul(covariance, self._update_mat.T)  # (N, 8, 4); the solve's right-hand side is its .T
+        projected_cov = covariance[:, :4, :4] + innovation_cov.reshape(n, 4, 4)
+        # The solve's right-hand side: np.dot(covariance, H.T).T, one (4, 8) view per track.
+        rhs = np.matmul(covariance, self._update_mat.T).transpose((0, 2, 1))
         gain = np.empty((n, 8, 4))
         for i in range(n):
-            c, info = dpotrf(projected_cov[i], lower=1, overwrite_a=0, clean=0)
+            c, info = dpotrf(projected_cov[i], 1, 0)  # lower, clean=False: cho_factor(lower=True)
             if info != 0:  # let scipy raise its own error
                 scipy.linalg.cho_factor(projected_cov[i], lower=True, check_finite=False)
-            x, info = dpotrs(c, b[i].T, lower=1, overwrite_b=0)
+            x, info = dpotrs(c, rhs[i], 1)  # lower: cho_solve
             if info != 0:
                 raise ValueError(f"illegal value in {-info}th argument of internal potrs")
             gain[i] = x.T

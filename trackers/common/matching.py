@@ -74,9 +74,11 @@ def linear_assignment(cost_matrix: np.ndarray, thresh: float) -> tuple[np.ndarra
             np.arange(cost_matrix.shape[1]),
         )
     _, x, y = lap.lapjv(cost_matrix, extend_cost=True, cost_limit=thresh)
-    rows = np.flatnonzero(x >= 0)
-    matches = np.stack([rows, x[rows]], axis=1).astype(int) if len(rows) else np.empty((0, 2), dtype=int)
-    return matches, np.flatnonzero(x < 0), np.flatnonzero(y < 0)
+    rows = (x >= 0).nonzero()[0]
+    matches = np.empty((len(rows), 2), dtype=int)
+    matches[:, 0] = rows
+    matches[:, 1] = x[rows]
+    return matches, (x < 0).nonzero()[0], (y < 0).nonzero()[0]
 
 
 def sort_linear_assignment(cost_matrix: np.ndarray) -> np.ndarray:
