@@ -33,6 +33,7 @@ from trackers.common.jde import (
     tlbrs,
     tlwh_to_tlbr,
     tlwh_to_xyah,
+    xyah_to_tlbr,
 )
 from trackers.common.matching import fuse_score, iou_distance, linear_assignment
 
@@ -100,21 +101,24 @@ class ByteTracker(JDEStyleTracker):
 
         # Step 2: first association, high-score detections vs. confirmed and lost tracks.
         pool = joint_stracks(tracked, self.lost_stracks)
-        STrack.multi_predict(pool)
-        pool_tlbr = tlbrs(pool)
+        predicted = STrack.multi_predict(pool)
+        if predicted is None:
+            predicted = (np.zeros((0, 8)), np.zeros((0, 8, 8)))
+        pool_mean, pool_cov = predicted
+        pool_tlbr = xyah_to_tlbr(pool_mean)
         dists = iou_distance(pool_tlbr, d_tlbr)
         if not self.mot20:
             dists = fuse_score(dists, d_scores)
         matches, u_track, u_det = linear_assignment(dists, thresh=self.match_thresh)
-        self._apply(pool, matches, d_tlwh, d_scores, activated, refind)
+        self._apply(pool, matches, d_tlwh, d_scores, activated, refind, pool_mean, pool_cov)
 
         # Step 3: second association, low-score detections vs. still unmatched tracked tracks
-        # (unmatched tracks kept their predicted boxes).
-        r_idx = [i for i in u_track if pool[i].state == TrackState.TRACKED]
+        # (unmatched tracks kept their predicted states).
+        r_idx = np.array([i for i in u_track if pool[i].state == TrackState.TRACKED], dtype=int)
         r_tracked = [pool[i] for i in r_idx]
         dists = iou_distance(pool_tlbr[r_idx], tlwh_to_tlbr(s_tlwh))
         matches, u_track, _ = linear_assignment(dists, thresh=0.5)
-        self._apply(r_tracked, matches, s_tlwh, s_scores, activated, refind)
+        self._apply(r_tracked, matches, s_tlwh, s_scores, activated, refind, pool_mean[r_idx], pool_cov[r_idx])
         self._mark_lost(r_tracked, u_track, lost)
 
         # Unconfirmed tracks (one frame old) vs. the remaining high-score detections.
@@ -138,13 +142,16 @@ class ByteTracker(JDEStyleTracker):
 
         return self._finish_frame(activated, refind, lost, removed)
 
-    def _apply(self, tracks, matches, tlwh, scores, activated: list[STrack], refind: list[STrack]) -> None:
-        """Matched tracked tracks take the detection; matched lost tracks are re-activated."""
+    def _apply(self, tracks, matches, tlwh, scores, activated: list[STrack], refind: list[STrack],
+               means: np.ndarray | None = None, covs: np.ndarray | None = None) -> None:
+        """Matched tracked tracks take the detection; matched lost tracks are re-activated.
+        ``means``/``covs``: the states of ``tracks``, stacked (else read from the tracks)."""
         if len(matches) == 0:
             return
-        matched = [tracks[i] for i in matches[:, 0]]
+        it, idet = matches[:, 0], matches[:, 1]
+        matched = [tracks[i] for i in it]
         was_tracked = [t.state == TrackState.TRACKED for t in matched]
-        multi_update_tracks(self.kalman_filter, matched, tlwh_to_xyah(tlwh[matches[:, 1]]),
-                            scores[matches[:, 1]], self.frame_id)
+        multi_update_tracks(self.kalman_filter, matched, tlwh_to_xyah(tlwh[idet]), scores[idet], self.frame_id,
+                            None if means is None else means[it], None if covs is None else covs[it])
         for track, tracked in zip(matched, was_tracked, strict=True):
             (activated if tracked else refind).append(track)

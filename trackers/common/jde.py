@@ -80,10 +80,11 @@ class STrack:
 
     # -- life cycle -----------------------------------------------------------------------------
     @staticmethod
-    def multi_predict(stracks: list[STrack]) -> None:
-        """Vectorised predict; tracks not in the tracked state get their height velocity zeroed."""
+    def multi_predict(stracks: list[STrack]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Vectorised predict; tracks not in the tracked state get their height velocity zeroed.
+        Returns the predicted (N, 8) means and (N, 8, 8) covariances (the tracks hold their rows)."""
         if not stracks:
-            return
+            return None
         multi_mean = np.array([st.mean for st in stracks])
         multi_cov = np.array([st.covariance for st in stracks])
         not_tracked = [i for i, st in enumerate(stracks) if st.state != TrackState.TRACKED]
@@ -91,6 +92,7 @@ class STrack:
         multi_mean, multi_cov = STrack.shared_kalman.multi_predict(multi_mean, multi_cov)
         for st, mean, cov in zip(stracks, multi_mean, multi_cov, strict=True):
             st.mean, st.covariance = mean, cov
+        return multi_mean, multi_cov
 
     def activate(self, kalman_filter: KalmanFilterXYAH, frame_id: int, track_id: int) -> None:
         """Start a track; it is confirmed at once only in the sequence's first frame."""
@@ -148,6 +150,13 @@ def tlwh_to_tlbr(tlwh: np.ndarray) -> np.ndarray:
     return ret
 
 
+def xyah_to_tlbr(xyah: np.ndarray) -> np.ndarray:
+    """``STrack.tlbr`` of (N, 4+) Kalman means at once."""
+    ret = xyah_to_tlwh(xyah)
+    ret[:, 2:] += ret[:, :2]
+    return ret
+
+
 def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
     """``STrack.tlwh_to_xyah`` of (N, 4) boxes at once."""
     ret = np.array(tlwh, dtype=np.float64)
@@ -160,21 +169,31 @@ def tlbrs(tracks: list[STrack]) -> np.ndarray:
     """(N, 4) ``tlbr`` of the tracks, computed for all tracks at once."""
     if not tracks:
         return np.zeros((0, 4))
-    if any(t.mean is None for t in tracks):
+    try:
+        means = np.array([t.mean[:4] for t in tracks])
+    except TypeError:  # detections wrapped as tracks have no mean
         return np.asarray([t.tlbr for t in tracks], dtype=np.float64).reshape(-1, 4)
-    return tlwh_to_tlbr(xyah_to_tlwh(np.array([t.mean[:4] for t in tracks])))
+    return xyah_to_tlbr(means)
 
 
 def multi_update_tracks(
-    kf: KalmanFilterXYAH, tracks: list[STrack], xyah: np.ndarray, scores: np.ndarray, frame_id: int
+    kf: KalmanFilterXYAH,
+    tracks: list[STrack],
+    xyah: np.ndarray,
+    scores: np.ndarray,
+    frame_id: int,
+    means: np.ndarray | None = None,
+    covs: np.ndarray | None = None,
 ) -> None:
     """``update`` (tracked or unconfirmed tracks) or ``re_activate`` (any other state) of every
-    track with the matching row of ``xyah`` and ``scores``, one Kalman update for all of them."""
+    track with the matching row of ``xyah`` and ``scores``, one Kalman update for all of them.
+    ``means``/``covs``: the tracks' current states already stacked (else read from the tracks)."""
     if not tracks:
         return
-    means, covs = kf.multi_update(
-        np.array([t.mean for t in tracks]), np.array([t.covariance for t in tracks]), xyah
-    )
+    if means is None or covs is None:
+        means = np.array([t.mean for t in tracks])
+        covs = np.array([t.covariance for t in tracks])
+    means, covs = kf.multi_update(means, covs, xyah)
     for t, mean, cov, score in zip(tracks, means, covs, scores, strict=True):
         t.mean, t.covariance = mean, cov
         if t.state == TrackState.TRACKED:
