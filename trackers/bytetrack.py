@@ -116,13 +116,17 @@ class ByteTracker(JDEStyleTracker):
         # (unmatched tracks kept their predicted states).
         r_idx = np.array([i for i in u_track if pool[i].state == TrackState.TRACKED], dtype=int)
         r_tracked = [pool[i] for i in r_idx]
-        dists = iou_distance(pool_tlbr[r_idx], tlwh_to_tlbr(s_tlwh))
+        if len(r_idx) and len(s_tlwh):
+            dists = iou_distance(pool_tlbr[r_idx], tlwh_to_tlbr(s_tlwh))
+        else:
+            dists = np.zeros((len(r_idx), len(s_tlwh)))
         matches, u_track, _ = linear_assignment(dists, thresh=0.5)
-        self._apply(r_tracked, matches, s_tlwh, s_scores, activated, refind, pool_mean[r_idx], pool_cov[r_idx])
+        self._apply(r_tracked, matches, s_tlwh, s_scores, activated, refind, pool_mean, pool_cov, r_idx)
         self._mark_lost(r_tracked, u_track, lost)
 
         # Unconfirmed tracks (one frame old) vs. the remaining high-score detections.
-        d_tlwh, d_scores, d_tlbr = d_tlwh[u_det], d_scores[u_det], d_tlbr[u_det]
+        if len(u_det) < len(d_tlwh):  # (u_det is sorted: all of them means unchanged)
+            d_tlwh, d_scores, d_tlbr = d_tlwh[u_det], d_scores[u_det], d_tlbr[u_det]
         dists = iou_distance(tlbrs(unconfirmed), d_tlbr)
         if not self.mot20:
             dists = fuse_score(dists, d_scores)
@@ -143,13 +147,16 @@ class ByteTracker(JDEStyleTracker):
         return self._finish_frame(activated, refind, lost, removed)
 
     def _apply(self, tracks, matches, tlwh, scores, activated: list[STrack], refind: list[STrack],
-               means: np.ndarray | None = None, covs: np.ndarray | None = None) -> None:
+               means: np.ndarray | None = None, covs: np.ndarray | None = None, rows=None) -> None:
         """Matched tracked tracks take the detection; matched lost tracks are re-activated.
-        ``means``/``covs``: the states of ``tracks``, stacked (else read from the tracks)."""
+        ``means``/``covs``: the states of ``tracks`` stacked (else read from the tracks), or, with
+        ``rows``, of a list of which ``tracks`` are the rows ``rows``."""
         if len(matches) == 0:
             return
         it, idet = matches[:, 0], matches[:, 1]
         matched = [tracks[i] for i in it]
+        if rows is not None:
+            it = rows[it]
         was_tracked = [t.state == TrackState.TRACKED for t in matched]
         multi_update_tracks(self.kalman_filter, matched, tlwh_to_xyah(tlwh[idet]), scores[idet], self.frame_id,
                             None if means is None else means[it], None if covs is None else covs[it])

@@ -88,7 +88,8 @@ class STrack:
         multi_mean = np.array([st.mean for st in stracks])
         multi_cov = np.array([st.covariance for st in stracks])
         not_tracked = [i for i, st in enumerate(stracks) if st.state != TrackState.TRACKED]
-        multi_mean[not_tracked, 7] = 0
+        if not_tracked:
+            multi_mean[not_tracked, 7] = 0
         multi_mean, multi_cov = STrack.shared_kalman.multi_predict(multi_mean, multi_cov)
         for st, mean, cov in zip(stracks, multi_mean, multi_cov, strict=True):
             st.mean, st.covariance = mean, cov
@@ -236,6 +237,8 @@ def remove_duplicate_stracks(stracksa: list[STrack], stracksb: list[STrack]) -> 
     boxes = tlbrs(stracksa + stracksb)
     pdist = iou_distance(boxes[: len(stracksa)], boxes[len(stracksa) :])
     pairs = np.where(pdist < 0.15)
+    if not len(pairs[0]):
+        return list(stracksa), list(stracksb)
     dupa, dupb = set(), set()
     for p, q in zip(*pairs, strict=True):
         timep = stracksa[p].frame_id - stracksa[p].start_frame

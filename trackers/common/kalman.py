@@ -39,7 +39,7 @@ class KalmanFilterXYAH:
     def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New track from an (x, y, a, h) measurement; velocities start at 0 with wide uncertainty."""
         h = measurement[3]
-        mean = np.r_[measurement, np.zeros_like(measurement)]
+        mean = np.concatenate([measurement, np.zeros_like(measurement)])
         wp, wv = self._std_weight_position, self._std_weight_velocity
         std = [2 * wp * h, 2 * wp * h, 1e-2, 2 * wp * h, 10 * wv * h, 10 * wv * h, 1e-5, 10 * wv * h]
         return mean, np.diag(np.square(std))
