@@ -349,8 +349,11 @@ def main(argv: list[str] | None = None) -> int:
             if official_mods:
                 off_t[name].append(tot_off)
 
-    print(f"{'tracker':10s} {'ours ms/frame':>14s} {'official ms/frame':>18s} {'official/ours':>14s} "
-          f"{'(min..max)':>12s}")
+    if official_mods:
+        print(f"{'tracker':10s} {'ours ms/frame':>14s} {'official ms/frame':>18s} {'official/ours':>14s} "
+              f"{'(min..max)':>12s}")
+    else:
+        print(f"{'tracker':10s} {'ours ms/frame':>14s}")
     for name in names:
         ours_ms = 1000 * statistics.median(ours_t[name]) / n_frames
         if official_mods:
