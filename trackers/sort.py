@@ -94,6 +94,8 @@ class SortTracker(Tracker):
     def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
         dets = np.asarray(detections.tlbr, dtype=np.float64).reshape(-1, 4)
         self.frame_count += 1
+        if self._kf is None:  # a constructor that did not clear ``tracks``
+            self.tracks = []
         kf = self._kf
 
         # Predict every track; a track whose predicted box has NaN is dropped.
