@@ -285,7 +285,8 @@ def test_old_timing_files_without_the_reid_column_still_load(tmp_path):
     (folder.results_dir / "S.txt").write_text("")
     rows = folder.read_timing("S")
     assert rows == [{"frame": 1, "warmup": 0, "read": 0.1, "preprocess": 0.0, "model": 0.2, "postprocess": 0.0,
-                     "reid": 0.0, "track": 0.3, "write": 0.0, "decode": 0.0, "total": 0.6, "cmc": 0.0, "track_post": 0.0}]
+                     "reid": 0.0, "track": 0.3, "write": 0.0, "decode": 0.0, "total": 0.6, "cmc": 0.0,
+                     "track_post": 0.0}]
     summary = folder.timing_summary()["combined"]
     assert summary["ms_per_frame"]["reid"] == 0 and summary["stage_fps"]["reid"] is None
     (folder.timing_dir / "S.csv").write_text("frame,warmup,read\n1,0,0.1\n")

@@ -152,6 +152,13 @@ class BoTSTrack(STrack):
         return ret
 
     @staticmethod
+    def means_to_tlwh(means: np.ndarray) -> np.ndarray:
+        """``tlwh`` of (N, 4+) xywh Kalman means at once, the arithmetic of :attr:`tlwh`."""
+        ret = np.array(means[:, :4], dtype=np.float64)
+        ret[:, :2] -= ret[:, 2:] / 2
+        return ret
+
+    @staticmethod
     def tlwh_to_xywh(tlwh: np.ndarray) -> np.ndarray:
         ret = np.asarray(tlwh).copy()
         ret[:2] += ret[2:] / 2

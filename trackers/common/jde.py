@@ -78,6 +78,11 @@ class STrack:
     def to_xyah(self) -> np.ndarray:
         return self.tlwh_to_xyah(self.tlwh)
 
+    @staticmethod
+    def means_to_tlwh(means: np.ndarray) -> np.ndarray:
+        """``tlwh`` of (N, 4+) Kalman means at once; a subclass with another state layout overrides it."""
+        return xyah_to_tlwh(means)
+
     def measurement(self, tlwh: np.ndarray) -> np.ndarray:
         """A box as the Kalman filter measures it: (x, y, a, h) here; subclasses with another filter override."""
         return self.tlwh_to_xyah(tlwh)
@@ -178,7 +183,9 @@ def tlbrs(tracks: list[STrack]) -> np.ndarray:
         means = np.array([t.mean[:4] for t in tracks])
     except TypeError:  # detections wrapped as tracks have no mean
         return np.asarray([t.tlbr for t in tracks], dtype=np.float64).reshape(-1, 4)
-    return xyah_to_tlbr(means)
+    ret = type(tracks[0]).means_to_tlwh(means)
+    ret[:, 2:] += ret[:, :2]
+    return ret
 
 
 def multi_update_tracks(
@@ -365,7 +372,7 @@ class JDEStyleTracker(Tracker):
         """The demo/evaluator output filter: area > min_box_area and not w/h > aspect_ratio_thresh."""
         if not stracks:
             return Tracks.empty()
-        tlwh = xyah_to_tlwh(np.array([t.mean[:4] for t in stracks]))
+        tlwh = type(stracks[0]).means_to_tlwh(np.array([t.mean[:4] for t in stracks]))
         keep = tlwh[:, 2] * tlwh[:, 3] > self.min_box_area
         if self.aspect_ratio_thresh is not None:
             keep &= ~(tlwh[:, 2] / tlwh[:, 3] > self.aspect_ratio_thresh)
