@@ -17,7 +17,7 @@ before its frame loop, per (method, downscale, GMC folder) request with
 :func:`trackers.common.cmc.sequence_warps`, cached under ``RunOptions.cmc_cache`` (default
 ``<parent of out>/.cache/cmc``, ``runs/.cache/cmc`` for the default run folders), so a second run, a
 sweep or a tuner trial loads them instead of recomputing them. ``file`` and ``none`` touch no
-pixels; ``ecc``/``sparseOptFlow`` decode the frames only when the cache misses; ``orb``/``sift``
+pixels; ``ecc``/``ecc_strongsort``/``sparseOptFlow`` decode the frames only when the cache misses; ``orb``/``sift``
 mask the tracker's own high-score detections, so their warps depend on the tracker and are left to
 it (the runner then decodes frames for it and the time lands in ``track``). The time spent
 obtaining the warps is the ``cmc`` timing column, shared evenly by the sequence's frames and by the
@@ -357,17 +357,18 @@ def camera_motion_request(tracker) -> tuple[str, int, str | None] | None:
     method = getattr(tracker, "cmc_method", None)
     if method is None:
         return None
-    from trackers.common.cmc import check_method
+    from trackers.common.cmc import FIXED_DOWNSCALE, check_method
 
     check_method(method)
     if method in ("orb", "sift"):
         return None
-    downscale = int(getattr(tracker, "cmc_downscale", 2) or 1)
+    # file: no pixels; ecc_strongsort: always StrongSORT's 0.1 scale (10), whatever cmc_downscale says
+    downscale = FIXED_DOWNSCALE.get(method, int(getattr(tracker, "cmc_downscale", 2) or 1))
     gmc_dir = getattr(tracker, "gmc_dir", None) if method == "file" else None
     if method == "file" and gmc_dir is None:
         raise ValueError(f"tracker {getattr(tracker, 'name', tracker)!r}: cmc_method 'file' needs gmc_dir "
                          "(a folder of the official GMC-<SEQ>.txt files); or choose another cmc_method")
-    return method, downscale if method != "file" else 1, None if gmc_dir is None else str(gmc_dir)
+    return method, downscale, None if gmc_dir is None else str(gmc_dir)
 
 
 def _tracker_needs_images(tracker) -> bool:
