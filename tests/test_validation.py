@@ -1,0 +1,140 @@
+"""Issue 16: every bad input is answered before work starts by one line naming file and line, exit 2;
+no silent wrong numbers. One test per case the issue found (each failed on main before this branch)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mot_bench.cli import main
+from mot_bench.data.mottext import first_duplicate
+
+SAMPLE = Path(__file__).resolve().parents[1] / "mot_bench" / "data" / "sample" / "MOT15" / "train" / "TUD-Campus"
+LINE_ERROR = re.compile(r"^Error: \S+:\d+: .+$")
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A copy of the bundled MOT15 TUD-Campus (71 frames) and a result file equal to its gt."""
+    root = tmp_path / "data"
+    shutil.copytree(SAMPLE, root / "MOT15" / "train" / "TUD-Campus")
+    (tmp_path / "res").mkdir()
+    shutil.copy(SAMPLE / "gt" / "gt.txt", tmp_path / "res" / "TUD-Campus.txt")
+    return root
+
+
+def gt_file(root: Path) -> Path:
+    return root / "MOT15" / "train" / "TUD-Campus" / "gt" / "gt.txt"
+
+
+def edit_line(path: Path, lineno: int, new: str | None, insert: bool = False) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    if insert:
+        lines.insert(lineno - 1, new + "\n")
+    elif new is None:
+        del lines[lineno - 1]
+    else:
+        lines[lineno - 1] = new + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def evaluate_cli(root: Path, *extra: str):
+    res = CliRunner().invoke(main, ["eval", "--gt-root", str(root), "--benchmark", "MOT15",
+                                    "--results", str(root.parent / "res"), *extra])
+    return res
+
+
+def assert_one_line_error(res, path: Path, line: int | None, *needles: str) -> None:
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and res.exception is None or isinstance(res.exception, SystemExit)
+    text = res.output.strip()
+    assert len(text.splitlines()) == 1, text
+    where = f"{path}:{line}:" if line is not None else f"{path}"
+    assert text.startswith(f"Error: {where}"), (where, text)
+    for needle in needles:
+        assert needle in text, (needle, text)
+
+
+# --- result files ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("engine", ["fast", "trackeval"])
+@pytest.mark.parametrize("row, needle", [
+    ("1,5,125,209,74,157,1,-1,-1", "9 columns, but earlier lines have 10"),          # one column missing
+    ("1,5,347.e67,209,74,157,1,-1,-1,-1", "column 3 is 3.47e+69; expected a value of magnitude"),
+    ("1,100000000000000,125,209,74,157,1,-1,-1,-1", "id 100000000000000 is outside the declared range"),
+    ("1,4294967296,125,209,74,157,1,-1,-1,-1", "id 4294967296 is outside the declared range"),
+])
+def test_bad_result_rows_are_refused_not_read_shifted(data: Path, engine: str, row: str, needle: str) -> None:
+    res_file = data.parent / "res" / "TUD-Campus.txt"
+    edit_line(res_file, 5, row)
+    assert_one_line_error(evaluate_cli(data, "--engine", engine), res_file, 5, needle)
+
+
+def test_ids_are_compared_exactly_not_packed() -> None:
+    """id 2**32 and id 0 in one frame were a false duplicate (on 'line 0')."""
+    frames = np.array([1.0, 1.0, 2.0])
+    assert first_duplicate(frames, np.array([2.0**32, 0.0, 0.0])) is None
+    assert first_duplicate(np.array([1.0, 2.0, 1.0]), np.array([7.0, 7.0, 7.0])) == (0, 2)
+
+
+def test_large_ids_within_range_score_like_small_ones(data: Path) -> None:
+    """Ids up to the declared maximum are remapped: same numbers, no memory growing with the largest id."""
+    plain = evaluate_cli(data, "--engine", "trackeval")
+    assert plain.exit_code == 0, plain.output
+    res_file = data.parent / "res" / "TUD-Campus.txt"
+    rows = res_file.read_text().splitlines()
+    big = [",".join([r.split(",")[0], str(2**31 - 1000 + int(r.split(",")[1])), *r.split(",")[2:]]) for r in rows]
+    res_file.write_text("\n".join(big) + "\n")
+    for engine in ("fast", "trackeval"):
+        got = evaluate_cli(data, "--engine", engine)
+        assert got.exit_code == 0, got.output
+        assert got.output == plain.output
+
+
+# --- gt files ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("engine", ["fast", "trackeval"])
+@pytest.mark.parametrize("lineno, row, insert, needle", [
+    (5, "1,5,125,209,inf,157,1,-1,-1,-1", False, "column 5 is not a number"),
+    (5, "1,5,125,209,-74,157,1,-1,-1,-1", False, "width and height must be >= 0"),
+    (5, "1,5,125,209,74,-157,1,-1,-1,-1", False, "width and height must be >= 0"),
+    (5, "1,5,125,209,1e300,157,1,-1,-1,-1", False, "magnitude"),
+    (5, "1,5,nan,209,74,157,1,-1,-1,-1", False, "column 3 is not a number"),
+    (1, "frame,id,x,y,w,h,conf,a,b,c", True, "a header line?"),
+    (5, "1,5,12a5,209,74,157,1,-1,-1,-1", False, "column 3 is not a number"),
+    (5, "1,5,125,209,74,157,1,-1,-1", False, "9 columns, but earlier lines have 10"),
+    (5, "1,-1,125,209,74,157,1,-1,-1,-1", False, "gt id must be >= 0"),
+    (5, "72,5,125,209,74,157,1,-1,-1,-1", False, "frame 72 is outside the sequence (seqLength=71 in "),
+])
+def test_bad_gt_rows_are_refused_by_our_reader(data: Path, engine: str, lineno: int, row: str, insert: bool,
+                                               needle: str) -> None:
+    gt = gt_file(data)
+    edit_line(gt, lineno, row, insert=insert)
+    assert_one_line_error(evaluate_cli(data, "--engine", engine), gt, lineno, needle)
+
+
+def test_gt_with_a_byte_order_mark_is_named(data: Path) -> None:
+    gt = gt_file(data)
+    gt.write_bytes(b"\xef\xbb\xbf" + gt.read_bytes())
+    assert_one_line_error(evaluate_cli(data), gt, 1, "byte-order mark")
+
+
+def test_empty_gt_is_refused_not_scored(data: Path) -> None:
+    """An empty gt scored MOTA -29700 (every box a false positive), exit 0."""
+    gt = gt_file(data)
+    gt.write_text("")
+    for engine in ("fast", "trackeval"):
+        assert_one_line_error(evaluate_cli(data, "--engine", engine), gt, 1, "the gt file has no rows")
+
+
+def test_short_seqlength_blames_seqinfo_and_gt_not_the_results(data: Path) -> None:
+    ini = data / "MOT15" / "train" / "TUD-Campus" / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("seqLength=71", "seqLength=60"))
+    res = evaluate_cli(data)
+    assert res.exit_code == 2 and str(gt_file(data)) in res.output and f"seqLength=60 in {ini}" in res.output
+    assert "res/TUD-Campus.txt" not in res.output
