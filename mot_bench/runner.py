@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 from mot_bench.data.frames import iter_frames
 from mot_bench.data.motfile import write_mot_file
 from mot_bench.data.sequences import BENCHMARKS, find_sequences
+from mot_bench.data.validate import check_run_inputs
 from mot_bench.registry import DETECTORS, TRACKERS
 from mot_bench.results import RunFolder
 from mot_bench.runtime import Runtime, refuse_runtime_options
@@ -183,6 +184,7 @@ def run_many(options: RunOptions) -> list[RunResult]:
     detector, trackers = build(options, runtime)
     has_gt = all(s.gt_path.is_file() for s in seqs)
     do_eval = options.evaluate and has_gt
+    check_run_inputs(seqs, detector, score=do_eval)  # every file the run will read, before any work
     if do_eval and options.eval_engine == "trackeval":
         from mot_bench.metrics import check_eval_dependencies
 

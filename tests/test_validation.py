@@ -138,3 +138,83 @@ def test_short_seqlength_blames_seqinfo_and_gt_not_the_results(data: Path) -> No
     res = evaluate_cli(data)
     assert res.exit_code == 2 and str(gt_file(data)) in res.output and f"seqLength=60 in {ini}" in res.output
     assert "res/TUD-Campus.txt" not in res.output
+
+
+# --- mot-bench run: one validation pass before any work --------------------------------------------
+
+def _pixel_detector():
+    from mot_bench.plugins import Detector
+    from mot_bench.registry import DETECTORS
+    from mot_bench.types import Detections
+
+    @DETECTORS.register("pixels")
+    class PixelDetector(Detector):
+        """Looks at pixels (like FairMOT), finds nothing."""
+
+        name = "pixels"
+        needs_images = True
+
+        def __call__(self, frame):
+            assert frame.image is not None
+            return Detections.empty()
+
+    return PixelDetector
+
+
+def run_cli(root: Path, out: Path, *extra: str):
+    return CliRunner().invoke(main, ["run", "--data", str(root), "--benchmark", "MOT15", "--tracker", "sort",
+                                     "--out", str(out), "--no-progress", *extra])
+
+
+def test_seqlength_beyond_the_images_fails_before_frame_one(data: Path, tmp_path: Path) -> None:
+    """seqLength 80 with 71 images: a FairMOT run failed at frame 72 after minutes and kept nothing."""
+    _pixel_detector()
+    ini = data / "MOT15" / "train" / "TUD-Campus" / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("seqLength=71", "seqLength=80"))
+    out = tmp_path / "run"
+    res = run_cli(data, out, "--detector", "pixels", "--no-eval")
+    folder = data / "MOT15" / "train" / "TUD-Campus" / "img1"
+    assert_one_line_error(res, folder, None, "no image for frame(s) 72..80 (9 of 80 missing", f"per {ini}")
+    assert not out.exists()
+
+
+def test_a_truncated_jpeg_is_refused_before_work(data: Path, tmp_path: Path) -> None:
+    _pixel_detector()
+    image = data / "MOT15" / "train" / "TUD-Campus" / "img1" / "000040.jpg"
+    blob = image.read_bytes()
+    image.write_bytes(blob[: len(blob) // 2])
+    out = tmp_path / "run"
+    res = run_cli(data, out, "--detector", "pixels", "--no-eval")
+    assert_one_line_error(res, image, None, "no end-of-image marker: the file is cut short")
+    assert not out.exists()
+
+
+def test_a_wrong_image_size_is_refused(data: Path, tmp_path: Path) -> None:
+    _pixel_detector()
+    ini = data / "MOT15" / "train" / "TUD-Campus" / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("imWidth=640", "imWidth=1920"))
+    res = run_cli(data, tmp_path / "run", "--detector", "pixels", "--no-eval")
+    assert_one_line_error(res, data / "MOT15" / "train" / "TUD-Campus" / "img1" / "000001.jpg", None,
+                          "image is 640x480, but", "says 1920x480")
+
+
+@pytest.mark.parametrize("detector, which, row, needle", [
+    ("public", "det/det.txt", "1,-1,125,209,74,157,1,-1,-1", "9 columns, but earlier lines have 10"),
+    ("public", "det/det.txt", "1,-1,125,209,74,157,1e99,-1,-1,-1", "column 7 is 1e+99"),
+    ("public", "gt/gt.txt", "1,5,nan,209,74,157,1,-1,-1,-1", "column 3 is not a number"),  # read to score
+    ("oracle", "gt/gt.txt", "1,5,nan,209,74,157,1,-1,-1,-1", "column 3 is not a number"),
+    ("oracle", "gt/gt.txt", "1,5,125,209,74,157,1,-1,-1", "9 columns, but earlier lines have 10"),
+])
+def test_bad_text_inputs_of_a_run_are_refused_before_anything_is_written(
+        data: Path, tmp_path: Path, which: str, row: str, needle: str, detector: str) -> None:
+    path = data / "MOT15" / "train" / "TUD-Campus" / which
+    edit_line(path, 3, row)
+    out = tmp_path / "run"
+    assert_one_line_error(run_cli(data, out, "--detector", detector), path, 3, needle)
+    assert not out.exists()
+
+
+def test_a_clean_run_passes_the_checks(data: Path, tmp_path: Path) -> None:
+    _pixel_detector()
+    res = run_cli(data, tmp_path / "run", "--detector", "pixels")
+    assert res.exit_code == 0, res.output
