@@ -47,6 +47,10 @@ def _input_error_types() -> tuple[type, ...]:
 
 
 class LazyGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["mot_bench.argv"] = list(args)  # the command as typed, for "re-run ... to resume"
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Every user-input error exits 2 with one line: a plain ClickException (status 1 by default) and
         the project's input error classes, which would otherwise end in a traceback."""
@@ -194,9 +198,32 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
         results = run_many(opts)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _aborted(locals().get("opts")) from None
     for res in results:
         click.echo(f"{res.tracker}: run folder {res.folder.path}", err=True)
     click.echo(summary_table(results))
+
+
+def _aborted(opts: Any) -> click.exceptions.Exit:
+    """After Ctrl-C in ``run``: what each run folder kept, and the command that resumes (exit status 130)."""
+    import shlex
+
+    from mot_bench.results import RunFolder
+
+    lines = ["Aborted!"]
+    if opts is not None:
+        for name in opts.trackers:
+            folder = RunFolder(opts.out_for(name))
+            done = sorted(folder.verified_sequences()) if folder.exists() else []
+            lines.append(f"kept in {folder.path}: {len(done)} completed sequence(s)"
+                         + (f" ({', '.join(done)})" if done else "") + "; files are complete or absent, "
+                         "never half-written")
+    argv = click.get_current_context().meta.get("mot_bench.argv") or sys.argv[1:]
+    command = shlex.join(["mot-bench", *[a for a in argv if a != "--overwrite"]])
+    lines.append(f"re-run to resume (completed sequences are kept, the rest redone): {command}")
+    click.echo("\n".join(lines), err=True)
+    return click.exceptions.Exit(130)
 
 
 def tracker_options_by_name(raw: dict[str, str], names: list[str]) -> dict[str, dict[str, str]]:

@@ -204,7 +204,7 @@ def run_many(options: RunOptions) -> list[RunResult]:
         lanes.append(_Lane(name, tracker, folder, set()))
     for (folder, config), lane in zip(starts, lanes, strict=True):
         folder.start(config, env)
-        lane.done = folder.completed_sequences()
+        lane.done = folder.verified_sequences()  # a file cut short or edited since is redone
         resumed = [s.name for s in seqs if s.name in lane.done]
         if resumed:
             log.warning("resuming %s: keeping %d completed sequence(s): %s", folder.path, len(resumed),
@@ -301,6 +301,7 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
         lane.folder.write_timing(seq.name, lane.timing_rows)
         all_rows = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
         write_mot_file(lane.folder.result_path(seq.name), all_rows)
+        lane.folder.mark_complete(seq.name)  # after both files: a crash before this redoes the sequence
         lane.rows, lane.timing_rows = [], []
 
 
