@@ -91,7 +91,8 @@ def test_a_damaged_sequence_is_redone_on_resume(syn_root, tmp_path, copying, dam
 def test_stray_temporary_files_are_removed(syn_root, tmp_path, copying):
     out = tmp_path / "run"
     run(_opts(syn_root, out))
-    stray = [out / "results" / ".SYN-02.txt.abc123.tmp", out / "timing" / ".SYN-02.csv.x.tmp", out / ".config.json.y.tmp"]
+    stray = [out / "results" / ".SYN-02.txt.abc123.tmp", out / "timing" / ".SYN-02.csv.x.tmp",
+             out / ".config.json.y.tmp"]
     for p in stray:
         p.write_text("half")
     run(_opts(syn_root, out))
