@@ -132,7 +132,7 @@ def test_sequence_without_seqinfo_is_inferred_and_says_so(tmp_path):
 def test_bad_seqinfo_names_the_file(tmp_path):
     seq = make_sequence(tmp_path, "SYN", length=3, write_images=False)
     (seq / "seqinfo.ini").write_text("[Sequence]\nname=SYN\nseqLength=three\n")
-    with pytest.raises(DataError, match=r"seqinfo.ini: expected a \[Sequence\] section"):
+    with pytest.raises(DataError, match=r"seqinfo.ini:3: seqLength=.three.; expected an integer in 1..10000000"):
         read_seqinfo(seq)
 
 

@@ -218,3 +218,52 @@ def test_a_clean_run_passes_the_checks(data: Path, tmp_path: Path) -> None:
     _pixel_detector()
     res = run_cli(data, tmp_path / "run", "--detector", "pixels")
     assert res.exit_code == 0, res.output
+
+
+# --- seqinfo.ini -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, line, needle", [
+    ("seqLength=71", "seqLength=-71", 5, "seqLength='-71'; expected an integer in 1..10000000"),
+    ("seqLength=71", "seqLength=71.5", 5, "seqLength='71.5'"),
+    ("seqLength=71", "seqLength=", 5, "seqLength=''"),
+    ("frameRate=25", "frameRate=nan", 4, "frameRate='nan'; expected a number of frames per second"),
+    ("frameRate=25", "frameRate=0", 4, "frameRate='0'"),
+    ("imWidth=640", "imWidth=wide", 6, "imWidth='wide'"),
+    ("[Sequence]", "[Sequenz]", 1, "no [Sequence] section"),
+    ("imDir=img1", "imDir img1", 3, "cannot be read as an ini file"),
+    ("imExt=.jpg", "imExt=../x", 8, "imExt='../x'"),
+])
+def test_bad_seqinfo_is_refused_with_its_line(data: Path, old: str, new: str, line: int, needle: str) -> None:
+    ini = data / "MOT15" / "train" / "TUD-Campus" / "seqinfo.ini"
+    assert old in ini.read_text()
+    ini.write_text(ini.read_text().replace(old, new))
+    assert_one_line_error(evaluate_cli(data), ini, line, needle)
+
+
+# --- plugin names and options ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, needle", [
+    (["--tracker", "sortt"], "unknown tracker 'sortt' (did you mean 'sort'?); valid trackers: "),
+    (["--detector", "publc", "--tracker", "sort"], "unknown detector 'publc' (did you mean 'public'?); valid "),
+    (["--tracker", "sort", "--tracker-opt", "max_agee=3"], "has no option 'max_agee' (did you mean 'max_age'?)"),
+    (["--tracker", "bytetrack", "--tracker-opt", "track_thresh=nan"], "expected a finite number"),
+    (["--tracker", "bytetrack", "--tracker-opt", "track_thresh=1.5"], "outside its valid range"),
+    (["--tracker", "sort", "--detector-opt", "min_scor=0.2"], "did you mean 'min_score'?"),
+    (["--tracker", "sort", "--device", "tpu"], "unknown device 'tpu'"),
+])
+def test_plugin_and_option_errors_are_one_line_exit_2(data: Path, tmp_path: Path, args: list[str],
+                                                      needle: str) -> None:
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", "--data", str(data), "--benchmark", "MOT15", "--out", str(out),
+                                    "--no-progress", *args])
+    assert res.exit_code == 2, res.output
+    assert len(res.output.strip().splitlines()) == 1 and res.output.startswith("Error: "), res.output
+    assert needle in res.output, res.output
+    assert not out.exists()
+    if "--device" in args:
+        assert not (out / "env.json").exists()  # --device tpu was once recorded in env.json
+
+
+def test_list_with_an_unknown_name_is_a_usage_error() -> None:
+    res = CliRunner().invoke(main, ["list", "trackers", "bytetrak"])
+    assert res.exit_code == 2 and "did you mean 'bytetrack'?" in res.output, res.output
