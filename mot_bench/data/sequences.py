@@ -135,7 +135,7 @@ def _read_ini(ini: Path, seq_dir: Path) -> SeqInfo:
 
     def integer(key: str, default: int | None, low: int) -> int:
         raw = s.get(key)
-        if raw is None or (not raw.strip() and default is not None):
+        if raw is None:
             if default is None:
                 raise DataError(f"{ini}:1: no {key}; expected {key}=N (an integer >= {low}) in [Sequence]")
             return default
@@ -149,7 +149,7 @@ def _read_ini(ini: Path, seq_dir: Path) -> SeqInfo:
     height = integer("imHeight", 0, 0)
     raw_fps = s.get("frameRate")
     fps = DEFAULT_FPS
-    if raw_fps is not None and raw_fps.strip():
+    if raw_fps is not None:
         try:
             fps = float(raw_fps)
         except ValueError:
