@@ -21,7 +21,50 @@ LAZY_COMMANDS = {
 }
 
 
+class InputError(click.ClickException):
+    """A user-input error (bad file, option, name or folder): one line, exit status 2, like click's own
+    usage errors. Status 1 is kept for a regression found by ``check`` (and engines that disagree)."""
+
+    exit_code = 2
+
+
+# Errors that mean "your input is wrong" wherever a command lets them escape: shown as one line, exit 2.
+# Looked up in sys.modules only (an error class whose module was never imported cannot have been raised).
+INPUT_ERRORS = (("mot_bench.registry", "UnknownNameError"), ("mot_bench.options", "OptionError"),
+                ("mot_bench.data.sequences", "DataError"), ("mot_bench.data.mottext", "MOTFormatError"),
+                ("mot_bench.metrics.common", "EvalError"), ("mot_bench.results", "RunFolderError"),
+                ("mot_bench.runtime", "RuntimeConfigError"), ("mot_bench.data.frames", "FrameError"),
+                ("mot_bench.data.validate", "InputCheckError"))
+
+
+def _input_error_types() -> tuple[type, ...]:
+    found = []
+    for module, name in INPUT_ERRORS:
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type):
+            found.append(cls)
+    return tuple(found)
+
+
 class LazyGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["mot_bench.argv"] = list(args)  # the command as typed, for "re-run ... to resume"
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every user-input error exits 2 with one line: a plain ClickException (status 1 by default) and
+        the project's input error classes, which would otherwise end in a traceback."""
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if type(exc) is click.ClickException:
+                exc.exit_code = 2
+            raise
+        except Exception as exc:
+            if isinstance(exc, _input_error_types()):
+                raise InputError(str(exc)) from None
+            raise
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
 
@@ -170,9 +213,32 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
         results = run_many(opts)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _aborted(locals().get("opts")) from None
     for res in results:
         click.echo(f"{res.tracker}: run folder {res.folder.path}", err=True)
     click.echo(summary_table(results))
+
+
+def _aborted(opts: Any) -> click.exceptions.Exit:
+    """After Ctrl-C in ``run``: what each run folder kept, and the command that resumes (exit status 130)."""
+    import shlex
+
+    from mot_bench.results import RunFolder
+
+    lines = ["Aborted!"]
+    if opts is not None:
+        for name in opts.trackers:
+            folder = RunFolder(opts.out_for(name))
+            done = sorted(folder.verified_sequences()) if folder.exists() else []
+            lines.append(f"kept in {folder.path}: {len(done)} completed sequence(s)"
+                         + (f" ({', '.join(done)})" if done else "") + "; files are complete or absent, "
+                         "never half-written")
+    argv = click.get_current_context().meta.get("mot_bench.argv") or sys.argv[1:]
+    command = shlex.join(["mot-bench", *[a for a in argv if a != "--overwrite"]])
+    lines.append(f"re-run to resume (completed sequences are kept, the rest redone): {command}")
+    click.echo("\n".join(lines), err=True)
+    return click.exceptions.Exit(130)
 
 
 def tracker_options_by_name(raw: dict[str, str], names: list[str]) -> dict[str, dict[str, str]]:
@@ -282,8 +348,9 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare
 
         table, n_diff = engine_diff_table(metrics, other, engine)
         click.echo(table)
-        if n_diff:
-            raise click.ClickException(f"the engines differ in {n_diff} field value(s)")
+        if n_diff:  # a finding, not an input error: status 1
+            click.echo(f"Error: the engines differ in {n_diff} field value(s)", err=True)
+            click.get_current_context().exit(1)
 
 
 def metrics_table(metrics: dict[str, Any]) -> str:

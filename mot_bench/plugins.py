@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from mot_bench.options import options_class, options_dict, parse_options
@@ -90,6 +91,11 @@ class Detector(Plugin):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.timer: StageTimer = NullTimer()
+
+    def input_files(self, seq: SeqInfo) -> dict[str, Path]:
+        """The text files this detector reads for ``seq``, by kind (``det``, ``gt``): the runner checks them,
+        with the strict reader, before any work starts. None by default."""
+        return {}
 
     def reset(self, seq: SeqInfo) -> None:
         """Called before the first frame of each sequence."""

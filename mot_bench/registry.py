@@ -7,6 +7,7 @@ third parties register through the entry point groups ``mot_bench.detectors`` an
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 from importlib.metadata import entry_points
@@ -66,8 +67,10 @@ class Registry:
     def get(self, name: str) -> type:
         self._load_entry_points()
         if name not in self._targets:
+            close = difflib.get_close_matches(str(name), self.names(), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UnknownNameError(
-                f"unknown {self.kind} {name!r}; valid {self.kind}s: {', '.join(self.names())}"
+                f"unknown {self.kind} {name!r}{hint}; valid {self.kind}s: {', '.join(self.names())}"
             )
         target = self._targets[name]
         if isinstance(target, str):

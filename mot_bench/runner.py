@@ -48,6 +48,7 @@ from mot_bench import postprocess as post
 from mot_bench.data.frames import iter_frames
 from mot_bench.data.motfile import write_mot_file
 from mot_bench.data.sequences import BENCHMARKS, find_sequences
+from mot_bench.data.validate import check_run_inputs
 from mot_bench.registry import DETECTORS, TRACKERS
 from mot_bench.results import RunFolder
 from mot_bench.runtime import Runtime, refuse_runtime_options
@@ -269,6 +270,7 @@ def run_many(options: RunOptions) -> list[RunResult]:
     seqs = sequences_with_detections(seqs, detector, options)
     has_gt = all(s.gt_path.is_file() for s in seqs)
     do_eval = options.evaluate and has_gt
+    check_run_inputs(seqs, detector, score=do_eval)  # every file the run will read, before any work
     if do_eval and options.eval_engine == "trackeval":
         from mot_bench.metrics import check_eval_dependencies
 
@@ -291,7 +293,7 @@ def run_many(options: RunOptions) -> list[RunResult]:
         lanes.append(_Lane(name, tracker, folder, set(), cmc=camera_motion_request(tracker)))
     for (folder, config), lane in zip(starts, lanes, strict=True):
         folder.start(config, env)
-        lane.done = folder.completed_sequences()
+        lane.done = folder.verified_sequences()  # a file cut short or edited since is redone
         resumed = [s.name for s in seqs if s.name in lane.done]
         if resumed:
             log.warning("resuming %s: keeping %d completed sequence(s): %s", folder.path, len(resumed),
@@ -491,11 +493,12 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
             for row in lane.timing_rows:
                 row["track_post"] = share
                 row["total"] += share
-        # timing first, the result file last: a sequence is complete when its result file exists
+        # timing, (raw) results, then the completion record: a sequence is complete only with its record
         lane.folder.write_timing(seq.name, lane.timing_rows)
         if options.postprocess:
             write_mot_file(lane.folder.raw_result_path(seq.name), raw)
         write_mot_file(lane.folder.result_path(seq.name), rows)
+        lane.folder.mark_complete(seq.name)  # after every file: a crash before this redoes the sequence
         lane.rows, lane.timing_rows = [], []
 
 
