@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mot_bench.data.synthetic import make_sequence
+from mot_bench.data.validate import InputCheckError
 from mot_bench.runner import RunOptions, run
 
 
@@ -23,6 +24,6 @@ def test_det_dir_runs_only_the_sequences_it_has_files_for(syn_root, tmp_path):
     res = run(RunOptions(detector="public", tracker="sort", data=str(syn_root), benchmark="MOT17", progress=False,
                          out=str(tmp_path / "r"), detector_options={"det_dir": str(det_dir)}))
     assert [s.name for s in res.sequences] == ["SYN-02"]
-    with pytest.raises(FileNotFoundError, match="SYN-01"):  # named sequences are run as named
+    with pytest.raises(InputCheckError, match="SYN-01.txt: no such file"):  # named sequences are run as named
         run(RunOptions(detector="public", tracker="sort", data=str(syn_root), benchmark="MOT17", progress=False,
                        out=str(tmp_path / "s"), seqs=["SYN-01"], detector_options={"det_dir": str(det_dir)}))
