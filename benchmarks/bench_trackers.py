@@ -107,7 +107,7 @@ def _ours(name: str, dataset: str, seq):
         return tracker, select
     if name == "bytetrack":
         if dataset == "mot15-frcnn":
-            return TRACKERS.create("bytetrack"), None
+            return TRACKERS.create("bytetrack", {"preset": "demo"}), None  # tools/demo_track.py defaults
         opts = {
             "track_thresh": 0.6,
             "match_thresh": 0.9,
