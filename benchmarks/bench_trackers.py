@@ -1,17 +1,26 @@
-"""Tracking-only throughput of SORT and ByteTrack, optionally against the official code in the same run.
+"""Tracking-only throughput of SORT, ByteTrack, OC-SORT and BoT-SORT, optionally against the official code.
 
 Detections are read and grouped per frame before the clock starts; only the trackers' per-frame
 update is timed (``time.perf_counter`` around each call; CPU work, nothing to synchronise). Datasets:
 
 * ``mot15-frcnn``: MOT15 train, SORT's Faster R-CNN detections (``detections/MOT15/SORT_FRCNN``),
-  every frame and every detection. SORT with its defaults; ByteTrack with ``tools/demo_track.py``'s
-  defaults and the sequence frame rate.
+  every frame. SORT with its defaults; ByteTrack with ``tools/demo_track.py``'s defaults and the
+  sequence frame rate; OC-SORT and BoT-SORT with the options they use on MOT17 below (there is no
+  official configuration of either for these detections), BoT-SORT without camera motion
+  (``cmc_method`` none on both sides: there are no GMC files for MOT15).
 * ``mot17-yolox``: the 7 MOT17 half-val sequences (frames N//2+2..N) with ByteTrack's
   ``yolox_x_ablation`` detections (``detections/MOT17/YOLOX_X_ablation``). ByteTrack with
   ``tools/track.py``'s options as its evaluator applies them (track_thresh 0.6, match_thresh 0.9,
   min_box_area 100, frame rate 30, track_buffer 14 for MOT17-05 and 25 for MOT17-13, else 30).
   SORT (which has no score threshold of its own) gets the boxes scoring above 0.6, ByteTrack's
   high-score set: our choice, there is no official SORT configuration for these detections.
+  OC-SORT as OC_SORT's ``mot_evaluator.py::evaluate_ocsort`` runs it (det_thresh 0.6, IoU 0.3,
+  delta_t 3, inertia 0.2, max_age 30, min_hits 3, output filter w*h > 100 and w/h <= 1.6), on the
+  rows scoring >= 0.1 (YOLOX's ``test_conf``), frames left empty skipped as the evaluator skips them.
+  BoT-SORT without re-ID as BoT-SORT's ``tools/track.py`` runs it (``--eval val`` defaults: 0.6 /
+  0.1 / new track 0.7, buffer 30, match 0.8, frame rate 30, ablation, output filter w*h > 10 and
+  w/h <= 1.6) on the rows scoring >= 0.09 (its detector confidence), with the official camera-motion
+  files (``cmc_method`` file; ours reads ``gmc/BoT-SORT/MOT17_ablation`` under ``--data``).
 
 ``--official-dir DIR`` times the official implementations interleaved with ours on the same
 pre-parsed arrays: per repeat and per sequence, ours and the official one run back to back (the
@@ -22,15 +31,36 @@ as well. DIR must hold, unmodified (their code is not part of this project and i
     DIR/sort.py                          abewley/sort @ 2236dff ``sort.py`` (needs filterpy)
     DIR/yolox/tracker/{byte_tracker,basetrack,kalman_filter,matching}.py
                                          ifzhang/ByteTrack @ d1bf019 (needs lap, cython_bbox)
+    DIR/OC_SORT/trackers/ocsort_tracker/{ocsort,association,kalmanfilter}.py
+                                         noahcao/OC_SORT @ 8462e7e (needs filterpy, lap)
+    DIR/BoT-SORT/tracker/{bot_sort,matching,kalman_filter,gmc,basetrack}.py
+                                         NirAharon/BoT-SORT @ 2519854 (needs lap, cython_bbox, cv2)
+    DIR/BoT-SORT/tracker/GMC_files/MOT17_ablation/GMC-MOT17-*.txt
+                                         the GMC files (``gmc.py`` opens them from this relative
+                                         path; a link to ``gmc/BoT-SORT/MOT17_ablation`` will do)
 
-Shims applied in this process only (the official files are not edited): ``np.float`` (removed in
-numpy 2) is aliased to ``float``; ``torch`` (imported but unused by ``byte_tracker.py``),
-``skimage`` and the plotting modules ``sort.py`` imports for its display mode are stubbed when
-absent; without ``cython_bbox`` its ``bbox_overlaps`` is replaced by
-:func:`trackers.common.matching.bbox_ious` (same arithmetic) and the run says so.
+The official code is driven as the PROVENANCE.md files of ``tests/fixtures/{ocsort,botsort}``
+describe: float32 (x1, y1, x2, y2, score) arrays as YOLOX hands them over, image size equal to the
+original (scale 1), the evaluators' output filters inside the timed call (as ours filter in
+``update``). Each official BoT-SORT is built with DIR/BoT-SORT as the working directory (its GMC
+class opens the file there, one row per update) and is, like ours, updated on every frame, also
+on a frame without detections (``tools/track.py`` skips those; only MOT15 KITTI-13 has any).
+
+Shims applied in this process only (the official files are not edited): ``np.float`` and
+``np.float_`` (removed in numpy 2) are aliased to ``float`` and ``np.float64``; ``torch``
+(imported but unused by ``byte_tracker.py``), ``skimage`` and the plotting modules ``sort.py``
+imports for its display mode are stubbed when absent; ``fast_reid`` (BoT-SORT's re-ID encoder,
+unused without re-ID) is stubbed; without ``cython_bbox`` its ``bbox_overlaps`` is replaced by
+:func:`trackers.common.matching.bbox_ious` (same arithmetic) and the run says so. OC-SORT's folder
+is imported as the package ``official_ocsort_tracker`` (its upstream name ``trackers`` is ours).
+BoT-SORT's ``new_track_thresh`` is handed over as ``np.float64(0.7)``: the official code ran under
+numpy < 1.24, where its ``track.score < 0.7`` (a float32 scalar against a Python float) compares in
+float64, as ours does; numpy 2 compares in float32 and would start tracks for scores of exactly
+float32(0.7) (194 more output rows on MOT17 half-val), a numpy-version effect, not the tracker's.
 
     python benchmarks/bench_trackers.py [--dataset mot15-frcnn|mot17-yolox] [--repeat N]
-        [--trackers sort,bytetrack] [--official-dir /tmp/official_trackers] [--blas-threads 1]
+        [--trackers sort,bytetrack,ocsort,botsort] [--official-dir /tmp/official_trackers]
+        [--blas-threads 1]
 
 OpenBLAS may spin threads for tiny matrix solves; ``--blas-threads 1`` (set before numpy loads)
 shows the effect on a busy machine.
@@ -48,6 +78,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("mot15-frcnn", "mot17-yolox")
+TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort")
 # yolox/evaluators/mot_evaluator.py: per-sequence track_buffer overrides (MOT17 names without the detector).
 BYTETRACK_MOT17_BUFFER = {"MOT17-05": 14, "MOT17-06": 14, "MOT17-13": 25, "MOT17-14": 25}
 
@@ -57,7 +88,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared data folder")
     ap.add_argument("--dataset", choices=DATASETS, default="mot15-frcnn")
     ap.add_argument("--repeat", type=int, default=5, help="passes over the data; medians are reported")
-    ap.add_argument("--trackers", default="sort,bytetrack")
+    ap.add_argument("--trackers", default=",".join(TRACKER_NAMES))
     ap.add_argument("--official-dir", type=Path, default=None, help="folder with the official code (see above)")
     ap.add_argument("--blas-threads", type=int, default=None, help="OPENBLAS/OMP threads (before numpy loads)")
     return ap.parse_args(argv)
@@ -97,17 +128,26 @@ def _seq_base(name: str) -> str:
     return "-".join(name.split("-")[:2])
 
 
-def _ours(name: str, dataset: str, seq):
-    """Our tracker for one sequence, with the dataset's options, and the detections it is fed."""
+def _at_least(thresh: float):
+    """Rows whose score, in float32 as the detector's tensor holds it, is >= thresh (float32 too)."""
+    import numpy as np
+
+    return lambda d: d.scores.astype(np.float32) >= np.float32(thresh)
+
+
+def _ours(name: str, args: argparse.Namespace, seq):
+    """Our tracker for one sequence, with the dataset's options, and the detections it is fed
+    (a row mask, applied to the official side's input as well)."""
     from mot_bench.registry import TRACKERS
 
+    dataset = args.dataset
     if name == "sort":
         tracker = TRACKERS.create("sort")
         select = None if dataset == "mot15-frcnn" else (lambda d: d.scores > 0.6)
         return tracker, select
     if name == "bytetrack":
         if dataset == "mot15-frcnn":
-            return TRACKERS.create("bytetrack"), None
+            return TRACKERS.create("bytetrack", {"preset": "demo"}), None  # tools/demo_track.py defaults
         opts = {
             "track_thresh": 0.6,
             "match_thresh": 0.9,
@@ -116,20 +156,32 @@ def _ours(name: str, dataset: str, seq):
             "frame_rate": 30.0,
         }
         return TRACKERS.create("bytetrack", opts), None
+    if name == "ocsort":  # our defaults are evaluate_ocsort's options; YOLOX's test_conf 0.1
+        return TRACKERS.create("ocsort"), _at_least(0.1)
+    if name == "botsort":  # our defaults are tools/track.py's; its detector confidence 0.09
+        if dataset == "mot15-frcnn":
+            opts = {"cmc_method": "none"}
+        else:
+            opts = {"cmc_method": "file", "gmc_dir": str(args.data / "gmc" / "BoT-SORT" / "MOT17_ablation")}
+        return TRACKERS.create("botsort", opts), _at_least(0.09)
     return TRACKERS.create(name), None
 
 
 # -- the official code ----------------------------------------------------------------------------
 
 
-def _import_official(official_dir: Path) -> tuple[types.ModuleType, types.ModuleType, list[str]]:
-    """Import the official ``sort`` and ``yolox.tracker.byte_tracker`` with the shims listed above."""
+def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, types.ModuleType], list[str]]:
+    """Import the official modules of ``names`` (``sort``, ``yolox.tracker.byte_tracker``,
+    OC-SORT's ``ocsort``, BoT-SORT's ``tracker.bot_sort``) with the shims listed above."""
     import numpy as np
 
     notes = []
     if not hasattr(np, "float"):
         np.float = float  # numpy >= 1.24 removed the alias the official code uses
         notes.append("np.float aliased to float")
+    if "botsort" in names and not hasattr(np, "float_"):
+        np.float_ = np.float64  # numpy 2 removed it; BoT-SORT's gmc.py builds its warp with it
+        notes.append("np.float_ aliased to np.float64")
     for mod in ("torch", "torch.nn", "torch.nn.functional", "skimage", "skimage.io"):
         try:
             importlib.import_module(mod)
@@ -156,15 +208,46 @@ def _import_official(official_dir: Path) -> tuple[types.ModuleType, types.Module
         sys.modules["cython_bbox"] = types.SimpleNamespace(bbox_overlaps=bbox_ious)
         notes.append("cython_bbox missing: bbox_overlaps = trackers.common.matching.bbox_ious")
     sys.path.insert(0, str(official_dir))
-    official_sort = importlib.import_module("sort")
-    byte_tracker = importlib.import_module("yolox.tracker.byte_tracker")
-    for mod, where in ((official_sort, "sort.py"), (byte_tracker, "yolox/tracker/byte_tracker.py")):
-        if not Path(mod.__file__).resolve().is_relative_to(official_dir.resolve()):
-            raise SystemExit(f"error: {where} not imported from {official_dir} (got {mod.__file__})")
-    return official_sort, byte_tracker, notes
+    mods: dict[str, types.ModuleType] = {}
+    where = {}
+    if "sort" in names:
+        mods["sort"] = importlib.import_module("sort")
+        where["sort"] = (official_dir, "sort.py")
+    if "bytetrack" in names:
+        mods["bytetrack"] = importlib.import_module("yolox.tracker.byte_tracker")
+        where["bytetrack"] = (official_dir, "yolox/tracker/byte_tracker.py")
+    if "ocsort" in names:
+        # upstream's package is ``trackers.ocsort_tracker``; ``trackers`` is this project's package, so the
+        # folder is imported under another name (its relative imports resolve inside it)
+        folder = official_dir / "OC_SORT" / "trackers" / "ocsort_tracker"
+        pkg = types.ModuleType("official_ocsort_tracker")
+        pkg.__path__ = [str(folder)]
+        sys.modules[pkg.__name__] = pkg
+        mods["ocsort"] = importlib.import_module("official_ocsort_tracker.ocsort")
+        where["ocsort"] = (folder, "OC_SORT/trackers/ocsort_tracker/ocsort.py")
+    if "botsort" in names:
+        reid = types.ModuleType("fast_reid.fast_reid_interfece")
+        reid.FastReIDInterface = None  # only built with --with-reid
+        sys.modules.setdefault("fast_reid", types.ModuleType("fast_reid"))
+        sys.modules["fast_reid.fast_reid_interfece"] = reid
+        notes.append("fast_reid stubbed (re-ID off)")
+        notes.append("BoT-SORT new_track_thresh passed as np.float64(0.7): numpy < 1.24's float64 comparison")
+        sys.path.insert(0, str(official_dir / "BoT-SORT"))
+        mods["botsort"] = importlib.import_module("tracker.bot_sort")
+        where["botsort"] = (official_dir / "BoT-SORT", "BoT-SORT/tracker/bot_sort.py")
+    for name, mod in mods.items():
+        root, rel = where[name]
+        if not Path(mod.__file__).resolve().is_relative_to(root.resolve()):
+            raise SystemExit(f"error: {rel} not imported from {official_dir} (got {mod.__file__})")
+    return mods, notes
 
 
-class _OfficialSort:
+class _Official:
+    """Drives one official tracker: ``prepare`` (untimed) turns our Detections into its input,
+    ``reset`` starts a sequence, ``update`` is the timed call, ``rows`` the comparable output."""
+
+
+class _OfficialSort(_Official):
     """abewley/sort's ``Sort`` fed [x1, y1, x2, y2, score] float64 rows, as its own main loop does."""
 
     def __init__(self, module: types.ModuleType) -> None:
@@ -187,7 +270,7 @@ class _OfficialSort:
         return [(int(r[4]), r[:4].tobytes(), None) for r in out]
 
 
-class _OfficialByteTrack:
+class _OfficialByteTrack(_Official):
     """ifzhang/ByteTrack's ``BYTETracker`` fed (N, 5) float32 [x1, y1, x2, y2, score] at scale 1,
     followed by its evaluator's output filter (part of the timed call, as ours filters in ``update``)."""
 
@@ -233,10 +316,93 @@ class _OfficialByteTrack:
         return rows
 
 
+class _OfficialOCSort(_Official):
+    """noahcao/OC_SORT's ``OCSort`` as ``evaluate_ocsort`` drives it: (N, 5) float32 rows (YOLOX's
+    objectness x class confidence 1.0 is the file score), img_info = img_size (scale 1), frames without
+    rows skipped, then the evaluator's filter (w*h > 100, not w/h > 1.6)."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        return np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
+
+    def reset(self, seq) -> None:
+        # utils/args.py defaults; the constructor resets KalmanBoxTracker.count
+        self.tracker = self.module.OCSort(det_thresh=0.6, iou_threshold=0.3, asso_func="iou", delta_t=3,
+                                          inertia=0.2)
+        self.info = (seq.height, seq.width)
+
+    def update(self, arr):
+        if len(arr) == 0:  # the evaluator: ``if outputs[0] is not None``
+            return []
+        out = []
+        for t in self.tracker.update(arr, self.info, self.info):
+            tlwh = [t[0], t[1], t[2] - t[0], t[3] - t[1]]
+            vertical = tlwh[2] / tlwh[3] > 1.6
+            if tlwh[2] * tlwh[3] > 100 and not vertical:
+                out.append(t)
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        return [(int(r[4]), r[:4].tobytes(), None) for r in out]
+
+
+class _OfficialBoTSORT(_Official):
+    """NirAharon/BoT-SORT's ``BoTSORT`` (no re-ID) as ``tools/track.py`` drives it: (N, 5) float32 rows,
+    frame rate 30, its ``--eval val`` defaults, then its filter (w*h > 10, not w/h > 1.6). Called on every
+    frame, an empty one included (see the module docstring)."""
+
+    def __init__(self, module: types.ModuleType, dataset: str, root: Path) -> None:
+        self.module = module
+        self.cmc = "none" if dataset == "mot15-frcnn" else "file"
+        self.root = root
+        self.tracker = None
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        return np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
+
+    def reset(self, seq) -> None:
+        import numpy as np
+
+        if self.tracker is not None and hasattr(self.tracker.gmc, "gmcFile"):
+            self.tracker.gmc.gmcFile.close()
+        # new_track_thresh as np.float64: the official code ran under numpy < 1.24 (it needs ``np.float``),
+        # where ``track.score < 0.7`` (a float32 scalar) compares in float64; numpy 2 compares in float32, so
+        # a score of float32(0.7) would start a track. Its only use is that comparison (bot_sort.py:407).
+        self.args = types.SimpleNamespace(
+            track_high_thresh=0.6, track_low_thresh=0.1, new_track_thresh=np.float64(0.7), track_buffer=30,
+            match_thresh=0.8,
+            proximity_thresh=0.5, appearance_thresh=0.25, aspect_ratio_thresh=1.6, min_box_area=10,
+            cmc_method=self.cmc, with_reid=False, mot20=False, ablation=True, name=seq.name)
+        cwd = os.getcwd()
+        os.chdir(self.root)  # gmc.py opens tracker/GMC_files/MOT17_ablation/GMC-<seq>.txt from here
+        try:
+            self.tracker = self.module.BoTSORT(self.args, frame_rate=30)  # resets BaseTrack._count
+        finally:
+            os.chdir(cwd)
+
+    def update(self, arr):
+        out = []
+        for t in self.tracker.update(arr, None):
+            tlwh = t.tlwh
+            vertical = tlwh[2] / tlwh[3] > self.args.aspect_ratio_thresh
+            if tlwh[2] * tlwh[3] > self.args.min_box_area and not vertical:
+                out.append((tlwh, t.track_id, t.score))
+        return out
+
+    rows = staticmethod(_OfficialByteTrack.rows)
+
+
 def _our_rows(name: str, tracks) -> list[tuple]:
     import numpy as np
 
-    if name == "sort":  # SORT reports confidence 1
+    if name in ("sort", "ocsort"):  # SORT reports confidence 1, OC-SORT's evaluator writes no score
         return [(int(i), np.asarray(b, np.float64).tobytes(), None)
                 for b, i in zip(tracks.tlbr, tracks.ids, strict=True)]
     return [(int(i), np.asarray(b, np.float64).tobytes(), float(s))
@@ -255,7 +421,7 @@ def _time_sequence(tracker, seq, inputs, keep_outputs: bool):
     tracker.reset(seq)
     outputs = [] if keep_outputs else None
     total = 0.0
-    if isinstance(tracker, (_OfficialSort, _OfficialByteTrack)):
+    if isinstance(tracker, _Official):
         for arr in inputs:
             t0 = time.perf_counter()
             out = tracker.update(arr)
@@ -287,19 +453,22 @@ def main(argv: list[str] | None = None) -> int:
     official_mods = None
     notes: list[str] = []
     if args.official_dir is not None:
-        official_sort, byte_tracker, notes = _import_official(args.official_dir)
-        official_mods = {"sort": lambda: _OfficialSort(official_sort),
-                         "bytetrack": lambda: _OfficialByteTrack(byte_tracker, args.dataset)}
         for name in names:
-            if name not in official_mods:
+            if name not in TRACKER_NAMES:
                 raise SystemExit(f"error: no official implementation wired for {name!r}")
+        mods, notes = _import_official(args.official_dir, names)
+        makers = {"sort": lambda: _OfficialSort(mods["sort"]),
+                  "bytetrack": lambda: _OfficialByteTrack(mods["bytetrack"], args.dataset),
+                  "ocsort": lambda: _OfficialOCSort(mods["ocsort"]),
+                  "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT")}
+        official_mods = {n: makers[n] for n in names}
 
     # Per tracker and sequence: our inputs (frame id, Detections) and the official arrays, built now.
     plans = {}
     for name in names:
         per_seq = []
         for seq, fids, dets in data:
-            ours, select = _ours(name, args.dataset, seq)
+            ours, select = _ours(name, args, seq)
             fed = [d if select is None else d.select(select(d)) for d in dets]
             off = official_mods[name]() if official_mods else None
             per_seq.append((seq, ours, list(zip(fids, fed, strict=True)),
