@@ -1,13 +1,66 @@
-"""Tracking-only throughput of SORT and ByteTrack on SORT's Faster R-CNN detections (MOT15 train).
+"""Tracking-only throughput of SORT, ByteTrack, OC-SORT and BoT-SORT, optionally against the official code.
 
-Detections are read and grouped per frame before the clock starts; only ``tracker.update`` is
-timed (``time.perf_counter`` around each call; CPU work, nothing to synchronise). Both trackers see
-the same frames and boxes in one run, so their ratio is the comparable figure; the absolute numbers
-depend on the machine, which is printed. The official implementations cannot be timed here (SORT
-needs filterpy, ByteTrack cython_bbox/YOLOX), so no external reference row is printed: per-frame
-time, detections handled and the ratio are the honest figures.
+Detections are read and grouped per frame before the clock starts; only the trackers' per-frame
+update is timed (``time.perf_counter`` around each call; CPU work, nothing to synchronise). Datasets:
 
-    python benchmarks/bench_trackers.py [--data PATH] [--repeat N] [--trackers sort,bytetrack]
+* ``mot15-frcnn``: MOT15 train, SORT's Faster R-CNN detections (``detections/MOT15/SORT_FRCNN``),
+  every frame. SORT with its defaults; ByteTrack with ``tools/demo_track.py``'s defaults and the
+  sequence frame rate; OC-SORT and BoT-SORT with the options they use on MOT17 below (there is no
+  official configuration of either for these detections), BoT-SORT without camera motion
+  (``cmc_method`` none on both sides: there are no GMC files for MOT15).
+* ``mot17-yolox``: the 7 MOT17 half-val sequences (frames N//2+2..N) with ByteTrack's
+  ``yolox_x_ablation`` detections (``detections/MOT17/YOLOX_X_ablation``). ByteTrack with
+  ``tools/track.py``'s options as its evaluator applies them (track_thresh 0.6, match_thresh 0.9,
+  min_box_area 100, frame rate 30, track_buffer 14 for MOT17-05 and 25 for MOT17-13, else 30).
+  SORT (which has no score threshold of its own) gets the boxes scoring above 0.6, ByteTrack's
+  high-score set: our choice, there is no official SORT configuration for these detections.
+  OC-SORT as OC_SORT's ``mot_evaluator.py::evaluate_ocsort`` runs it (det_thresh 0.6, IoU 0.3,
+  delta_t 3, inertia 0.2, max_age 30, min_hits 3, output filter w*h > 100 and w/h <= 1.6), on the
+  rows scoring >= 0.1 (YOLOX's ``test_conf``), frames left empty skipped as the evaluator skips them.
+  BoT-SORT without re-ID as BoT-SORT's ``tools/track.py`` runs it (``--eval val`` defaults: 0.6 /
+  0.1 / new track 0.7, buffer 30, match 0.8, frame rate 30, ablation, output filter w*h > 10 and
+  w/h <= 1.6) on the rows scoring >= 0.09 (its detector confidence), with the official camera-motion
+  files (``cmc_method`` file; ours reads ``gmc/BoT-SORT/MOT17_ablation`` under ``--data``).
+
+``--official-dir DIR`` times the official implementations interleaved with ours on the same
+pre-parsed arrays: per repeat and per sequence, ours and the official one run back to back (the
+order alternates), so the per-repeat ratio official/ours sees the same machine load; the median
+over repeats is reported. Every output row (ids, boxes to the bit, scores) of both is compared
+as well. DIR must hold, unmodified (their code is not part of this project and is never copied in):
+
+    DIR/sort.py                          abewley/sort @ 2236dff ``sort.py`` (needs filterpy)
+    DIR/yolox/tracker/{byte_tracker,basetrack,kalman_filter,matching}.py
+                                         ifzhang/ByteTrack @ d1bf019 (needs lap, cython_bbox)
+    DIR/OC_SORT/trackers/ocsort_tracker/{ocsort,association,kalmanfilter}.py
+                                         noahcao/OC_SORT @ 8462e7e (needs filterpy, lap)
+    DIR/BoT-SORT/tracker/{bot_sort,matching,kalman_filter,gmc,basetrack}.py
+                                         NirAharon/BoT-SORT @ 2519854 (needs lap, cython_bbox, cv2)
+    DIR/BoT-SORT/tracker/GMC_files/MOT17_ablation/GMC-MOT17-*.txt
+                                         the GMC files (``gmc.py`` opens them from this relative
+                                         path; a link to ``gmc/BoT-SORT/MOT17_ablation`` will do)
+
+The official code is driven as the PROVENANCE.md files of ``tests/fixtures/{ocsort,botsort}``
+describe: float32 (x1, y1, x2, y2, score) arrays as YOLOX hands them over, image size equal to the
+original (scale 1), the evaluators' output filters inside the timed call (as ours filter in
+``update``). Each official BoT-SORT is built with DIR/BoT-SORT as the working directory (its GMC
+class opens the file there, one row per update) and is, like ours, updated on every frame, also
+on a frame without detections (``tools/track.py`` skips those; only MOT15 KITTI-13 has any).
+
+Shims applied in this process only (the official files are not edited): ``np.float`` and
+``np.float_`` (removed in numpy 2) are aliased to ``float`` and ``np.float64``; ``torch``
+(imported but unused by ``byte_tracker.py``), ``skimage`` and the plotting modules ``sort.py``
+imports for its display mode are stubbed when absent; ``fast_reid`` (BoT-SORT's re-ID encoder,
+unused without re-ID) is stubbed; without ``cython_bbox`` its ``bbox_overlaps`` is replaced by
+:func:`trackers.common.matching.bbox_ious` (same arithmetic) and the run says so. OC-SORT's folder
+is imported as the package ``official_ocsort_tracker`` (its upstream name ``trackers`` is ours).
+BoT-SORT's ``new_track_thresh`` is handed over as ``np.float64(0.7)``: the official code ran under
+numpy < 1.24, where its ``track.score < 0.7`` (a float32 scalar against a Python float) compares in
+float64, as ours does; numpy 2 compares in float32 and would start tracks for scores of exactly
+float32(0.7) (194 more output rows on MOT17 half-val), a numpy-version effect, not the tracker's.
+
+    python benchmarks/bench_trackers.py [--dataset mot15-frcnn|mot17-yolox] [--repeat N]
+        [--trackers sort,bytetrack,ocsort,botsort] [--official-dir /tmp/official_trackers]
+        [--blas-threads 1]
 
 OpenBLAS may spin threads for tiny matrix solves; ``--blas-threads 1`` (set before numpy loads)
 shows the effect on a busy machine.
@@ -16,20 +69,374 @@ shows the effect on a busy machine.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import statistics
 import sys
+import types
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+DATASETS = ("mot15-frcnn", "mot17-yolox")
+TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort")
+# yolox/evaluators/mot_evaluator.py: per-sequence track_buffer overrides (MOT17 names without the detector).
+BYTETRACK_MOT17_BUFFER = {"MOT17-05": 14, "MOT17-06": 14, "MOT17-13": 25, "MOT17-14": 25}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared data folder")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per tracker; the fastest is reported")
-    ap.add_argument("--trackers", default="sort,bytetrack")
+    ap.add_argument("--dataset", choices=DATASETS, default="mot15-frcnn")
+    ap.add_argument("--repeat", type=int, default=5, help="passes over the data; medians are reported")
+    ap.add_argument("--trackers", default=",".join(TRACKER_NAMES))
+    ap.add_argument("--official-dir", type=Path, default=None, help="folder with the official code (see above)")
     ap.add_argument("--blas-threads", type=int, default=None, help="OPENBLAS/OMP threads (before numpy loads)")
     return ap.parse_args(argv)
+
+
+# -- the data -----------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace):
+    """[(seq, frame ids, [Detections])] for the dataset, parsed before any clock starts."""
+    from detectors.public import PublicDetector
+    from mot_bench.data.sequences import find_sequences
+    from mot_bench.types import Frame
+
+    if args.dataset == "mot15-frcnn":
+        det_dir = args.data / "detections" / "MOT15" / "SORT_FRCNN"
+        seqs = find_sequences(args.data, "MOT15", "train")
+    else:
+        det_dir = args.data / "detections" / "MOT17" / "YOLOX_X_ablation"
+        seqs = find_sequences(args.data, "MOT17", "train")
+    if not det_dir.is_dir():
+        raise SystemExit(f"error: {det_dir} not found (pass --data)")
+    det = PublicDetector(det_dir=str(det_dir))
+    seqs = [s for s in seqs if det.det_file(s).is_file()]
+    out = []
+    for seq in seqs:
+        det.reset(seq)
+        if args.dataset == "mot15-frcnn":
+            fids = list(seq.frame_ids)
+        else:
+            fids = list(range(seq.num_frames // 2 + 2, seq.num_frames + 1))
+        out.append((seq, fids, [det(Frame(seq, f)) for f in fids]))
+    return out
+
+
+def _seq_base(name: str) -> str:
+    return "-".join(name.split("-")[:2])
+
+
+def _at_least(thresh: float):
+    """Rows whose score, in float32 as the detector's tensor holds it, is >= thresh (float32 too)."""
+    import numpy as np
+
+    return lambda d: d.scores.astype(np.float32) >= np.float32(thresh)
+
+
+def _ours(name: str, args: argparse.Namespace, seq):
+    """Our tracker for one sequence, with the dataset's options, and the detections it is fed
+    (a row mask, applied to the official side's input as well)."""
+    from mot_bench.registry import TRACKERS
+
+    dataset = args.dataset
+    if name == "sort":
+        tracker = TRACKERS.create("sort")
+        select = None if dataset == "mot15-frcnn" else (lambda d: d.scores > 0.6)
+        return tracker, select
+    if name == "bytetrack":
+        if dataset == "mot15-frcnn":
+            return TRACKERS.create("bytetrack", {"preset": "demo"}), None  # tools/demo_track.py defaults
+        opts = {
+            "track_thresh": 0.6,
+            "match_thresh": 0.9,
+            "track_buffer": BYTETRACK_MOT17_BUFFER.get(_seq_base(seq.name), 30),
+            "min_box_area": 100.0,
+            "frame_rate": 30.0,
+        }
+        return TRACKERS.create("bytetrack", opts), None
+    if name == "ocsort":  # our defaults are evaluate_ocsort's options; YOLOX's test_conf 0.1
+        return TRACKERS.create("ocsort"), _at_least(0.1)
+    if name == "botsort":  # our defaults are tools/track.py's; its detector confidence 0.09
+        if dataset == "mot15-frcnn":
+            opts = {"cmc_method": "none"}
+        else:
+            opts = {"cmc_method": "file", "gmc_dir": str(args.data / "gmc" / "BoT-SORT" / "MOT17_ablation")}
+        return TRACKERS.create("botsort", opts), _at_least(0.09)
+    return TRACKERS.create(name), None
+
+
+# -- the official code ----------------------------------------------------------------------------
+
+
+def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, types.ModuleType], list[str]]:
+    """Import the official modules of ``names`` (``sort``, ``yolox.tracker.byte_tracker``,
+    OC-SORT's ``ocsort``, BoT-SORT's ``tracker.bot_sort``) with the shims listed above."""
+    import numpy as np
+
+    notes = []
+    if not hasattr(np, "float"):
+        np.float = float  # numpy >= 1.24 removed the alias the official code uses
+        notes.append("np.float aliased to float")
+    if "botsort" in names and not hasattr(np, "float_"):
+        np.float_ = np.float64  # numpy 2 removed it; BoT-SORT's gmc.py builds its warp with it
+        notes.append("np.float_ aliased to np.float64")
+    for mod in ("torch", "torch.nn", "torch.nn.functional", "skimage", "skimage.io"):
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            sys.modules[mod] = types.ModuleType(mod)
+            notes.append(f"{mod} stubbed (unused on the timed path)")
+    if "skimage" in sys.modules and not hasattr(sys.modules["skimage"], "io"):
+        sys.modules["skimage"].io = sys.modules.get("skimage.io", types.ModuleType("skimage.io"))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # sort.py selects TkAgg for its display mode; pyplot is never used here
+        matplotlib.use = lambda *a, **k: None
+    except ImportError:
+        for mod in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches"):
+            sys.modules[mod] = types.ModuleType(mod)
+        sys.modules["matplotlib"].use = lambda *a, **k: None
+        notes.append("matplotlib stubbed")
+    try:
+        import cython_bbox  # noqa: F401
+    except ImportError:
+        from trackers.common.matching import bbox_ious
+
+        sys.modules["cython_bbox"] = types.SimpleNamespace(bbox_overlaps=bbox_ious)
+        notes.append("cython_bbox missing: bbox_overlaps = trackers.common.matching.bbox_ious")
+    sys.path.insert(0, str(official_dir))
+    mods: dict[str, types.ModuleType] = {}
+    where = {}
+    if "sort" in names:
+        mods["sort"] = importlib.import_module("sort")
+        where["sort"] = (official_dir, "sort.py")
+    if "bytetrack" in names:
+        mods["bytetrack"] = importlib.import_module("yolox.tracker.byte_tracker")
+        where["bytetrack"] = (official_dir, "yolox/tracker/byte_tracker.py")
+    if "ocsort" in names:
+        # upstream's package is ``trackers.ocsort_tracker``; ``trackers`` is this project's package, so the
+        # folder is imported under another name (its relative imports resolve inside it)
+        folder = official_dir / "OC_SORT" / "trackers" / "ocsort_tracker"
+        pkg = types.ModuleType("official_ocsort_tracker")
+        pkg.__path__ = [str(folder)]
+        sys.modules[pkg.__name__] = pkg
+        mods["ocsort"] = importlib.import_module("official_ocsort_tracker.ocsort")
+        where["ocsort"] = (folder, "OC_SORT/trackers/ocsort_tracker/ocsort.py")
+    if "botsort" in names:
+        reid = types.ModuleType("fast_reid.fast_reid_interfece")
+        reid.FastReIDInterface = None  # only built with --with-reid
+        sys.modules.setdefault("fast_reid", types.ModuleType("fast_reid"))
+        sys.modules["fast_reid.fast_reid_interfece"] = reid
+        notes.append("fast_reid stubbed (re-ID off)")
+        notes.append("BoT-SORT new_track_thresh passed as np.float64(0.7): numpy < 1.24's float64 comparison")
+        sys.path.insert(0, str(official_dir / "BoT-SORT"))
+        mods["botsort"] = importlib.import_module("tracker.bot_sort")
+        where["botsort"] = (official_dir / "BoT-SORT", "BoT-SORT/tracker/bot_sort.py")
+    for name, mod in mods.items():
+        root, rel = where[name]
+        if not Path(mod.__file__).resolve().is_relative_to(root.resolve()):
+            raise SystemExit(f"error: {rel} not imported from {official_dir} (got {mod.__file__})")
+    return mods, notes
+
+
+class _Official:
+    """Drives one official tracker: ``prepare`` (untimed) turns our Detections into its input,
+    ``reset`` starts a sequence, ``update`` is the timed call, ``rows`` the comparable output."""
+
+
+class _OfficialSort(_Official):
+    """abewley/sort's ``Sort`` fed [x1, y1, x2, y2, score] float64 rows, as its own main loop does."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        return np.concatenate([dets.tlbr.astype(np.float64), dets.scores.astype(np.float64)[:, None]], axis=1)
+
+    def reset(self, seq) -> None:
+        self.module.KalmanBoxTracker.count = 0  # its main never resets it; ours numbers from 1 per sequence
+        self.tracker = self.module.Sort(max_age=1, min_hits=3, iou_threshold=0.3)
+
+    def update(self, arr):
+        return self.tracker.update(arr)
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        return [(int(r[4]), r[:4].tobytes(), None) for r in out]
+
+
+class _OfficialByteTrack(_Official):
+    """ifzhang/ByteTrack's ``BYTETracker`` fed (N, 5) float32 [x1, y1, x2, y2, score] at scale 1,
+    followed by its evaluator's output filter (part of the timed call, as ours filters in ``update``)."""
+
+    def __init__(self, module: types.ModuleType, dataset: str) -> None:
+        self.module = module
+        self.dataset = dataset
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        return np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
+
+    def reset(self, seq) -> None:
+        if self.dataset == "mot15-frcnn":  # tools/demo_track.py defaults, the sequence's frame rate
+            opts = dict(track_thresh=0.5, match_thresh=0.8, track_buffer=30, mot20=False, min_box_area=10)
+            fps = seq.fps
+        else:  # tools/track.py, with mot_evaluator.py's per-sequence buffer
+            buf = BYTETRACK_MOT17_BUFFER.get(_seq_base(seq.name), 30)
+            opts = dict(track_thresh=0.6, match_thresh=0.9, track_buffer=buf, mot20=False, min_box_area=100)
+            fps = 30
+        self.module.BaseTrack._count = 0
+        self.args = types.SimpleNamespace(**opts)
+        self.tracker = self.module.BYTETracker(self.args, frame_rate=fps)
+        self.info = (seq.height, seq.width)
+
+    def update(self, arr):
+        online = self.tracker.update(arr, self.info, self.info)
+        out = []
+        for t in online:
+            tlwh = t.tlwh
+            vertical = tlwh[2] / tlwh[3] > 1.6
+            if tlwh[2] * tlwh[3] > self.args.min_box_area and not vertical:
+                out.append((tlwh, t.track_id, t.score))
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        rows = []
+        for tlwh, tid, score in out:
+            tlbr = tlwh.copy()
+            tlbr[2:] += tlbr[:2]  # the official ``tlbr`` property
+            rows.append((int(tid), tlbr.tobytes(), float(score)))
+        return rows
+
+
+class _OfficialOCSort(_Official):
+    """noahcao/OC_SORT's ``OCSort`` as ``evaluate_ocsort`` drives it: (N, 5) float32 rows (YOLOX's
+    objectness x class confidence 1.0 is the file score), img_info = img_size (scale 1), frames without
+    rows skipped, then the evaluator's filter (w*h > 100, not w/h > 1.6)."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        return np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
+
+    def reset(self, seq) -> None:
+        # utils/args.py defaults; the constructor resets KalmanBoxTracker.count
+        self.tracker = self.module.OCSort(det_thresh=0.6, iou_threshold=0.3, asso_func="iou", delta_t=3,
+                                          inertia=0.2)
+        self.info = (seq.height, seq.width)
+
+    def update(self, arr):
+        if len(arr) == 0:  # the evaluator: ``if outputs[0] is not None``
+            return []
+        out = []
+        for t in self.tracker.update(arr, self.info, self.info):
+            tlwh = [t[0], t[1], t[2] - t[0], t[3] - t[1]]
+            vertical = tlwh[2] / tlwh[3] > 1.6
+            if tlwh[2] * tlwh[3] > 100 and not vertical:
+                out.append(t)
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        return [(int(r[4]), r[:4].tobytes(), None) for r in out]
+
+
+class _OfficialBoTSORT(_Official):
+    """NirAharon/BoT-SORT's ``BoTSORT`` (no re-ID) as ``tools/track.py`` drives it: (N, 5) float32 rows,
+    frame rate 30, its ``--eval val`` defaults, then its filter (w*h > 10, not w/h > 1.6). Called on every
+    frame, an empty one included (see the module docstring)."""
+
+    def __init__(self, module: types.ModuleType, dataset: str, root: Path) -> None:
+        self.module = module
+        self.cmc = "none" if dataset == "mot15-frcnn" else "file"
+        self.root = root
+        self.tracker = None
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        return np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
+
+    def reset(self, seq) -> None:
+        import numpy as np
+
+        if self.tracker is not None and hasattr(self.tracker.gmc, "gmcFile"):
+            self.tracker.gmc.gmcFile.close()
+        # new_track_thresh as np.float64: the official code ran under numpy < 1.24 (it needs ``np.float``),
+        # where ``track.score < 0.7`` (a float32 scalar) compares in float64; numpy 2 compares in float32, so
+        # a score of float32(0.7) would start a track. Its only use is that comparison (bot_sort.py:407).
+        self.args = types.SimpleNamespace(
+            track_high_thresh=0.6, track_low_thresh=0.1, new_track_thresh=np.float64(0.7), track_buffer=30,
+            match_thresh=0.8,
+            proximity_thresh=0.5, appearance_thresh=0.25, aspect_ratio_thresh=1.6, min_box_area=10,
+            cmc_method=self.cmc, with_reid=False, mot20=False, ablation=True, name=seq.name)
+        cwd = os.getcwd()
+        os.chdir(self.root)  # gmc.py opens tracker/GMC_files/MOT17_ablation/GMC-<seq>.txt from here
+        try:
+            self.tracker = self.module.BoTSORT(self.args, frame_rate=30)  # resets BaseTrack._count
+        finally:
+            os.chdir(cwd)
+
+    def update(self, arr):
+        out = []
+        for t in self.tracker.update(arr, None):
+            tlwh = t.tlwh
+            vertical = tlwh[2] / tlwh[3] > self.args.aspect_ratio_thresh
+            if tlwh[2] * tlwh[3] > self.args.min_box_area and not vertical:
+                out.append((tlwh, t.track_id, t.score))
+        return out
+
+    rows = staticmethod(_OfficialByteTrack.rows)
+
+
+def _our_rows(name: str, tracks) -> list[tuple]:
+    import numpy as np
+
+    if name in ("sort", "ocsort"):  # SORT reports confidence 1, OC-SORT's evaluator writes no score
+        return [(int(i), np.asarray(b, np.float64).tobytes(), None)
+                for b, i in zip(tracks.tlbr, tracks.ids, strict=True)]
+    return [(int(i), np.asarray(b, np.float64).tobytes(), float(s))
+            for b, i, s in zip(tracks.tlbr, tracks.ids, tracks.scores, strict=True)]
+
+
+# -- the timing loop ------------------------------------------------------------------------------
+
+
+def _time_sequence(tracker, seq, inputs, keep_outputs: bool):
+    """Total seconds of the update calls over one sequence (and the outputs, if asked)."""
+    import time
+
+    from mot_bench.types import Frame
+
+    tracker.reset(seq)
+    outputs = [] if keep_outputs else None
+    total = 0.0
+    if isinstance(tracker, _Official):
+        for arr in inputs:
+            t0 = time.perf_counter()
+            out = tracker.update(arr)
+            total += time.perf_counter() - t0
+            if keep_outputs:
+                outputs.append(out)
+    else:
+        for fid, dets in inputs:
+            frame = Frame(seq, fid)
+            t0 = time.perf_counter()
+            out = tracker.update(dets, frame)
+            total += time.perf_counter() - t0
+            if keep_outputs:
+                outputs.append(out)
+    return total, outputs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,56 +445,97 @@ def main(argv: list[str] | None = None) -> int:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(args.blas_threads)
     sys.path.insert(0, str(REPO))
-    import time
 
-    from detectors.public import PublicDetector
-    from mot_bench.data.sequences import find_sequences
-    from mot_bench.registry import TRACKERS
     from mot_bench.timing import hardware_stamp
-    from mot_bench.types import Frame
 
-    det_dir = args.data / "detections" / "MOT15" / "SORT_FRCNN"
-    if not det_dir.is_dir():
-        print(f"error: {det_dir} not found (pass --data)", file=sys.stderr)
-        return 2
-    seqs = find_sequences(args.data, "MOT15", "train")
-    det = PublicDetector(det_dir=str(det_dir))
-    frames = []  # (seq, [(Frame, Detections)])
-    for seq in seqs:
-        det.reset(seq)
-        frames.append((seq, [(Frame(seq, f), det(Frame(seq, f))) for f in seq.frame_ids]))
-    n_frames = sum(len(fr) for _, fr in frames)
-    n_dets = sum(len(d) for _, fr in frames for _, d in fr)
+    data = _load(args)
+    names = [n for n in args.trackers.split(",") if n]
+    official_mods = None
+    notes: list[str] = []
+    if args.official_dir is not None:
+        for name in names:
+            if name not in TRACKER_NAMES:
+                raise SystemExit(f"error: no official implementation wired for {name!r}")
+        mods, notes = _import_official(args.official_dir, names)
+        makers = {"sort": lambda: _OfficialSort(mods["sort"]),
+                  "bytetrack": lambda: _OfficialByteTrack(mods["bytetrack"], args.dataset),
+                  "ocsort": lambda: _OfficialOCSort(mods["ocsort"]),
+                  "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT")}
+        official_mods = {n: makers[n] for n in names}
 
+    # Per tracker and sequence: our inputs (frame id, Detections) and the official arrays, built now.
+    plans = {}
+    for name in names:
+        per_seq = []
+        for seq, fids, dets in data:
+            ours, select = _ours(name, args, seq)
+            fed = [d if select is None else d.select(select(d)) for d in dets]
+            off = official_mods[name]() if official_mods else None
+            per_seq.append((seq, ours, list(zip(fids, fed, strict=True)),
+                            off, [off.prepare(d) for d in fed] if off else None))
+        plans[name] = per_seq
+
+    n_frames = sum(len(fids) for _, fids, _ in data)
     hw = hardware_stamp("cpu")
     print(f"# {hw['cpu']} ({hw['cpu_count']} logical CPUs), python {hw['python']}, numpy {hw['numpy']}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
-    print(f"# MOT15 train, {len(seqs)} sequences, {n_frames} frames, {n_dets} detections (SORT_FRCNN, all scores)")
-    results = {}
-    for name in args.trackers.split(","):
-        tracker = TRACKERS.create(name)
-        best = None
-        for _ in range(max(1, args.repeat)):
-            total = 0.0
-            worst = 0.0
-            for seq, fr in frames:
-                tracker.reset(seq)
-                for frame, dets in fr:
-                    t0 = time.perf_counter()
-                    tracker.update(dets, frame)
-                    dt = time.perf_counter() - t0
-                    total += dt
-                    worst = max(worst, dt)
-            if best is None or total < best[0]:
-                best = (total, worst)
-        results[name] = best
-    print(f"{'tracker':10s} {'total s':>8s} {'frames/s':>9s} {'ms/frame':>9s} {'max ms':>7s} {'us/det':>7s}")
-    for name, (total, worst) in results.items():
-        print(f"{name:10s} {total:8.3f} {n_frames / total:9.1f} {1000 * total / n_frames:9.3f} "
-              f"{1000 * worst:7.2f} {1e6 * total / n_dets:7.1f}")
-    if "sort" in results and "bytetrack" in results:
-        print(f"ratio bytetrack/sort time: {results['bytetrack'][0] / results['sort'][0]:.2f}")
-    return 0
+    print(f"# {args.dataset}: {len(data)} sequences, {n_frames} frames, "
+          f"{sum(len(d) for _, _, dets in data for d in dets)} detections parsed; repeats {args.repeat}")
+    for name in names:
+        fed = sum(len(d) for _, _, inp, _, _ in plans[name] for _, d in inp)
+        print(f"# {name}: {fed} detections fed")
+    for note in notes:
+        print(f"# official shim: {note}")
+
+    ours_t = {n: [] for n in names}
+    off_t = {n: [] for n in names}
+    equal = {}
+    for rep in range(max(1, args.repeat)):
+        for name in names:
+            tot_ours = tot_off = 0.0
+            for k, (seq, ours, inp, off, off_inp) in enumerate(plans[name]):
+                first = rep == 0
+                runs = [("ours", ours, inp)] + ([("official", off, off_inp)] if off else [])
+                if (rep + k) % 2:
+                    runs.reverse()
+                outs = {}
+                for who, trk, feed in runs:
+                    dt, outs[who] = _time_sequence(trk, seq, feed, keep_outputs=first)
+                    if who == "ours":
+                        tot_ours += dt
+                    else:
+                        tot_off += dt
+                if first and off:
+                    a = [_our_rows(name, o) for o in outs["ours"]]
+                    b = [off.rows(o) for o in outs["official"]]
+                    same = a == b
+                    equal.setdefault(name, [0, 0, []])
+                    equal[name][0] += sum(len(r) for r in a)
+                    equal[name][1] += sum(len(r) for r in b)
+                    if not same:
+                        equal[name][2].append(seq.name)
+            ours_t[name].append(tot_ours)
+            if official_mods:
+                off_t[name].append(tot_off)
+
+    if official_mods:
+        print(f"{'tracker':10s} {'ours ms/frame':>14s} {'official ms/frame':>18s} {'official/ours':>14s} "
+              f"{'(min..max)':>12s}")
+    else:
+        print(f"{'tracker':10s} {'ours ms/frame':>14s}")
+    for name in names:
+        ours_ms = 1000 * statistics.median(ours_t[name]) / n_frames
+        if official_mods:
+            off_ms = 1000 * statistics.median(off_t[name]) / n_frames
+            ratios = [o / u for o, u in zip(off_t[name], ours_t[name], strict=True)]
+            print(f"{name:10s} {ours_ms:14.3f} {off_ms:18.3f} {statistics.median(ratios):14.2f} "
+                  f"{min(ratios):5.2f}..{max(ratios):5.2f}")
+        else:
+            print(f"{name:10s} {ours_ms:14.3f}")
+    for name, (n_ours, n_off, bad) in equal.items():
+        verdict = "identical" if not bad else f"DIFFERENT in {', '.join(bad)}"
+        print(f"# outputs {name}: ours {n_ours} rows, official {n_off} rows: {verdict}")
+    return 1 if any(bad for _, _, bad in equal.values()) else 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,9 @@ class OracleDetector(Detector):
         self.provides_embeddings = self.with_embeddings
         self._frames: dict[int, np.ndarray] = {}
         self._seq: SeqInfo | None = None
+
+    def input_files(self, seq: SeqInfo) -> dict[str, Path]:
+        return {"gt": seq.gt_path}
 
     def reset(self, seq: SeqInfo) -> None:
         if not seq.gt_path.is_file():

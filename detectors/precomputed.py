@@ -62,8 +62,9 @@ def load_npy(path: str | Path, min_score: float = -np.inf) -> dict[int, Detectio
     return out
 
 
-def save_npy(path: str | Path, per_frame: dict[int, Detections]) -> None:
-    """Write per-frame Detections in the deep_sort convention, atomically."""
+def save_npy(path: str | Path, per_frame: dict[int, Detections], dtype: type = np.float32) -> None:
+    """Write per-frame Detections in the deep_sort convention, atomically, as ``dtype`` (float32: a
+    network's precision; float64 keeps boxes read from text files exact)."""
     rows = []
     dims = {d.embeddings.shape[1] for d in per_frame.values() if d.embeddings is not None}
     if len(dims) > 1:
@@ -74,7 +75,7 @@ def save_npy(path: str | Path, per_frame: dict[int, Detections]) -> None:
         n = len(d)
         if n == 0:
             continue
-        block = np.full((n, 10 + dim), -1.0, np.float32)
+        block = np.full((n, 10 + dim), -1.0, dtype)
         block[:, 0] = fid
         tlwh = d.tlwh
         block[:, 2:6] = tlwh
@@ -82,7 +83,7 @@ def save_npy(path: str | Path, per_frame: dict[int, Detections]) -> None:
         if dim:
             block[:, 10:] = d.embeddings
         rows.append(block)
-    arr = np.concatenate(rows) if rows else np.zeros((0, 10 + dim), np.float32)
+    arr = np.concatenate(rows) if rows else np.zeros((0, 10 + dim), dtype)
     buf = io.BytesIO()
     np.save(buf, arr)
     atomic_write(path, lambda fh: fh.write(buf.getvalue()), mode="wb")

@@ -50,6 +50,9 @@ class PublicDetector(Detector):
     def det_file(self, seq: SeqInfo) -> Path:
         return self.det_dir / f"{seq.name}.txt" if self.det_dir else seq.det_path
 
+    def input_files(self, seq: SeqInfo) -> dict[str, Path]:
+        return {"det": self.det_file(seq)}
+
     def reset(self, seq: SeqInfo) -> None:
         path = self.det_file(seq)
         if not path.is_file():

@@ -22,7 +22,50 @@ LAZY_COMMANDS = {
 }
 
 
+class InputError(click.ClickException):
+    """A user-input error (bad file, option, name or folder): one line, exit status 2, like click's own
+    usage errors. Status 1 is kept for a regression found by ``check`` (and engines that disagree)."""
+
+    exit_code = 2
+
+
+# Errors that mean "your input is wrong" wherever a command lets them escape: shown as one line, exit 2.
+# Looked up in sys.modules only (an error class whose module was never imported cannot have been raised).
+INPUT_ERRORS = (("mot_bench.registry", "UnknownNameError"), ("mot_bench.options", "OptionError"),
+                ("mot_bench.data.sequences", "DataError"), ("mot_bench.data.mottext", "MOTFormatError"),
+                ("mot_bench.metrics.common", "EvalError"), ("mot_bench.results", "RunFolderError"),
+                ("mot_bench.runtime", "RuntimeConfigError"), ("mot_bench.data.frames", "FrameError"),
+                ("mot_bench.data.validate", "InputCheckError"))
+
+
+def _input_error_types() -> tuple[type, ...]:
+    found = []
+    for module, name in INPUT_ERRORS:
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type):
+            found.append(cls)
+    return tuple(found)
+
+
 class LazyGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["mot_bench.argv"] = list(args)  # the command as typed, for "re-run ... to resume"
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every user-input error exits 2 with one line: a plain ClickException (status 1 by default) and
+        the project's input error classes, which would otherwise end in a traceback."""
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if type(exc) is click.ClickException:
+                exc.exit_code = 2
+            raise
+        except Exception as exc:
+            if isinstance(exc, _input_error_types()):
+                raise InputError(str(exc)) from None
+            raise
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
 
@@ -97,7 +140,8 @@ class RunCommand(click.Command):
 @click.option("--detector", default="public", show_default=True,
               help="Detector name: public, oracle, precomputed, fairmot, or one added by an entry point.")
 @click.option("--det-dir", default=None, type=click.Path(exists=True, file_okay=False),
-              help="Folder of per-sequence detections: <SEQ>.txt for public, <SEQ>.npy for precomputed.")
+              help="Folder of per-sequence detections: <SEQ>.txt for public, <SEQ>.npy for precomputed. Without "
+                   "--seqs, only the sequences with a file there are run (e.g. the MOT17-XX-SDP ones).")
 @click.option("--weights", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Model checkpoint for detectors that take one (fairmot).")
 @click.option("--detector-opt", multiple=True, metavar="KEY=VALUE",
@@ -128,10 +172,23 @@ class RunCommand(click.Command):
 @click.option("--no-eval", is_flag=True, help="Write results and timings only; do not score.")
 @click.option("--overwrite", is_flag=True, help="Start the run folder afresh instead of resuming it.")
 @click.option("--no-progress", is_flag=True, help="Hide the per-sequence progress bars.")
+@click.option("--postprocess", "postprocess", multiple=True, metavar="NAME",
+              help="Post-process each sequence's results before scoring, repeatable, applied in order: "
+                   "interpolate (ByteTrack/OC-SORT linear gap interpolation), gsi (StrongSORT's Gaussian-smoothed "
+                   "interpolation). The tracker's own rows stay in results_raw/.")
+@click.option("--postprocess-opt", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="Post-processing option, repeatable: interpolate.max_gap=20, interpolate.min_len=25 (ByteTrack's "
+                   "script passes 5, OC-SORT's 30), gsi.interval=20, gsi.tau=10; a plain KEY=VALUE goes to every "
+                   "named method that has KEY.")
+@click.option("--cmc-cache", default=None, metavar="DIR",
+              help="Cache of camera-motion warps for trackers that need them (BoT-SORT), one file per sequence, "
+                   "method and frame range, reused by later runs. Default: <parent of --out>/.cache/cmc "
+                   "(runs/.cache/cmc); 'off' computes them every run.")
 @click.option("--engine", type=click.Choice(["fast", "trackeval"]), default="fast", show_default=True,
               help="Scoring engine (fast: TrackEval's numbers bit for bit, vectorised; trackeval: TrackEval itself).")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, tracker_config,
-        device, precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, engine) -> None:
+        device, precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, postprocess,
+        postprocess_opt, cmc_cache, engine) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
@@ -161,11 +218,14 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
             detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
             detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
-            overwrite=overwrite, progress=not no_progress, eval_engine=engine,
+            overwrite=overwrite, progress=not no_progress, eval_engine=engine, postprocess=list(postprocess),
+            postprocess_options=parse_kv(postprocess_opt, "--postprocess-opt"), cmc_cache=cmc_cache,
         )
         results = run_many(opts)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _aborted(locals().get("opts")) from None
     for res in results:
         click.echo(f"{res.tracker}: run folder {res.folder.path}", err=True)
     click.echo(summary_table(results))
@@ -184,6 +244,27 @@ def read_tracker_config(path: str) -> dict[str, dict[str, Any]]:
         return {k: dict(v) for k, v in doc.items()}
     raise click.ClickException(f"--tracker-config {path}: expected {{TRACKER: {{OPTION: VALUE}}}} or a best.json "
                                '({"tracker": NAME, "options": {...}})')
+
+
+def _aborted(opts: Any) -> click.exceptions.Exit:
+    """After Ctrl-C in ``run``: what each run folder kept, and the command that resumes (exit status 130)."""
+    import shlex
+
+    from mot_bench.results import RunFolder
+
+    lines = ["Aborted!"]
+    if opts is not None:
+        for name in opts.trackers:
+            folder = RunFolder(opts.out_for(name))
+            done = sorted(folder.verified_sequences()) if folder.exists() else []
+            lines.append(f"kept in {folder.path}: {len(done)} completed sequence(s)"
+                         + (f" ({', '.join(done)})" if done else "") + "; files are complete or absent, "
+                         "never half-written")
+    argv = click.get_current_context().meta.get("mot_bench.argv") or sys.argv[1:]
+    command = shlex.join(["mot-bench", *[a for a in argv if a != "--overwrite"]])
+    lines.append(f"re-run to resume (completed sequences are kept, the rest redone): {command}")
+    click.echo("\n".join(lines), err=True)
+    return click.exceptions.Exit(130)
 
 
 def tracker_options_by_name(raw: dict[str, str], names: list[str]) -> dict[str, dict[str, str]]:
@@ -293,8 +374,9 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare
 
         table, n_diff = engine_diff_table(metrics, other, engine)
         click.echo(table)
-        if n_diff:
-            raise click.ClickException(f"the engines differ in {n_diff} field value(s)")
+        if n_diff:  # a finding, not an input error: status 1
+            click.echo(f"Error: the engines differ in {n_diff} field value(s)", err=True)
+            click.get_current_context().exit(1)
 
 
 def metrics_table(metrics: dict[str, Any]) -> str:

@@ -9,7 +9,9 @@ with :func:`option`. Everything else reads that one declaration: parsing ``KEY=V
 ``bounds`` are the values an option accepts (checked, one clear line when violated); ``range`` is the
 interval a tuner explores (inside the bounds). An options class may name sets of defaults in a class
 variable ``PRESETS`` (``{"demo": {"track_thresh": 0.5, ...}}``) chosen by its ``preset`` field;
-options given explicitly override the preset's.
+options given explicitly override the preset's. A ``dict`` option may also be given key by key:
+``PREFIXED = {"base": "base_options"}`` in the options class folds ``base.KEY=VALUE`` items into the
+``base_options`` dict (:func:`fold_prefixed`; how the ``reid`` detector passes its base detector's options).
 
 Ground module: imports nothing of the rest of mot_bench.
 """
@@ -29,6 +31,7 @@ __all__ = [
     "OptionError",
     "OptionRow",
     "declared_names",
+    "fold_prefixed",
     "describe",
     "option",
     "option_names",
@@ -265,10 +268,42 @@ def _interval(bounds: tuple | None) -> str:
     return f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
 
 
+def prefixes(options_cls: type | None) -> dict[str, str]:
+    """``{prefix: dict option}`` an options class declares in ``PREFIXED`` (see the module docstring)."""
+    return dict(getattr(options_cls, "PREFIXED", None) or {}) if options_cls is not None else {}
+
+
+def fold_prefixed(options_cls: type, raw: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
+    """``raw`` with each ``prefix.KEY=VALUE`` item moved into its dict option (``PREFIXED``); a key given
+    both ways is refused. Values stay as given (text from a command line): the receiver types them."""
+    raw = dict(raw or {})
+    table = prefixes(options_cls)
+    if not table:
+        return raw
+    out: dict[str, Any] = {}
+    folded: dict[str, dict[str, Any]] = {}
+    for key, value in raw.items():
+        prefix, dot, rest = key.partition(".")
+        if dot and prefix in table and rest:
+            folded.setdefault(table[prefix], {})[rest] = value
+        else:
+            out[key] = value
+    for target, items in folded.items():
+        given = out.get(target) or {}
+        if isinstance(given, str):
+            given = convert(given, dict)
+        both = sorted(set(given) & set(items))
+        if both:
+            raise OptionError(f"{what}: {', '.join(both)} given both in {target} and as "
+                              f"{next(p for p, t in table.items() if t == target)}.KEY=VALUE")
+        out[target] = {**given, **items}
+    return out
+
+
 def parse_options(options_cls: type, raw: Mapping[str, Any] | None, what: str) -> Any:
     """An ``options_cls`` instance from ``raw`` (text or typed values); strict: unknown names, values of
     the wrong type, NaN/inf and values outside the declared bounds are refused with one clear line."""
-    raw = dict(raw or {})
+    raw = fold_prefixed(options_cls, raw, what)
     fields = _fields(options_cls)
     for key in raw:
         if key not in fields:

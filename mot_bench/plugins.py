@@ -7,6 +7,8 @@ the harness's ground modules (types, plugins, options, runtime, timing, data, me
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from mot_bench.options import options_class, options_dict, parse_options
@@ -90,8 +92,23 @@ class Detector(Plugin):
         super().__init__(**options)
         self.timer: StageTimer = NullTimer()
 
+    def input_files(self, seq: SeqInfo) -> dict[str, Path]:
+        """The text files this detector reads for ``seq``, by kind (``det``, ``gt``): the runner checks them,
+        with the strict reader, before any work starts. None by default."""
+        return {}
+
     def reset(self, seq: SeqInfo) -> None:
         """Called before the first frame of each sequence."""
+
+    def compose(self, make_detector: Callable[[str, dict[str, Any]], Detector]) -> None:
+        """Build the detectors this one wraps, by name (default: none; the ``reid`` detector builds its base).
+
+        Plugins never import the registry; instead the runner calls this once, right after setting
+        ``runtime`` and before ``config``, ``reset`` or any frame, with ``make_detector(name, options)``:
+        a detector built exactly as the runner builds its own (registry lookup, strict options, device
+        options refused, the run's runtime, composed in turn). Outside the runner, pass a ready detector
+        to the wrapping plugin instead (e.g. ``ReIDDetector.wrap(base, ...)``).
+        """
 
     def __call__(self, frame: Frame) -> Detections:
         raise NotImplementedError
@@ -106,11 +123,18 @@ class Tracker(Plugin):
 
     ``needs_embeddings``: refuse detectors without re-ID features up front.
     ``motion_only``: uses boxes and scores only (run by default on the bundled sample).
+    ``needs_camera_motion``: the runner hands each frame's camera warp as ``frame.camera_motion``,
+    computed once per sequence with the tracker's ``cmc_method`` (``cmc_downscale``, ``gmc_dir`` for
+    ``file``) and cached; for methods whose warp depends on the tracker's own detections (``orb``,
+    ``sift`` mask them) the runner decodes the frames and the tracker estimates the warp itself.
+    ``needs_images``: the runner decodes frames for this tracker even if the detector needs none.
     Declared options carry the search ``range`` a tuner may explore.
     """
 
     kind = "tracker"
     needs_embeddings = False
+    needs_camera_motion = False
+    needs_images = False
     motion_only = True
 
     def reset(self, seq: SeqInfo) -> None:

@@ -7,6 +7,7 @@ third parties register through the entry point groups ``mot_bench.detectors`` an
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 from importlib.metadata import entry_points
@@ -19,6 +20,7 @@ from mot_bench.options import (
     option_names,
     options_class,
     parse_bool,
+    prefixes,
     signature_hints,
     unknown_option,
 )
@@ -65,8 +67,10 @@ class Registry:
     def get(self, name: str) -> type:
         self._load_entry_points()
         if name not in self._targets:
+            close = difflib.get_close_matches(str(name), self.names(), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UnknownNameError(
-                f"unknown {self.kind} {name!r}; valid {self.kind}s: {', '.join(self.names())}"
+                f"unknown {self.kind} {name!r}{hint}; valid {self.kind}s: {', '.join(self.names())}"
             )
         target = self._targets[name]
         if isinstance(target, str):
@@ -93,9 +97,10 @@ def coerce_options(cls: type, options: dict[str, Any], what: str) -> dict[str, A
     named, hints, accepts_any = signature_hints(cls)
     decl_cls = options_class(cls)
     own = set(declared_names(decl_cls)) if decl_cls is not None else set()
+    prefixed = set(prefixes(decl_cls))  # ``base.KEY=VALUE``: folded into a dict option by the plugin
     out = {}
     for key, value in options.items():
-        if key in own:
+        if key in own or key.partition(".")[0] in prefixed:
             out[key] = value
             continue
         if key not in named:
@@ -118,6 +123,7 @@ DETECTORS = Registry(
         "oracle": "detectors.oracle:OracleDetector",
         "precomputed": "detectors.precomputed:PrecomputedDetector",
         "fairmot": "detectors.fairmot.detector:FairMOTDetector",
+        "reid": "detectors.reid.detector:ReIDDetector",
     },
 )
 
@@ -132,5 +138,6 @@ TRACKERS = Registry(
         "botsort": "trackers.botsort:BoTSORT",
         "deepsort": "trackers.deepsort:DeepSortTracker",
         "strongsort": "trackers.strongsort:StrongSortTracker",
+        "deepocsort": "trackers.deepocsort:DeepOCSortTracker",
     },
 )

@@ -10,6 +10,23 @@ complete in every folder is skipped, otherwise the detector runs once for the fo
 The run's :class:`~mot_bench.runtime.Runtime` (device, precision, channels_last, threads) is built
 once from the options and handed to the detector (``detector.runtime``), the stage timer (its sync)
 and the run folders' ``config.json``/``env.json``.
+
+Camera motion: a tracker declaring ``needs_camera_motion`` gets each frame's warp (previous ->
+current pixels) as ``frame.camera_motion``. The runner obtains the warps of a whole sequence once,
+before its frame loop, per (method, downscale, GMC folder) request with
+:func:`trackers.common.cmc.sequence_warps`, cached under ``RunOptions.cmc_cache`` (default
+``<parent of out>/.cache/cmc``, ``runs/.cache/cmc`` for the default run folders), so a second run, a
+sweep or a tuner trial loads them instead of recomputing them. ``file`` and ``none`` touch no
+pixels; ``ecc``/``ecc_strongsort``/``sparseOptFlow`` decode the frames only when the cache misses; ``orb``/``sift``
+mask the tracker's own high-score detections, so their warps depend on the tracker and are left to
+it (the runner then decodes frames for it and the time lands in ``track``). The time spent
+obtaining the warps is the ``cmc`` timing column, shared evenly by the sequence's frames and by the
+trackers of the run that use the same request.
+
+Post-processing (``RunOptions.postprocess``, :mod:`mot_bench.postprocess`): applied per sequence to
+each tracker's rows after its frame loop, in the order given; the tracker's own rows are kept in
+``results_raw/`` and the post-processed ones written to ``results/`` (scored). The time it takes is
+the ``track_post`` timing column, shared evenly by the sequence's frames.
 """
 
 from __future__ import annotations
@@ -27,9 +44,11 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from mot_bench import postprocess as post
 from mot_bench.data.frames import iter_frames
 from mot_bench.data.motfile import write_mot_file
 from mot_bench.data.sequences import BENCHMARKS, find_sequences
+from mot_bench.data.validate import check_run_inputs
 from mot_bench.registry import DETECTORS, TRACKERS
 from mot_bench.results import RunFolder
 from mot_bench.runtime import Runtime, refuse_runtime_options
@@ -78,6 +97,9 @@ class RunOptions:
     overwrite: bool = False
     label: str | None = None
     eval_engine: str = "fast"  # scoring engine: fast (bit-identical to TrackEval) or trackeval
+    postprocess: list[str] = field(default_factory=list)  # mot_bench.postprocess methods, applied in order
+    postprocess_options: dict[str, Any] = field(default_factory=dict)  # flat, or {method: {options}}
+    cmc_cache: str | None = None  # camera-motion warps cache; None: <parent of out>/.cache/cmc; "off": none
 
     def __post_init__(self) -> None:
         names = list(self.trackers)
@@ -92,6 +114,7 @@ class RunOptions:
         opts = dict(self.tracker_options or {})
         per_tracker = bool(opts) and all(k in names and isinstance(v, dict) for k, v in opts.items())
         self.tracker_options = {n: dict(opts.get(n, {}) if per_tracker else opts) for n in names}
+        self.postprocess, self.postprocess_options = resolve_postprocess(self.postprocess, self.postprocess_options)
         self.runtime()  # refuse an unknown device or precision before anything runs
 
     def runtime(self) -> Runtime:
@@ -115,10 +138,55 @@ class RunOptions:
             return self.default_out(tracker)
         return Path(self.out) if len(self.trackers) == 1 else Path(self.out) / tracker
 
+    def cmc_cache_dir(self) -> Path | None:
+        """Where camera-motion warps are cached: ``cmc_cache``, else ``<parent of out>/.cache/cmc`` (``out``
+        being the run folder with one tracker, the folder of the run folders with several), which is
+        ``runs/.cache/cmc`` for the default run folders: every run under one parent shares it;
+        ``off``/``none``/empty: no cache (warps computed every run)."""
+        if self.cmc_cache is not None:
+            return None if self.cmc_cache.strip().lower() in ("", "off", "none") else Path(self.cmc_cache)
+        out = Path(self.out) if self.out is not None else self.default_out(self.trackers[0])
+        return out.parent / ".cache" / "cmc"
+
     def label_for(self, tracker: str) -> str:
         if self.label is None:
             return f"{self.detector}+{tracker}"
         return self.label if len(self.trackers) == 1 else f"{self.label}+{tracker}"
+
+
+def resolve_postprocess(names: list[str], options: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Check post-processing names and options; ``options`` flat (each key goes to every named method
+    that has it, an error if none has) or ``{method: {options}}``. Returns the names and each method's
+    full, typed option set (defaults filled in), as ``config.json`` records them."""
+    names = list(names or [])
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"post-processing {', '.join(dupes)} given more than once")
+    for name in names:
+        post.resolve(name)  # unknown names name the known ones
+    opts = dict(options or {})
+    if opts and not names:
+        raise ValueError(f"post-processing options {sorted(opts)} given without a post-processing method")
+    per_method = bool(opts) and all(k in names and isinstance(v, dict) for k, v in opts.items())
+    given: dict[str, dict[str, Any]] = {n: {} for n in names}
+    if per_method:
+        for n, o in opts.items():
+            given[n] = dict(o)
+    else:
+        for key, value in opts.items():
+            method, dot, bare = key.partition(".")
+            if dot and method in post.METHODS:
+                if method not in names:
+                    raise ValueError(f"post-processing option {key}: {method} is not among {names}")
+                given[method][bare] = value
+                continue
+            takers = [n for n in names if key in {o.name for o in post.METHODS[n].options}]
+            if not takers:
+                known = {n: [o.name for o in post.METHODS[n].options] for n in names}
+                raise ValueError(f"post-processing option {key!r} belongs to none of {names}; known: {known}")
+            for n in takers:
+                given[n][key] = value
+    return names, {n: post.resolve(n, **given[n]) for n in names}
 
 
 @dataclass
@@ -141,6 +209,7 @@ class _Lane:
     done: set[str]
     rows: list[np.ndarray] = field(default_factory=list)
     timing_rows: list[dict[str, float]] = field(default_factory=list)
+    cmc: tuple | None = None  # the camera-motion request the runner serves (see camera_motion_request)
 
 
 def build(options: RunOptions, runtime: Runtime | None = None):
@@ -149,19 +218,36 @@ def build(options: RunOptions, runtime: Runtime | None = None):
     Returns ``(detector, {tracker name: tracker})``.
     """
     runtime = runtime or options.runtime()
-    refuse_runtime_options(options.detector_options, f"detector {options.detector!r}")
-    detector = DETECTORS.create(options.detector, options.detector_options)
-    detector.runtime = runtime
+    detector = make_detector(options.detector, options.detector_options, runtime)
     trackers = {}
     for name in options.trackers:
         tracker = TRACKERS.create(name, options.tracker_options.get(name, {}))
         if getattr(tracker, "needs_embeddings", False) and not getattr(detector, "provides_embeddings", False):
             raise ValueError(
-                f"tracker {name!r} needs re-ID embeddings but detector {options.detector!r} provides none; "
-                "use a detector with embeddings (fairmot, precomputed, or oracle with_embeddings=true)"
+                f"tracker {name!r} needs re-ID embeddings but detector {options.detector!r} provides none. "
+                f"Detectors that provide them: {EMBEDDING_PROVIDERS}"
             )
         trackers[name] = tracker
     return detector, trackers
+
+
+# Named in the error a tracker that needs embeddings gives before the run starts.
+EMBEDDING_PROVIDERS = (
+    "fairmot (its re-ID head); precomputed (<SEQ>.npy files with embedding columns); "
+    "oracle with with_embeddings=true (synthetic, from gt ids); "
+    "reid (the 'reid' stage: any detector's boxes embedded by an OSNet/BoT model, e.g. --detector reid "
+    "--detector-opt base=public --weights osnet_x0_25_msmt17.pth; see README 'Re-ID embeddings')"
+)
+
+
+def make_detector(name: str, options: dict[str, Any], runtime: Runtime):
+    """A detector by name with the run's runtime; one that wraps others (``compose``) gets them built alike."""
+    refuse_runtime_options(options, f"detector {name!r}")
+    detector = DETECTORS.create(name, options)
+    detector.runtime = runtime
+    if hasattr(detector, "compose"):  # third-party detectors may not subclass mot_bench.plugins.Detector
+        detector.compose(lambda n, o: make_detector(n, o, runtime))
+    return detector
 
 
 def run(options: RunOptions) -> RunResult:
@@ -181,8 +267,10 @@ def run_many(options: RunOptions) -> list[RunResult]:
     runtime = options.runtime()
     runtime.check_available()
     detector, trackers = build(options, runtime)
+    seqs = sequences_with_detections(seqs, detector, options)
     has_gt = all(s.gt_path.is_file() for s in seqs)
     do_eval = options.evaluate and has_gt
+    check_run_inputs(seqs, detector, score=do_eval)  # every file the run will read, before any work
     if do_eval and options.eval_engine == "trackeval":
         from mot_bench.metrics import check_eval_dependencies
 
@@ -190,6 +278,9 @@ def run_many(options: RunOptions) -> list[RunResult]:
 
     runtime.apply()
     env = make_env(options, runtime)
+    if any(camera_motion_request(t) for t in trackers.values()):
+        cache = options.cmc_cache_dir()
+        env["cmc_cache"] = None if cache is None else str(cache)
     lanes: list[_Lane] = []
     starts = []
     for name, tracker in trackers.items():
@@ -199,10 +290,10 @@ def run_many(options: RunOptions) -> list[RunResult]:
         config = make_config(options, root, benchmark, seqs, detector, tracker, runtime, name)
         folder.check(config)  # every folder is checked before any is written
         starts.append((folder, config))
-        lanes.append(_Lane(name, tracker, folder, set()))
+        lanes.append(_Lane(name, tracker, folder, set(), cmc=camera_motion_request(tracker)))
     for (folder, config), lane in zip(starts, lanes, strict=True):
         folder.start(config, env)
-        lane.done = folder.completed_sequences()
+        lane.done = folder.verified_sequences()  # a file cut short or edited since is redone
         resumed = [s.name for s in seqs if s.name in lane.done]
         if resumed:
             log.warning("resuming %s: keeping %d completed sequence(s): %s", folder.path, len(resumed),
@@ -235,19 +326,111 @@ def run_many(options: RunOptions) -> list[RunResult]:
     return results
 
 
+def sequences_with_detections(seqs: list[SeqInfo], detector, options: RunOptions) -> list[SeqInfo]:
+    """With a detection folder (``det_dir``) and no ``seqs`` chosen, the sequences that have a file there.
+
+    A folder of per-sequence detections usually covers part of a benchmark (the YOLOX-X half-val files
+    name only the ``MOT17-XX-SDP`` folders of MOT17's 21); the others are left out with a warning
+    rather than failing on the first missing file. Named ``seqs`` are kept as they are (a missing file
+    is then an error).
+    """
+    det_file = getattr(detector, "det_file", None)
+    if options.seqs is not None or det_file is None or getattr(detector, "det_dir", None) is None:
+        return seqs
+    kept = [s for s in seqs if Path(det_file(s)).is_file()]
+    if not kept:
+        raise FileNotFoundError(f"no detection file in {detector.det_dir} matches a sequence of the split "
+                                f"({', '.join(s.name for s in seqs[:5])}{' ...' if len(seqs) > 5 else ''})")
+    if len(kept) < len(seqs):
+        log.warning("%d of %d sequences have a detection file in %s; running those: %s", len(kept), len(seqs),
+                    detector.det_dir, ", ".join(s.name for s in kept))
+    return kept
+
+
+def camera_motion_request(tracker) -> tuple[str, int, str | None] | None:
+    """``(method, downscale, gmc_dir)`` of the warps the runner computes and hands to ``tracker``, or None.
+
+    None when the tracker does not declare ``needs_camera_motion``, declares no ``cmc_method``, or uses
+    ``orb``/``sift``, whose official form masks the tracker's own high-score detections (the tracker
+    estimates those itself from ``frame.image``, which the runner then decodes).
+    """
+    if not getattr(tracker, "needs_camera_motion", False):
+        return None
+    method = getattr(tracker, "cmc_method", None)
+    if method is None:
+        return None
+    from trackers.common.cmc import FIXED_DOWNSCALE, check_method
+
+    check_method(method)
+    if method in ("orb", "sift"):
+        return None
+    # file: no pixels; ecc_strongsort: always StrongSORT's 0.1 scale (10), whatever cmc_downscale says
+    downscale = FIXED_DOWNSCALE.get(method, int(getattr(tracker, "cmc_downscale", 2) or 1))
+    gmc_dir = getattr(tracker, "gmc_dir", None) if method == "file" else None
+    if method == "file" and gmc_dir is None:
+        raise ValueError(f"tracker {getattr(tracker, 'name', tracker)!r}: cmc_method 'file' needs gmc_dir "
+                         "(a folder of the official GMC-<SEQ>.txt files); or choose another cmc_method")
+    return method, downscale, None if gmc_dir is None else str(gmc_dir)
+
+
+def _tracker_needs_images(tracker) -> bool:
+    if getattr(tracker, "needs_images", False):
+        return True
+    return (getattr(tracker, "needs_camera_motion", False) and camera_motion_request(tracker) is None
+            and getattr(tracker, "cmc_method", None) in ("orb", "sift"))
+
+
+def _cmc_cache_for(seq: SeqInfo, method: str, cache_root: Path | None) -> Path | None:
+    """The cache folder of one sequence's warps: ``<cache>/<SEQ>-<hash of its folder>/`` (the same
+    sequence name under two data roots must not share warps); ``none`` is never cached."""
+    if cache_root is None or method == "none":
+        return None
+    import hashlib
+
+    digest = hashlib.sha256(str(seq.path.resolve()).encode()).hexdigest()[:10]
+    return cache_root / f"{seq.name}-{digest}"
+
+
+def _load_image_for_cmc(seq: SeqInfo, frame_id: int) -> np.ndarray:
+    from mot_bench.data import frames
+
+    return frames.decode_image(seq, frame_id)  # looked up at call time (tests count the decodes)
+
+
+def sequence_camera_motion(seq: SeqInfo, lanes: list[_Lane], cache_root: Path | None) -> dict[tuple, tuple]:
+    """Each distinct request of the lanes -> ``(warps (num_frames, 2, 3) read-only, seconds per frame)``."""
+    from trackers.common.cmc import sequence_warps
+
+    out: dict[tuple, tuple] = {}
+    for request in dict.fromkeys(lane.cmc for lane in lanes if lane.cmc is not None):
+        method, downscale, gmc_dir = request
+        t0 = time.perf_counter()
+        warps = sequence_warps(seq, method, _cmc_cache_for(seq, method, cache_root), downscale=downscale,
+                               gmc_dir=gmc_dir, load_image=_load_image_for_cmc)
+        seconds = time.perf_counter() - t0
+        warps = np.ascontiguousarray(warps, dtype=np.float64)
+        warps.flags.writeable = False  # one tracker must not change what another (or the cache) holds
+        out[request] = (warps, seconds / max(1, seq.num_frames))
+    return out
+
+
 def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, options: RunOptions) -> None:
     """One sequence: each frame read and detected once, then tracked by every lane's tracker.
 
     Each lane's timing row: the detector's stages (``read``, ``preprocess``, ``model``,
     ``postprocess``, and ``decode``) are the shared detector times; ``track``/``write`` are the
-    lane's own; ``total`` is their sum, what this detector+tracker pair costs per frame.
+    lane's own; ``cmc`` the lane's share of the sequence's camera-motion warps (computed or loaded
+    once before the loop), ``track_post`` its share of the post-processing after it; ``total`` is the
+    sum of all but ``decode``, what this detector+tracker pair costs per frame.
     """
     detector.reset(seq)
     for lane in lanes:
         lane.tracker.reset(seq)
         lane.rows, lane.timing_rows = [], []
+    motion = sequence_camera_motion(seq, lanes, options.cmc_cache_dir())
     shared_dets = len(lanes) > 1
-    frames = iter_frames(seq, decode=getattr(detector, "needs_images", False), prefetch=options.prefetch)
+    decode = getattr(detector, "needs_images", False) or any(_tracker_needs_images(lane.tracker) for lane in lanes)
+    frames = iter_frames(seq, decode=decode, prefetch=options.prefetch)
     bar = _progress(seq, options.progress)
     done_frames, timed_seconds = 0, 0.0
     batch = max(1, int(getattr(detector, "batch_size", 1)))
@@ -270,8 +453,11 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
                 warm = done_frames < options.warmup_frames
                 if shared_dets:
                     dets = _read_only(dets)  # one tracker must not change what the next one sees
-                pass_seconds = sum(det_stages.values())
+                pass_seconds = sum(det_stages.values()) + sum(m[1] for m in motion.values())
+                index = frame.frame_id - seq.first_frame
                 for lane in lanes:
+                    warps, cmc_s = motion.get(lane.cmc, (None, 0.0))
+                    frame.camera_motion = None if warps is None else warps[index]
                     timer.new_frame()
                     with timer.stage("track"):
                         tracks = lane.tracker.update(dets, frame)
@@ -279,6 +465,8 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
                         lane.rows.append(track_rows(frame.frame_id, tracks))
                     own = {k: timer.current.get(k, 0.0) for k in STAGES}
                     stages = {k: det_stages[k] + own[k] for k in STAGES}
+                    stages["cmc"] = cmc_s
+                    stages["track_post"] = 0.0  # filled in after the loop (post-processing needs every frame)
                     total = sum(stages.values())
                     pass_seconds += sum(own.values())
                     lane.timing_rows.append({"frame": frame.frame_id, "warmup": int(warm), **stages,
@@ -296,10 +484,29 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
         if bar is not None:
             bar.close()
     for lane in lanes:
+        raw = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
+        rows = raw
+        if options.postprocess:
+            t0 = time.perf_counter()
+            rows = postprocess_rows(raw, options)
+            share = (time.perf_counter() - t0) / max(1, len(lane.timing_rows))
+            for row in lane.timing_rows:
+                row["track_post"] = share
+                row["total"] += share
+        # timing, (raw) results, then the completion record: a sequence is complete only with its record
         lane.folder.write_timing(seq.name, lane.timing_rows)
-        all_rows = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
-        write_mot_file(lane.folder.result_path(seq.name), all_rows)
+        if options.postprocess:
+            write_mot_file(lane.folder.raw_result_path(seq.name), raw)
+        write_mot_file(lane.folder.result_path(seq.name), rows)
+        lane.folder.mark_complete(seq.name)  # after every file: a crash before this redoes the sequence
         lane.rows, lane.timing_rows = [], []
+
+
+def postprocess_rows(rows: np.ndarray, options: RunOptions) -> np.ndarray:
+    """One sequence's result rows through the run's post-processing methods, in order."""
+    for name in options.postprocess:
+        rows = post.apply(name, rows, **options.postprocess_options[name])
+    return rows
 
 
 def _read_only(dets: Detections) -> Detections:
@@ -371,17 +578,34 @@ def make_config(options: RunOptions, root: Path, benchmark: str | None, seqs: li
         "warmup_frames": options.warmup_frames,
         "options": {"detector_options": opts["detector_options"],
                     "tracker_options": opts["tracker_options"].get(name, {})},
+        # only when used, so run folders made before these existed still resume
+        **({"postprocess": [post.config(n, **options.postprocess_options[n]) for n in options.postprocess]}
+           if options.postprocess else {}),
+        **({"camera_motion": camera_motion_config(tracker)} if getattr(tracker, "needs_camera_motion", False)
+           else {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": shlex.join(sys.argv),
     }
+
+
+def camera_motion_config(tracker) -> dict[str, Any]:
+    """How a tracker that needs camera motion got it (config.json's ``camera_motion``)."""
+    request = camera_motion_request(tracker)
+    if request is None:
+        return {"method": getattr(tracker, "cmc_method", None), "provided_by": "tracker"}
+    method, downscale, gmc_dir = request
+    return {"method": method, "downscale": downscale, "gmc_dir": gmc_dir, "provided_by": "runner"}
 
 
 def make_env(options: RunOptions, runtime: Runtime | None = None) -> dict[str, Any]:
     runtime = runtime or options.runtime()
     env = hardware_stamp(runtime.device)
     env.update(runtime.to_dict())
-    env["timing"] = (f"per-frame exclusive stage seconds; read/preprocess/model/postprocess (and decode) are the "
-                     f"detector's, measured once per frame and shared by every tracker of the run; track/write are "
-                     f"this tracker's own; total is their sum. The first {options.warmup_frames} frame(s) of each "
-                     "sequence are warm-up, reported in timing/*.csv and excluded from FPS; 'decode' overlaps compute")
+    env["timing"] = ("per-frame exclusive stage seconds; read/preprocess/model/postprocess/reid (and decode) are the "
+                     "detector's, measured once per frame and shared by every tracker of the run; track/write are "
+                     "this tracker's own; cmc (camera-motion warps, computed or loaded from the cache once per "
+                     "sequence) and track_post (post-processing of the results, once per sequence) are shared "
+                     f"evenly by the sequence's frames; total is their sum. The first {options.warmup_frames} "
+                     "frame(s) of each sequence are warm-up, reported in timing/*.csv and excluded from FPS; "
+                     "'decode' overlaps compute")
     return env

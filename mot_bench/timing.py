@@ -2,7 +2,7 @@
 
 Stages nest: time spent in an inner stage is charged to the inner stage only (exclusive time),
 so a detector can split the runner's ``model`` stage into ``preprocess``/``model``/``postprocess``
-and the columns still add up to the frame's wall time.
+(and ``reid``) and the columns still add up to the frame's wall time.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-STAGES = ("read", "preprocess", "model", "postprocess", "track", "write")
+# ``reid``: re-ID embeddings of the detected boxes (crops + network), the ``reid`` detector's own stage.
+STAGES = ("read", "preprocess", "model", "postprocess", "reid", "track", "write")
 
 
 class StageTimer:

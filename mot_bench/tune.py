@@ -623,20 +623,27 @@ def _alive(owner: str) -> bool:
 
 
 def recover_stale(study, requeue: bool = True) -> int:
-    """Trials left RUNNING by a dead process of this host: marked failed, their parameters re-queued."""
+    """Trials left RUNNING by a dead process of this host: marked failed, their parameters re-queued.
+
+    A trial records its owner (host:pid) right after it is asked; one still without an owner a second later
+    was left by a process killed between the two storage writes."""
     from optuna.trial import TrialState
 
-    n = 0
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = t.user_attrs.get("owner", "")
-        if owner and owner != _owner() and not _alive(owner):
-            study.tell(t.number, state=TrialState.FAIL)
-            if requeue:
-                study.enqueue_trial(dict(t.params), user_attrs={"requeued_from": t.number})
-            n += 1
-    if n:
-        log.warning("tune: %d trial(s) interrupted by a killed run were failed and re-queued", n)
-    return n
+    def running():
+        return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+
+    stale = [t for t in running() if t.user_attrs.get("owner", "") not in ("", _owner())
+             and not _alive(t.user_attrs["owner"])]
+    if any("owner" not in t.user_attrs for t in running()):
+        time.sleep(1.0)
+        stale += [t for t in running() if "owner" not in t.user_attrs]
+    for t in stale:
+        study.tell(t.number, state=TrialState.FAIL)
+        if requeue and t.params:  # killed before its parameters were even drawn: nothing to repeat
+            study.enqueue_trial(dict(t.params), user_attrs={"requeued_from": t.number})
+    if stale:
+        log.warning("tune: %d trial(s) interrupted by a killed run were failed and re-queued", len(stale))
+    return len(stale)
 
 
 def optimize(study, executor, opts: TuneOptions, params: dict[str, Param], objectives: list[Objective],

@@ -58,12 +58,11 @@ def run_key(run: RunSummary) -> str:
 
 def baseline_entry(run: RunSummary) -> dict[str, Any]:
     """What a baseline keeps of one run: identity, hardware, FPS, and the metrics that matter."""
-    data = run.config.get("data") or {}
     return {
         "detector": run.detector,
         "tracker": run.tracker,
-        "benchmark": data.get("benchmark"),
-        "split": data.get("split"),
+        "benchmark": run.benchmark or None,
+        "split": run.split or None,
         "hardware": run.hardware,
         "fps": run.fps,
         "combined": {m: run.combined[m] for m in BASELINE_METRICS if m in run.combined},
@@ -178,7 +177,8 @@ def _verdict(metric: str, base: float, cur: float, allowed: float) -> str:
 
 
 def check_run(run: RunSummary, baseline: dict[str, Any], baseline_path: Path,
-              overrides: dict[str, dict[str, float]] | None = None, fps_ratio: float | None = None) -> CheckResult:
+              overrides: dict[str, dict[str, float]] | None = None, fps_ratio: float | None = None,
+              allow_mixed: bool = False) -> CheckResult:
     """Compare ``run`` to its entry in ``baseline`` (matched by label; a one-entry baseline matches any run)."""
     runs = baseline["runs"]
     key = run_key(run)
@@ -190,11 +190,13 @@ def check_run(run: RunSummary, baseline: dict[str, Any], baseline_path: Path,
         key = result.key = next(iter(runs))
         result.notes.append(f"run label {run.label!r} is not in the baseline; compared with its only entry {key!r}")
     entry = runs[key]
-    data = run.config.get("data") or {}
-    used = {"detector": run.detector, "tracker": run.tracker, "benchmark": data.get("benchmark"),
-            "split": data.get("split")}
+    used = {"detector": run.detector, "tracker": run.tracker, "benchmark": run.benchmark or None,
+            "split": run.split or None}
     for part, value in used.items():
-        if entry.get(part) and entry[part] != value:
+        if entry.get(part) and value and entry[part] != value:
+            if part in ("benchmark", "split") and not allow_mixed:  # unlike things: a usage error, not a regression
+                raise BaselineError(f"{baseline_path}: runs.{key} was recorded on {part} {entry[part]!r}, but "
+                                    f"{run.path} ran on {value!r}; compare like with like, or pass --allow-mixed")
             result.notes.append(f"baseline {part} is {entry[part]!r} but this run used {value!r}")
     tolerances = {**default_tolerances(), **baseline.get("tolerances", {}), **(overrides or {})}
     scopes = [("combined", entry["combined"], run.combined)]

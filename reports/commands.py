@@ -16,7 +16,7 @@ from reports.check import (
     text_report,
     write_baseline,
 )
-from reports.runs import ReportError, load_runs
+from reports.runs import ReportError, check_comparable, load_runs
 
 
 class UsageProblem(click.ClickException):
@@ -49,7 +49,11 @@ def _metric_option(ctx: click.Context, param: click.Parameter, value: str) -> st
                    "among RUN_DIR.")
 @click.option("--no-plots", is_flag=True,
               help="Skip the matplotlib figures (faster): tables, CSV and Markdown only; the HTML says so.")
-def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, no_plots: bool) -> None:
+@click.option("--allow-mixed", is_flag=True,
+              help="Rank or compare runs of different benchmarks, splits or sequence sets (refused otherwise, "
+                   "exit 2); the benchmark and split columns tell them apart.")
+def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, no_plots: bool,
+           allow_mixed: bool) -> None:
     """Write a leaderboard and a self-contained HTML report for run folders.
 
     RUN_DIR is a folder written by `mot-bench run` (and scored). Instead of run folders you may
@@ -71,10 +75,15 @@ def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, n
             others = [p for p in runs if p.resolve() != base.resolve()]
             if not others:
                 raise UsageProblem("--base needs at least one other RUN_DIR to compare with")
+            if not allow_mixed:
+                check_comparable(load_runs([base, *others]), "compare")
             files = write_comparison(base, [(p, {}) for p in others], out, sort_by=sort_by,
                                      figures=not no_plots)["files"]
         else:
-            files = write_report(load_runs(list(runs)), out, sort_by=sort_by, figures=not no_plots)
+            loaded = load_runs(list(runs))
+            if not allow_mixed:
+                check_comparable(loaded, "rank")
+            files = write_report(loaded, out, sort_by=sort_by, figures=not no_plots)
     except ReportError as exc:
         raise UsageProblem(str(exc)) from None
     for path in files.values():
@@ -99,8 +108,10 @@ def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, n
 @click.option("--fps-ratio", type=click.FloatRange(min=0, min_open=True), default=None, metavar="R",
               help="Also fail when FPS < baseline FPS * R (e.g. 0.8 allows a 20% slowdown). Off unless given "
                    "here or set as \"fps_ratio\" in the baseline; only meaningful on the baseline's hardware.")
+@click.option("--allow-mixed", is_flag=True,
+              help="Compare a run with a baseline entry of another benchmark or split (refused otherwise, exit 2).")
 def check(runs: tuple[Path, ...], baseline: Path | None, write_to: Path | None, tolerances: tuple[str, ...],
-          fps_ratio: float | None) -> None:
+          fps_ratio: float | None, allow_mixed: bool) -> None:
     """Fail (exit 1) when a run's metrics got worse than a stored baseline.
 
     Compares combined and per-sequence HOTA, DetA, AssA, LocA, MOTA, MOTP, IDF1, IDSW, Frag, MT, ML,
@@ -122,7 +133,7 @@ def check(runs: tuple[Path, ...], baseline: Path | None, write_to: Path | None, 
             return
         assert baseline is not None
         data = load_baseline(baseline)
-        results = [check_run(run, data, baseline, overrides, fps_ratio) for run in loaded]
+        results = [check_run(run, data, baseline, overrides, fps_ratio, allow_mixed) for run in loaded]
     except (BaselineError, ReportError) as exc:
         raise UsageProblem(str(exc)) from None
     for res in results:

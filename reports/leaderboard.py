@@ -56,8 +56,8 @@ def leaderboard_frame(runs: Sequence[RunSummary], sort_by: str = "HOTA") -> pd.D
             "detector": run.detector,
             "tracker": run.tracker,
             "options": _options_text(opts),
-            "benchmark": data.get("benchmark", ""),
-            "split": data.get("split", ""),
+            "benchmark": run.benchmark or data.get("benchmark") or "",
+            "split": run.split or data.get("split") or "",
             "sequences": len(run.sequences),
             "frames": run.timing.get("combined", {}).get("frames", 0),
         }
@@ -122,7 +122,8 @@ def markdown_table(df: pd.DataFrame, columns: Sequence[str]) -> str:
 
 
 LEADERBOARD_MD_COLUMNS = (
-    "label", "detector", "tracker", "options", *LEADERBOARD_METRICS, "FPS", *STAGE_FPS_COLUMNS, "hardware",
+    "label", "detector", "tracker", "options", "benchmark", "split", *LEADERBOARD_METRICS, "FPS", *STAGE_FPS_COLUMNS,
+    "hardware",
 )
 
 

@@ -24,7 +24,8 @@ from reports.runs import RunSummary  # noqa: E402
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-STAGE_COLOURS = dict(zip(STAGES, ("#56B4E9", "#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00"), strict=True))
+STAGE_COLOURS = dict(zip(STAGES, ("#56B4E9", "#E69F00", "#0072B2", "#009E73", "#F0E442", "#CC79A7", "#D55E00"),
+                         strict=True))
 
 _STYLE = {
     "svg.fonttype": "none",  # keep text as text: smaller, selectable, styled by the page font

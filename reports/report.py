@@ -93,7 +93,7 @@ def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
     runs_sorted = [ordered[label] for label in board["label"]]
     stage_cols = [c for c in STAGE_FPS_COLUMNS if board[c].notna().any()]
     cols = ["label", "detector", "tracker", *(["options"] if board["options"].astype(bool).any() else []),
-            *LEADERBOARD_METRICS, "FPS", *stage_cols, "hardware"]
+            "benchmark", "split", *LEADERBOARD_METRICS, "FPS", *stage_cols, "hardware"]
     seq_cols = ["label", *PER_SEQUENCE_METRICS, "FPS", "frames"]
     sequences = []
     for seq in sorted(per_seq["sequence"].unique()) if not per_seq.empty else []:

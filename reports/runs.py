@@ -31,6 +31,13 @@ class RunSummary:
     timing: dict[str, Any]
     sequences: list[str] = field(default_factory=list)
 
+    benchmark: str = ""
+    split: str = ""
+
+    def scope(self) -> str:
+        n = len(self.sequences)
+        return f"{self.benchmark or '?'} {self.split or '?'}, {n} sequence{'s' if n != 1 else ''}"
+
     @property
     def detector(self) -> str:
         return str(self.config.get("detector", {}).get("name", "?"))
@@ -88,7 +95,8 @@ def load_run(path: str | Path) -> RunSummary:
     except RunFolderError as exc:
         raise ReportError(str(exc)) from None
     if not metrics:
-        raise ReportError(f"{folder.metrics_path}: missing; score the run first (mot-bench eval {path})")
+        raise ReportError(f"{folder.metrics_path}: missing (a run with --no-eval, or interrupted); score it "
+                          f"first: {eval_command(path, config)}")
     for key in ("combined", "per_sequence"):
         if not isinstance(metrics.get(key), dict):
             raise ReportError(f"{folder.metrics_path}: expected an object under {key!r}")
@@ -104,7 +112,38 @@ def load_run(path: str | Path) -> RunSummary:
         per_sequence=metrics["per_sequence"],
         timing=timing,
         sequences=sorted(metrics["per_sequence"]),
+        benchmark=str(metrics.get("benchmark") or (config.get("data") or {}).get("benchmark") or ""),
+        split=str(metrics.get("split") or (config.get("data") or {}).get("split") or ""),
     )
+
+
+def eval_command(path: Path, config: dict[str, Any]) -> str:
+    """The ``mot-bench eval`` command that writes ``path``'s metrics.json from its config."""
+    import shlex
+
+    data = config.get("data") or {}
+    args = ["mot-bench", "eval", "--gt-root", str(data.get("root", "DATA"))]
+    if data.get("benchmark"):
+        args += ["--benchmark", str(data["benchmark"])]
+    args += ["--split", str(data.get("split") or "train")]
+    names = [s["name"] for s in data.get("sequences") or [] if isinstance(s, dict) and "name" in s]
+    if names:
+        args += ["--seqs", ",".join(names)]
+    args += ["--results", str(Path(path) / "results"), "--json", str(Path(path) / "metrics.json")]
+    return shlex.join(args)
+
+
+def check_comparable(runs: list[RunSummary], what: str) -> None:
+    """Refuse to rank or compare runs of different benchmarks, splits or sequence sets (``--allow-mixed``)."""
+    scopes: dict[tuple, list[RunSummary]] = {}
+    for run in runs:
+        scopes.setdefault((run.benchmark, run.split, tuple(run.sequences)), []).append(run)
+    if len(scopes) > 1:
+        detail = "; ".join(f"{', '.join(str(r.path) for r in group)}: {group[0].scope()}"
+                           + (f" ({', '.join(key[2])})" if len(key[2]) <= 3 else "")
+                           for key, group in scopes.items())
+        raise ReportError(f"cannot {what} runs of different benchmarks, splits or sequence sets ({detail}); "
+                          "pass --allow-mixed to do it anyway (benchmark and split are shown per run)")
 
 
 def load_runs(paths: list[str | Path]) -> list[RunSummary]:

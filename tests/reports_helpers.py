@@ -77,7 +77,7 @@ def make_run(path: Path, label: str, tracker: str = "sort", detector: str = "pub
                    "decode": 0.001}
             if f <= 3:
                 row["track"] *= 5  # warm-up frames are slow, and must not count
-            row["total"] = sum(row[s] for s in STAGES)
+            row["total"] = sum(row.get(s, 0.0) for s in STAGES)
             rows.append(row)
         folder.write_timing(seq, rows)
         (folder.results_dir / f"{seq}.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n", encoding="utf-8")

@@ -264,3 +264,129 @@ def test_image_method_computes_the_warp_from_the_frames():
         out = trk.update(_dets(((330, 200, 350, 260), 0.9)), Frame(seq, 2, image=curr))
         ids.append(list(out.ids))
     assert ids == [[1], [2]]
+
+
+# -- re-ID (with_reid) ---------------------------------------------------------------------------
+def _reid_dets(boxes, scores, dirs, dim: int = 4) -> Detections:
+    return Detections(np.array(boxes, np.float64).reshape(-1, 4), np.array(scores, np.float64),
+                      np.eye(dim)[list(dirs)])
+
+
+def _track_with(feat: np.ndarray, tlwh=(100.0, 100.0, 40.0, 100.0)) -> BoTSTrack:
+    t = BoTSTrack(np.array(tlwh), 0.9, feat)
+    t.activate(KalmanFilterXYWH(), 1, 1)
+    return t
+
+
+def test_reid_cost_masks_halving_and_min_with_the_fused_iou_cost():
+    """Appearance counts as cosine distance / 2, only where that is <= appearance_thresh (0.25) and the
+    IoU distance before score fusion is <= proximity_thresh (0.5); the cost is its min with the fused
+    IoU cost."""
+    trk = BoTSORT(cmc_method="none", with_reid=True)
+    e = np.eye(4)
+    track = _track_with(e[0])
+    near_same = BoTSTrack(np.array([104.0, 100.0, 40.0, 100.0]), np.float32(0.9), e[0])  # IoU dist 0.18
+    near_45deg = BoTSTrack(np.array([104.0, 100.0, 40.0, 100.0]), np.float32(0.9), e[0] + e[1])  # cos d 0.29
+    near_orth = BoTSTrack(np.array([104.0, 100.0, 40.0, 100.0]), np.float32(0.9), e[1])  # cos d 1
+    near_30deg = BoTSTrack(np.array([104.0, 100.0, 40.0, 100.0]), np.float32(0.9),
+                           np.array([np.cos(0.5), np.sin(0.5), 0, 0]))  # cos d 0.122 -> 0.061 halved
+    far_same = BoTSTrack(np.array([128.0, 100.0, 40.0, 100.0]), np.float32(0.9), e[0])  # IoU dist 0.82
+    dets = [near_same, near_45deg, near_30deg, far_same, near_orth]
+    cost = trk._fused_distance([track], dets)[0]
+    # IoU with the +1 pixel convention: 37 * 101 overlap of two 41 * 101 boxes (13 * 101 when 28 px apart)
+    iou_d = 1 - np.array([37 / 45, 37 / 45, 37 / 45, 13 / 69, 37 / 45])
+    fused = 1 - (1 - iou_d) * np.float32(0.9)
+    assert cost[0] == pytest.approx(0.0, abs=1e-12)  # same direction: 0 < fused
+    # 45 degrees: cosine distance 0.29 > 0.25, but halved (0.146) it passes and is below the fused cost
+    np.testing.assert_allclose(cost[1], (1 - np.cos(np.pi / 4)) / 2, rtol=1e-9)
+    assert cost[1] < fused[1]
+    np.testing.assert_allclose(cost[2], (1 - np.cos(0.5)) / 2, rtol=1e-9)
+    assert cost[3] == pytest.approx(fused[3])  # same appearance but too far: the proximity mask
+    assert cost[4] == pytest.approx(fused[4])  # orthogonal: halved 0.5 > 0.25, the appearance mask
+    trk_no = BoTSORT(cmc_method="none")
+    np.testing.assert_allclose(trk_no._fused_distance([track], dets)[0], fused, rtol=1e-6)
+
+
+def test_reid_halved_distance_is_compared_with_the_appearance_threshold():
+    trk = BoTSORT(cmc_method="none", with_reid=True, appearance_thresh=0.15)
+    e = np.eye(4)
+    track = _track_with(e[0])
+    det = BoTSTrack(np.array([104.0, 100.0, 40.0, 100.0]), np.float32(0.9), e[0] + e[1])
+    half = (1 - np.cos(np.pi / 4)) / 2  # 0.146: kept under 0.15 only because it is halved
+    assert trk._fused_distance([track], [det])[0, 0] == pytest.approx(half)
+    trk.appearance_thresh = 0.14
+    assert trk._fused_distance([track], [det])[0, 0] > 0.2  # masked: the fused IoU cost remains
+
+
+def test_reid_keeps_identities_where_iou_alone_swaps_them():
+    def run(**opts):
+        trk = _tracker(**opts)
+        for _ in range(3):
+            trk.update(_reid_dets([_box(100), _box(110)], [0.9, 0.9], [0, 1]))
+        out = trk.update(_reid_dets([_box(104), _box(106)], [0.9, 0.9], [1, 0]))
+        first = next(t for t in trk.tracked_stracks if t.track_id == 1)
+        return first, dict(zip(out.ids.tolist(), out.tlbr[:, 0].tolist(), strict=True))
+    # track 1 (appearance 0, at x=100) takes the detection carrying appearance 0 (x=106) only with re-ID
+    first, xs = run()
+    assert xs[1] < xs[2] and first.curr_feat is None  # IoU: the nearer detection (x=104)
+    first_reid, xs_reid = run(with_reid=True)
+    assert np.array_equal(first_reid.curr_feat, np.eye(4)[0])  # appearance: the x=106 one
+    assert xs_reid[1] > xs[1] and xs_reid[2] < xs[2]
+
+
+def test_reid_feature_smoothing_and_low_score_matches_do_not_update_features():
+    trk = _tracker(with_reid=True)
+    feat0 = np.array([3.0, 4.0, 0.0, 0.0])
+    d = Detections(np.array([_box(100)], np.float64), np.array([0.9]), feat0[None])
+    trk.update(d)
+    track = trk.tracked_stracks[0]
+    assert np.array_equal(d.embeddings[0], feat0)  # the detector's array is not normalised in place
+    first = feat0 / np.linalg.norm(feat0)
+    first = first / np.linalg.norm(first)  # the first feature is normalised twice, as upstream
+    assert np.array_equal(track.smooth_feat, first)
+    trk.update(_reid_dets([_box(101)], [0.9], [2]))
+    new = np.eye(4)[2]
+    expect = 0.9 * first + (1 - 0.9) * new
+    expect /= np.linalg.norm(expect)
+    np.testing.assert_allclose(track.smooth_feat, expect, rtol=1e-15)
+    assert np.linalg.norm(track.smooth_feat) == pytest.approx(1.0)
+    assert np.array_equal(track.curr_feat, new)
+    before = track.smooth_feat.copy()
+    out = trk.update(_reid_dets([_box(102)], [0.3], [3]))  # low score: second association, IoU only
+    assert len(out) == 1 and track.frame_id == 3 and track.score == np.float32(0.3)
+    assert np.array_equal(track.smooth_feat, before) and np.array_equal(track.curr_feat, new)
+
+
+def test_reid_needs_embeddings():
+    trk = _tracker(with_reid=True)
+    assert trk.needs_embeddings and not BoTSORT().needs_embeddings
+    with pytest.raises(ValueError, match="embeddings"):
+        trk.update(_dets((_box(100), 0.9)))
+
+
+def test_reid_matches_official_botsort_on_mot17_09_half_val_oracle(shared_data, tmp_path):
+    """Official BoT-SORT with re-ID (tests/fixtures/botsort/PROVENANCE.md) on the oracle detections and
+    embeddings of tests/fixtures/deepsort, GMC file on: same rows, ids up to renaming."""
+    from detectors.precomputed import PrecomputedDetector
+
+    official = np.loadtxt(FIXTURES / "MOT17-09-SDP-halfval-oracle-reid.txt", delimiter=",")
+    arr = np.load(Path(__file__).parent / "fixtures" / "deepsort" / "MOT17-09-SDP-halfval-oracle.npz")["detections"]
+    np.save(tmp_path / "MOT17-09-SDP.npy", arr)
+    seq = find_sequences(shared_data, "MOT17", "half-val", ["MOT17-09-SDP"])[0]
+    det = PrecomputedDetector(det_dir=str(tmp_path))
+    trk = TRACKERS.create("botsort", {"with_reid": "true",
+                                      "gmc_dir": str(shared_data / "gmc" / "BoT-SORT" / "MOT17_ablation")})
+    ours = run_tracker(trk, det, seq)
+    assert ours.shape[0] == official.shape[0] == 2158
+    np.testing.assert_array_equal(ours[:, 0] - (seq.first_frame - 1), official[:, 0])
+    renamed: dict[int, int] = {}
+    for a, b in zip(ours[:, 1].astype(int), official[:, 1].astype(int), strict=True):
+        assert renamed.setdefault(a, b) == b
+    assert len(set(renamed.values())) == len(renamed)
+    assert np.abs(ours[:, 2:6] - official[:, 2:6]).max() <= 0.005 + 1e-6
+    assert (np.char.mod("%.2f", ours[:, 2:6]) == np.char.mod("%.2f", official[:, 2:6])).mean() > 0.999
+    np.testing.assert_array_equal(np.round(ours[:, 6], 2), official[:, 6])
+    # and re-ID changes the outcome on this input
+    plain = run_tracker(TRACKERS.create("botsort", {"gmc_dir": str(shared_data / "gmc" / "BoT-SORT" /
+                                                                   "MOT17_ablation")}), det, seq)
+    assert plain.shape != ours.shape or not np.array_equal(plain, ours)

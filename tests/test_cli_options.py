@@ -58,7 +58,7 @@ def test_prefixed_options_address_one_tracker(syn_root, tmp_path):
 def test_bad_tracker_options_fail_before_any_tracker_runs(syn_root, tmp_path, opt, message):
     out = tmp_path / "runs"
     res = _run(syn_root, out, "--tracker", "bytetrack", "--tracker", "sort", "--tracker-opt", opt)
-    assert res.exit_code == 1 and message in res.output, res.output
+    assert res.exit_code == 2 and message in res.output, res.output
     assert not out.exists()
 
 
@@ -79,7 +79,7 @@ def test_list_prints_every_option_with_type_default_range_and_help():
     res = CliRunner().invoke(main, ["list", "detectors", "oracle"])
     assert res.exit_code == 0 and "miss_rate" in res.output and "0..1" in res.output
     res = CliRunner().invoke(main, ["list", "trackers", "nope"])
-    assert res.exit_code == 1 and "unknown tracker 'nope'" in res.output
+    assert res.exit_code == 2 and "unknown tracker 'nope'" in res.output
 
 
 def test_run_help_lists_tracker_options_from_their_declarations():

@@ -110,3 +110,60 @@ def test_sequence_warps_from_the_official_file(shared_data, tmp_path):
     np.testing.assert_array_equal(warps, cmc.read_gmc_file(cmc.gmc_file_path(gmc_dir, seq.name)))
     with pytest.raises(ValueError, match="gmc_dir"):
         cmc.sequence_warps(seq, "file")
+
+
+def _smooth_pair(dx: int, dy: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two 640x480 BGR views of a low-frequency texture (still textured at StrongSORT's 0.1 scale);
+    content moves by (dx, dy) px from the first to the second."""
+    rng = np.random.default_rng(3)
+    base = cv2.resize(rng.integers(0, 256, (14, 18), dtype=np.uint8), (720, 560), interpolation=cv2.INTER_CUBIC)
+    base = cv2.cvtColor(base, cv2.COLOR_GRAY2BGR)
+    prev = base[40:520, 40:680]
+    curr = base[40 - dy : 520 - dy, 40 - dx : 680 - dx]
+    return np.ascontiguousarray(prev), np.ascontiguousarray(curr)
+
+
+def test_strongsort_ecc_recovers_a_known_translation():
+    prev, curr = _smooth_pair(20, -10)
+    warp = cmc.estimate_warp("ecc_strongsort", prev, curr, downscale=4)  # downscale ignored: the scale is 0.1
+    assert warp.shape == (2, 3) and warp.dtype == np.float64
+    np.testing.assert_allclose(warp[:, :2], np.eye(2), atol=0.01)
+    np.testing.assert_allclose(warp[:, 2], [20, -10], atol=0.5)  # full-resolution pixels, prev -> curr
+    assert np.array_equal(cmc.estimate_warp("ecc_strongsort", prev, prev), np.eye(2, 3))
+    with pytest.raises(ValueError, match="shapes"):
+        cmc.estimate_warp("ecc_strongsort", prev, curr[:-1])
+
+
+def _official_ecc_reference(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """StrongSORT's ``others/ecc.py`` ECC(src, dst, MOTION_EUCLIDEAN, eps=1e-5, max_iter=100, scale=0.1)
+    from its documented steps, as the 3x3 its json stores: grey, both resized by 0.1 (INTER_LINEAR),
+    findTransformECC from a float32 identity (EPS|COUNT criteria, no mask, Gaussian size 1), the
+    translation divided by the scale, last row 0, 0, 1."""
+    grey = [cv2.cvtColor(im, cv2.COLOR_BGR2GRAY) for im in (src, dst)]
+    small = [cv2.resize(g, (0, 0), fx=0.1, fy=0.1, interpolation=cv2.INTER_LINEAR) for g in grey]
+    start = np.eye(2, 3, dtype=np.float32)
+    term = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
+    _, m = cv2.findTransformECC(small[0], small[1], start, cv2.MOTION_EUCLIDEAN, term, None, 1)
+    m[0, 2] = m[0, 2] / 0.1
+    m[1, 2] = m[1, 2] / 0.1
+    return np.array([*m.tolist(), [0, 0, 1]])
+
+
+@pytest.mark.parametrize("name, first, last", [("PETS09-S2L1", 1, 8), ("TUD-Campus", 30, 36)])
+def test_strongsort_ecc_sequence_warps_equal_the_official_steps(shared_data, tmp_path, name, first, last):
+    from mot_bench.data.frames import decode_image
+
+    path = shared_data / "MOT15" / "train" / name
+    seq = SeqInfo(name, path, 1000, 0, 0, 7.0, first_frame=first, last_frame=last)
+    warps = cmc.sequence_warps(seq, "ecc_strongsort", tmp_path, downscale=2)
+    assert warps.shape == (last - first + 1, 2, 3)
+    assert np.array_equal(warps[0], np.eye(2, 3))  # the split's first frame: no warp
+    images = {f: decode_image(seq, f) for f in seq.frame_ids}
+    for k, frame_id in enumerate(seq.frame_ids):
+        if k > 0:
+            reference = _official_ecc_reference(images[frame_id - 1], images[frame_id])
+            assert np.array_equal(warps[k], reference[:2])  # bit for bit
+    assert np.abs(warps[1:, :, 2]).max() > 0.05  # the cameras do move a little
+    # the fixed 0.1 scale is the cache key, whatever downscale was asked
+    assert [f.name for f in tmp_path.glob("*.npy")] == [f"{name}-ecc_strongsort-{first}-{last}-s0.1.npy"]
+    assert np.array_equal(cmc.sequence_warps(seq, "ecc_strongsort", tmp_path, downscale=10), warps)

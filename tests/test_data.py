@@ -35,12 +35,15 @@ def test_reads_real_mot16_gt_and_mot15_det(shared_data):
     [
         ("1,2,3", "expected 6 to 10 comma-separated columns"),
         ("1,2,3,4,5,6,7,8,9,10,11", "got 11"),
-        ("1,2,a,4,5,6,1", "column 3 is not a number: 'a'"),
-        ("1,2,3,4,nan,6,1", "column 5 must be finite"),
-        ("1,2,3,4,-5,6,1", "width and height must be >= 0"),
-        ("0,2,3,4,5,6,1", "frame must be an integer >= 1"),
-        ("99,2,3,4,5,6,1", "frame 99 is outside the sequence (1..50)"),
-        ("1.5,2,3,4,5,6,1", "frame must be an integer"),
+        ("1,2,a,4,5,6,1,-1,-1,-1", "column 3 is not a number (finite, decimal): 'a'"),
+        ("1,2,3,4,nan,6,1,-1,-1,-1", "column 5 is not a number (finite, decimal): 'nan'"),
+        ("1,2,3,4,-5,6,1,-1,-1,-1", "width and height must be >= 0"),
+        ("0,2,3,4,5,6,1,-1,-1,-1", "frame must be an integer >= 1"),
+        ("99,2,3,4,5,6,1,-1,-1,-1", "frame 99 is outside the sequence (1..50)"),
+        ("1.5,2,3,4,5,6,1,-1,-1,-1", "frame must be an integer"),
+        ("1,2,3,4,5,6,1,-1,-1", "9 columns, but earlier lines have 10"),  # one missing: not read shifted
+        ("1,2,347.e67,4,5,6,1,-1,-1,-1", "column 3 is 3.47e+69; expected a value of magnitude <= 1e+09"),
+        ("1,100000000000000,3,4,5,6,1,-1,-1,-1", "id 100000000000000 is outside the declared range -1..2147483647"),
     ],
 )
 def test_malformed_lines_name_file_line_and_expectation(tmp_path, line, message):
@@ -129,7 +132,7 @@ def test_sequence_without_seqinfo_is_inferred_and_says_so(tmp_path):
 def test_bad_seqinfo_names_the_file(tmp_path):
     seq = make_sequence(tmp_path, "SYN", length=3, write_images=False)
     (seq / "seqinfo.ini").write_text("[Sequence]\nname=SYN\nseqLength=three\n")
-    with pytest.raises(DataError, match=r"seqinfo.ini: expected a \[Sequence\] section"):
+    with pytest.raises(DataError, match=r"seqinfo.ini:3: seqLength=.three.; expected an integer in 1..10000000"):
         read_seqinfo(seq)
 
 

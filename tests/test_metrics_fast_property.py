@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from metrics_parity import assert_identical, grid_sequence, random_sequence, write_results
 
-from mot_bench.metrics import evaluate
+from mot_bench.metrics import EvalError, evaluate
 from mot_bench.types import SeqInfo
 
 
@@ -51,6 +51,9 @@ def test_empty_sides_equal(tmp_path: Path, gt_rows: str, res_rows: str) -> None:
     (tmp_path / "res").mkdir()
     (tmp_path / "res" / "S-01.txt").write_text(res_rows, encoding="utf-8")
     seq = SeqInfo("S-01", tmp_path / "S-01", 3, 640, 480, 30.0)
+    if not gt_rows:
+        _assert_both_refuse_empty_gt([seq], tmp_path / "res", "MOT17")
+        return
     fast = evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="fast")
     assert_identical(fast, evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="trackeval"))
 
@@ -64,6 +67,19 @@ def test_fast_equals_trackeval_with_tied_scores(seed, benchmark, length, half) -
         tmp = Path(tmp_name)
         seq, trk = grid_sequence(rng, tmp, "S-01", benchmark, length, first=1 + (length // 3 if half else 0))
         write_results(tmp / "res" / "S-01.txt", trk)
+        if not seq.gt_path.read_text().strip():  # no box at all: both engines refuse the empty gt alike
+            _assert_both_refuse_empty_gt([seq], tmp / "res", benchmark)
+            return
         fast = evaluate([seq], tmp / "res", benchmark=benchmark, engine="fast")
         ref = evaluate([seq], tmp / "res", benchmark=benchmark, engine="trackeval")
     assert_identical(fast, ref)
+
+
+def _assert_both_refuse_empty_gt(seqs, res_dir, benchmark) -> None:
+    """An empty gt file scored MOTA -(false positives) silently; both engines refuse it, naming it."""
+    messages = []
+    for engine in ("fast", "trackeval"):
+        with pytest.raises(EvalError, match="the gt file has no rows") as err:
+            evaluate(seqs, res_dir, benchmark=benchmark, engine=engine)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1] and messages[0].startswith(f"{seqs[0].gt_path}:1: ")

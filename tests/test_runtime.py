@@ -65,7 +65,7 @@ def test_unknown_device_is_refused_before_anything_is_written(syn_root, tmp_path
     out = tmp_path / "r"
     result = CliRunner().invoke(main, ["run", "--data", str(syn_root), "--tracker", "sort", "--device", "tpu",
                                        "--out", str(out), "--no-progress"])
-    assert result.exit_code == 1 and "unknown device 'tpu'" in result.output, result.output
+    assert result.exit_code == 2 and "unknown device 'tpu'" in result.output, result.output
     assert not out.exists()
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         RunOptions(device="tpu")
@@ -93,7 +93,7 @@ def test_detector_options_that_contradict_the_runtime_are_refused(syn_root, tmp_
         result = CliRunner().invoke(main, ["run", "--data", str(syn_root), "--tracker", "sort", "--device", "cpu",
                                            "--precision", "fp32", *det, "--detector-opt", option,
                                            "--out", str(out), "--no-progress"])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output
         assert "contradict the run's runtime" in result.output and f"use {flag}" in result.output, result.output
         assert not out.exists()
 

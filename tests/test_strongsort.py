@@ -137,3 +137,76 @@ def test_rows_equal_the_official_code_on_mot17_09_half_val(shared_data, tmp_path
     assert (a[:, :2] == b[:, :2]).all()
     assert np.abs(a[:, 2:] - b[:, 2:]).max() <= 0.01 + 1e-9
     assert (np.abs(a[:, 2:] - b[:, 2:]) > 1e-9).sum() <= len(a) // 100
+
+
+PAN = 40  # px per frame: boxes 40 px wide no longer overlap their previous place
+
+
+def _panning_sequence(root: Path, length: int = 8) -> Path:
+    """A camera panning right by PAN px per frame over three people standing still: in the image the
+    whole scene (low-frequency background, people) moves left by PAN px per frame."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    width, height = 640, 360
+    world = cv2.resize(rng.integers(0, 256, (8, 16), dtype=np.uint8), (width + PAN * (length - 1), height),
+                       interpolation=cv2.INTER_CUBIC)
+    world = cv2.cvtColor(world, cv2.COLOR_GRAY2BGR)
+    people = [(300, 60, (40, 40, 220)), (420, 150, (40, 220, 40)), (540, 200, (220, 40, 40))]  # world x, y, colour
+    for x, y, colour in people:
+        world[y : y + 100, x : x + 40] = colour
+    seq_dir = root / "MOT17" / "train" / "PAN-01"
+    (seq_dir / "img1").mkdir(parents=True)
+    (seq_dir / "gt").mkdir()
+    gt = []
+    for f in range(1, length + 1):
+        left = PAN * (f - 1)
+        cv2.imwrite(str(seq_dir / "img1" / f"{f:06d}.jpg"), world[:, left : left + width])
+        gt += [f"{f},{i + 1},{x - left},{y},40,100,1,1,1\n" for i, (x, y, _) in enumerate(people)]
+    (seq_dir / "gt" / "gt.txt").write_text("".join(gt))
+    (seq_dir / "seqinfo.ini").write_text(f"[Sequence]\nname=PAN-01\nimDir=img1\nframeRate=30\nseqLength={length}\n"
+                                         f"imWidth={width}\nimHeight={height}\nimExt=.jpg\n")
+    return root
+
+
+def test_ecc_through_the_runner_keeps_ids_across_a_camera_pan_and_caches_the_warps(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("cv2")
+    from mot_bench.data import frames as frames_mod
+    from mot_bench.runner import RunOptions, run
+
+    root = _panning_sequence(tmp_path / "data")
+    decodes, seen = [], []
+    decode = frames_mod.decode_image
+    monkeypatch.setattr(frames_mod, "decode_image", lambda seq, f: decodes.append(f) or decode(seq, f))
+    before = StrongSortTracker.before_predict
+    monkeypatch.setattr(StrongSortTracker, "before_predict",
+                        lambda self, frame: seen.append(frame.camera_motion) or before(self, frame))
+    opts = dict(detector="oracle", detector_options={"with_embeddings": True}, tracker="strongsort",
+                data=str(root), benchmark="MOT17", progress=False, evaluate=False, cmc_cache=str(tmp_path / "cmc"))
+
+    def ids(out: str, ecc: bool) -> np.ndarray:
+        res = run(RunOptions(out=str(tmp_path / out), tracker_options={"ecc": ecc}, **opts))
+        text = (res.folder.path / "results" / "PAN-01.txt").read_text().split()
+        return np.array([[float(v) for v in line.split(",")[:2]] for line in text]).reshape(-1, 2), res
+
+    rows, res = ids("on", True)
+    assert decodes == list(range(1, 9))  # the frames decoded once, for the warps (the oracle needs no pixels)
+    assert len(seen) == 8 and np.array_equal(seen[0], np.eye(2, 3))
+    warps = np.stack(seen[1:])
+    np.testing.assert_allclose(warps[:, :, :2], np.broadcast_to(np.eye(2), (7, 2, 2)), atol=0.01)
+    np.testing.assert_allclose(warps[:, :, 2], np.broadcast_to([-PAN, 0], (7, 2)), atol=1.0)  # content moves left
+    assert sorted(set(rows[:, 1])) == [1, 2, 3] and len(rows) == 3 * 6  # confirmed from frame 3, same ids
+    assert res.folder.read_config()["camera_motion"] == {"method": "ecc_strongsort", "downscale": 10,
+                                                         "gmc_dir": None, "provided_by": "runner"}
+    cached = list((tmp_path / "cmc").rglob("*.npy"))
+    assert [f.name for f in cached] == ["PAN-01-ecc_strongsort-1-8-s0.1.npy"]
+    np.testing.assert_array_equal(np.load(cached[0])[1:], warps)
+
+    decodes.clear(), seen.clear()
+    again, _ = ids("again", True)  # another run folder, same cache: no pixels, the same warps
+    assert decodes == [] and np.array_equal(again, rows) and np.array_equal(np.stack(seen[1:]), warps)
+
+    seen.clear()
+    off, res = ids("off", False)  # without ECC each frame's people are new tentative tracks: none confirmed
+    assert decodes == [] and seen == [None] * 8 and len(off) == 0
+    assert "camera_motion" not in res.folder.read_config()

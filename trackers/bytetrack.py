@@ -35,8 +35,19 @@ import numpy as np
 
 from mot_bench.options import option
 from mot_bench.types import Detections
-from trackers.common.jde import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
-from trackers.common.matching import fuse_score, linear_assignment
+from trackers.common.jde import (
+    JDEStyleTracker,
+    STrack,
+    TrackState,
+    joint_stracks,
+    multi_update_tracks,
+    tlbr_to_tlwh64,
+    tlbrs,
+    tlwh_to_tlbr,
+    tlwh_to_xyah,
+    xyah_to_tlbr,
+)
+from trackers.common.matching import fuse_score, iou_distance, linear_assignment
 
 
 @dataclass
@@ -80,42 +91,84 @@ class ByteTracker(JDEStyleTracker):
         self._reset_state(None)
 
     def step(self, detections: Detections) -> list[STrack]:
-        """One official ``BYTETracker.update``; returns the activated tracks before the output filter."""
+        """One official ``BYTETracker.update``; returns the activated tracks before the output filter.
+
+        Detections stay arrays (the official wraps each in an ``STrack``; here only those that
+        start a track become one); the Kalman updates of each association run for all matched
+        tracks at once (:func:`multi_update_tracks`), the boxes of a track list are computed at once.
+        """
         self.frame_id += 1
         activated, refind, lost, removed = [], [], [], []
         scores = detections.scores
         tlwh = tlbr_to_tlwh64(detections.tlbr)
         remain = scores > self.track_thresh
         second = np.logical_and(scores > self.low_thresh, scores < self.track_thresh)
-        dets = [STrack(b, s) for b, s in zip(tlwh[remain], scores[remain], strict=True)]
-        dets_second = [STrack(b, s) for b, s in zip(tlwh[second], scores[second], strict=True)]
+        d_tlwh, d_scores = tlwh[remain], scores[remain]
+        d_tlbr = tlwh_to_tlbr(d_tlwh)
+        s_tlwh, s_scores = tlwh[second], scores[second]
 
         unconfirmed, tracked = self._split_tracked()
 
         # Step 2: first association, high-score detections vs. confirmed and lost tracks.
         pool = joint_stracks(tracked, self.lost_stracks)
-        STrack.multi_predict(pool)
-        dists = track_iou_distance(pool, dets)
+        predicted = STrack.multi_predict(pool)
+        if predicted is None:
+            predicted = (np.zeros((0, 8)), np.zeros((0, 8, 8)))
+        pool_mean, pool_cov = predicted
+        pool_tlbr = xyah_to_tlbr(pool_mean)
+        dists = iou_distance(pool_tlbr, d_tlbr)
         if not self.mot20:
-            dists = fuse_score(dists, np.array([d.score for d in dets]))
+            dists = fuse_score(dists, d_scores)
         matches, u_track, u_det = linear_assignment(dists, thresh=self.match_thresh)
-        self._apply_matches(pool, dets, matches, activated, refind)
+        self._apply(pool, matches, d_tlwh, d_scores, activated, refind, pool_mean, pool_cov)
 
-        # Step 3: second association, low-score detections vs. still unmatched tracked tracks.
-        r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.TRACKED]
-        dists = track_iou_distance(r_tracked, dets_second)
+        # Step 3: second association, low-score detections vs. still unmatched tracked tracks
+        # (unmatched tracks kept their predicted states).
+        r_idx = np.array([i for i in u_track if pool[i].state == TrackState.TRACKED], dtype=int)
+        r_tracked = [pool[i] for i in r_idx]
+        if len(r_idx) and len(s_tlwh):
+            dists = iou_distance(pool_tlbr[r_idx], tlwh_to_tlbr(s_tlwh))
+        else:
+            dists = np.zeros((len(r_idx), len(s_tlwh)))
         matches, u_track, _ = linear_assignment(dists, thresh=0.5)
-        self._apply_matches(r_tracked, dets_second, matches, activated, refind)
+        self._apply(r_tracked, matches, s_tlwh, s_scores, activated, refind, pool_mean, pool_cov, r_idx)
         self._mark_lost(r_tracked, u_track, lost)
 
         # Unconfirmed tracks (one frame old) vs. the remaining high-score detections.
-        dets = [dets[i] for i in u_det]
-        dists = track_iou_distance(unconfirmed, dets)
+        if len(u_det) < len(d_tlwh):  # (u_det is sorted: all of them means unchanged)
+            d_tlwh, d_scores, d_tlbr = d_tlwh[u_det], d_scores[u_det], d_tlbr[u_det]
+        dists = iou_distance(tlbrs(unconfirmed), d_tlbr)
         if not self.mot20:
-            dists = fuse_score(dists, np.array([d.score for d in dets]))
-        u_det = self._match_unconfirmed(unconfirmed, dets, dists, activated, removed)
+            dists = fuse_score(dists, d_scores)
+        matches, u_unconfirmed, u_det = linear_assignment(dists, thresh=0.7)
+        self._apply(unconfirmed, matches, d_tlwh, d_scores, activated, refind)
+        for it in u_unconfirmed:
+            unconfirmed[it].mark_removed()
+            removed.append(unconfirmed[it])
 
         # Step 4: new tracks from confident leftovers.
-        self._start_new(dets, u_det, activated)
+        for inew in u_det:
+            if d_scores[inew] < self.det_thresh:
+                continue
+            track = STrack(d_tlwh[inew], d_scores[inew])
+            track.activate(self.kalman_filter, self.frame_id, self._new_id())
+            activated.append(track)
 
         return self._finish_frame(activated, refind, lost, removed)
+
+    def _apply(self, tracks, matches, tlwh, scores, activated: list[STrack], refind: list[STrack],
+               means: np.ndarray | None = None, covs: np.ndarray | None = None, rows=None) -> None:
+        """Matched tracked tracks take the detection; matched lost tracks are re-activated.
+        ``means``/``covs``: the states of ``tracks`` stacked (else read from the tracks), or, with
+        ``rows``, of a list of which ``tracks`` are the rows ``rows``."""
+        if len(matches) == 0:
+            return
+        it, idet = matches[:, 0], matches[:, 1]
+        matched = [tracks[i] for i in it]
+        if rows is not None:
+            it = rows[it]
+        was_tracked = [t.state == TrackState.TRACKED for t in matched]
+        multi_update_tracks(self.kalman_filter, matched, tlwh_to_xyah(tlwh[idet]), scores[idet], self.frame_id,
+                            None if means is None else means[it], None if covs is None else covs[it])
+        for track, tracked in zip(matched, was_tracked, strict=True):
+            (activated if tracked else refind).append(track)

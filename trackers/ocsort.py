@@ -83,11 +83,13 @@ import numpy as np
 from mot_bench.options import option
 from mot_bench.plugins import Tracker
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
-from trackers.common.association import ASSOCIATION_FUNCS, direction_batch, iou_batch, lapjv_pairs
+from trackers.common.association import ASSOCIATION_FUNCS
+from trackers.common.ocsort_core import NO_OBS as _NO_OBS
+from trackers.common.ocsort_core import NO_VEL as _NO_VEL
+from trackers.common.ocsort_core import direction as _direction
+from trackers.common.ocsort_core import first_round, momentum, output_filter, previous_obs, recovery_pairs
 
 _LOW_SCORE = 0.1  # fixed in the official tracker
-_NO_OBS = np.array([-1, -1, -1, -1, -1])  # official placeholder (int64: it changes the array dtype)
-_NO_VEL = np.array((0, 0))
 
 _R = np.eye(4)
 _R[2:, 2:] *= 10.0
@@ -172,14 +174,6 @@ def _virtual_trajectory_update(
     return x, P, box
 
 
-def _direction(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Unit (dy, dx) from box a's centre to box b's centre (+1e-6 in the norm), in their dtype."""
-    ddx = (b[0] + b[2]) / 2.0 - (a[0] + a[2]) / 2.0
-    ddy = (b[1] + b[3]) / 2.0 - (a[1] + a[3]) / 2.0
-    norm = np.sqrt(ddy**2 + ddx**2) + 1e-6
-    return np.array([ddy, ddx]) / norm
-
-
 class _OCTrack:
     """One object's bookkeeping; its filter state lives in the tracker's stacked arrays."""
 
@@ -209,13 +203,7 @@ class _OCTrack:
 
     def previous_obs(self, delta_t: int) -> np.ndarray:
         """The observation ``delta_t`` frames back, else the closest later one, else the newest."""
-        if not self.observations:
-            return _NO_OBS
-        for dt in range(delta_t, 0, -1):
-            obs = self.observations.get(self.age - dt)
-            if obs is not None:
-                return obs
-        return self.last_obs
+        return previous_obs(self.observations, self.age, self.last_obs, delta_t)
 
 
 @dataclass
@@ -329,41 +317,15 @@ class OCSortTracker(Tracker):
         self._x = self._x[keep]
         self._P = self._P[keep]
 
-    # -- association ---------------------------------------------------------------------------
+    # -- association (trackers.common.ocsort_core) ----------------------------------------------
 
     def _momentum(self, dets: np.ndarray, velocities: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """OCM: (N, T) bonus ``(pi/2 - angle) / pi * inertia * score`` between each track's motion
-        direction and the direction from its ``delta_t``-back observation to each detection (0 for
-        tracks without an observation)."""
-        dir_y, dir_x = direction_batch(dets, previous)
-        cos = np.clip(velocities[:, 1][:, None] * dir_x + velocities[:, 0][:, None] * dir_y, -1, 1)
-        consistency = (np.pi / 2.0 - np.abs(np.arccos(cos))) / np.pi
-        valid = np.ones(len(previous))
-        valid[previous[:, 4] < 0] = 0
-        return ((valid[:, None] * consistency) * self.inertia).T * dets[:, 4][:, None]
+        return momentum(dets, velocities, previous, self.inertia)
 
     def _first_round(
         self, dets: np.ndarray, trks: np.ndarray, velocities: np.ndarray, previous: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n, m = len(dets), len(trks)
-        if m == 0:
-            return np.empty((0, 2), dtype=int), np.arange(n), np.empty((0,), dtype=int)
-        iou = iou_batch(dets, trks)
-        thr = self.iou_threshold
-        if n == 0:
-            pairs = np.empty((0, 2), dtype=int)
-        else:
-            above = (iou > thr).astype(np.int32)
-            if above.sum(1).max() == 1 and above.sum(0).max() == 1:
-                pairs = np.stack(np.where(above), axis=1)  # the shortcut: IoU alone decides
-            else:
-                pairs = lapjv_pairs(-(iou + self._momentum(dets, velocities, previous)))
-        if len(pairs) == 0:
-            return np.empty((0, 2), dtype=int), np.arange(n), np.arange(m)
-        weak = iou[pairs[:, 0], pairs[:, 1]] < thr
-        u_dets = np.concatenate([np.setdiff1d(np.arange(n), pairs[:, 0]), pairs[weak, 0]])
-        u_trks = np.concatenate([np.setdiff1d(np.arange(m), pairs[:, 1]), pairs[weak, 1]])
-        return pairs[~weak], u_dets.astype(int), u_trks.astype(int)
+        return first_round(dets, trks, velocities, previous, self.iou_threshold, self.inertia)
 
     # -- the frame -----------------------------------------------------------------------------
 
@@ -408,14 +370,14 @@ class OCSortTracker(Tracker):
             sim = np.asarray(self._similarity(low, trks[u_trks]))
             if sim.max() > thr:
                 z_low = _tlbr_to_z(low)
-                taken = [(u_trks[j], low[d], z_low[d]) for d, j in lapjv_pairs(-sim) if not sim[d, j] < thr]
+                taken = [(u_trks[j], low[d], z_low[d]) for d, j in recovery_pairs(sim, thr)]
                 self._observe(taken)
                 u_trks = np.setdiff1d(u_trks, np.array([t for t, _, _ in taken]))
 
         if len(u_dets) and len(u_trks):
             sim = np.asarray(self._similarity(dets[u_dets], last_boxes[u_trks]))
             if sim.max() > thr:
-                pairs = [(u_dets[i], u_trks[j]) for i, j in lapjv_pairs(-sim) if not sim[i, j] < thr]
+                pairs = [(u_dets[i], u_trks[j]) for i, j in recovery_pairs(sim, thr)]
                 self._observe([(t, dets[d], z[d]) for d, t in pairs])
                 u_dets = np.setdiff1d(u_dets, np.array([d for d, _ in pairs]))
                 u_trks = np.setdiff1d(u_trks, np.array([t for _, t in pairs]))
@@ -446,10 +408,5 @@ class OCSortTracker(Tracker):
         if not boxes:
             return Tracks.empty()
         tlbr = np.stack(boxes)
-        w = tlbr[:, 2] - tlbr[:, 0]
-        h = tlbr[:, 3] - tlbr[:, 1]
-        ok = w * h > self.min_box_area
-        if self.aspect_ratio_thresh is not None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ok &= ~(w / h > self.aspect_ratio_thresh)
+        ok = output_filter(tlbr, self.min_box_area, self.aspect_ratio_thresh)
         return Tracks(tlbr[ok], np.asarray(ids)[ok], np.asarray(scores)[ok])

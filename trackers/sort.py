@@ -18,42 +18,21 @@ import numpy as np
 from mot_bench.options import option
 from mot_bench.plugins import Tracker
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
-from trackers.common.kalman import SortKalmanFilter, sort_bbox_to_z, sort_x_to_bbox
+from trackers.common.kalman import SortKalmanBank, sort_bboxes_to_z, sort_x_to_bbox, sort_xs_to_bboxes
 from trackers.common.matching import sort_associate
 
 
 class _SortTrack:
-    """``KalmanBoxTracker``: one object, its filter and hit bookkeeping."""
+    """A read-only view of one track (``KalmanBoxTracker``'s bookkeeping and filter state)."""
 
-    __slots__ = ("kf", "id", "time_since_update", "hits", "hit_streak", "age")
+    __slots__ = ("id", "time_since_update", "hits", "hit_streak", "age", "x", "P")
 
-    def __init__(self, bbox: np.ndarray, track_id: int) -> None:
-        self.kf = SortKalmanFilter(bbox)
-        self.id = track_id
-        self.time_since_update = 0
-        self.hits = 0
-        self.hit_streak = 0
-        self.age = 0
-
-    def update(self, bbox: np.ndarray) -> None:
-        self.time_since_update = 0
-        self.hits += 1
-        self.hit_streak += 1
-        self.kf.update(sort_bbox_to_z(bbox))
-
-    def predict(self) -> np.ndarray:
-        x = self.kf.x
-        if (x[6] + x[2]) <= 0:  # keep the area from going negative
-            x[6] *= 0.0
-        self.kf.predict()
-        self.age += 1
-        if self.time_since_update > 0:
-            self.hit_streak = 0
-        self.time_since_update += 1
-        return sort_x_to_bbox(self.kf.x)
+    def __init__(self, **fields) -> None:
+        for k, v in fields.items():
+            setattr(self, k, v)
 
     def state(self) -> np.ndarray:
-        return sort_x_to_bbox(self.kf.x)
+        return sort_x_to_bbox(self.x)
 
 
 @dataclass
@@ -79,42 +58,83 @@ class SortTracker(Tracker):
         self.frame_count = 0
         self._next_id = 0
 
+    # The tracks live in arrays (one row per track, in the original's list order): the filters in
+    # a SortKalmanBank, the bookkeeping in int arrays. ``tracks`` gives per-track views.
+    _kf: SortKalmanBank | None = None
+
+    @property
+    def tracks(self) -> list[_SortTrack]:
+        if self._kf is None:
+            return []
+        return [
+            _SortTrack(id=int(i), time_since_update=int(t), hits=int(h), hit_streak=int(s), age=int(a), x=x, P=P)
+            for i, t, h, s, a, x, P in zip(self._ids, self._tsu, self._hits, self._streak, self._age,
+                                           self._kf.x.copy(), self._kf.P.copy(), strict=True)
+        ]
+
+    @tracks.setter
+    def tracks(self, value: list) -> None:
+        if value:
+            raise ValueError("sort: tracks can only be cleared")
+        self._kf = SortKalmanBank()
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._tsu = np.zeros(0, dtype=np.int64)
+        self._hits = np.zeros(0, dtype=np.int64)
+        self._streak = np.zeros(0, dtype=np.int64)
+        self._age = np.zeros(0, dtype=np.int64)
+
     def reset(self, seq: SeqInfo | None = None) -> None:
         self.tracks = []
         self.frame_count = 0
         self._next_id = 0
 
+    def _keep(self, mask: np.ndarray) -> None:
+        self._kf.keep(mask)
+        self._ids, self._tsu = self._ids[mask], self._tsu[mask]
+        self._hits, self._streak, self._age = self._hits[mask], self._streak[mask], self._age[mask]
+
     def update(self, detections: Detections, frame: Frame | None = None) -> Tracks:
         dets = np.asarray(detections.tlbr, dtype=np.float64).reshape(-1, 4)
         self.frame_count += 1
+        if self._kf is None:  # a constructor that did not clear ``tracks``
+            self.tracks = []
+        kf = self._kf
 
-        trks = np.zeros((len(self.tracks), 4))
-        to_del = []
-        for t, trk in enumerate(self.tracks):
-            pos = trk.predict()
-            trks[t] = pos
-            if np.any(np.isnan(pos)):
-                to_del.append(t)
-        if to_del:
-            trks = np.delete(trks, to_del, axis=0)
-            for t in reversed(to_del):
-                self.tracks.pop(t)
+        # Predict every track; a track whose predicted box has NaN is dropped.
+        kf.predict()
+        self._age += 1
+        self._streak[self._tsu > 0] = 0
+        self._tsu += 1
+        trks = sort_xs_to_bboxes(kf.x)
+        bad = np.isnan(trks).any(axis=1)
+        if bad.any():
+            trks = trks[~bad]
+            self._keep(~bad)
 
         matched, unmatched_dets, _ = sort_associate(dets, trks, self.iou_threshold)
-        for d, t in matched:
-            self.tracks[t].update(dets[d])
-        for d in unmatched_dets:
-            self.tracks.append(_SortTrack(dets[d], self._next_id))
-            self._next_id += 1
+        if len(matched):
+            t = matched[:, 1]
+            self._tsu[t] = 0
+            self._hits[t] += 1
+            self._streak[t] += 1
+            kf.update(t, sort_bboxes_to_z(dets[matched[:, 0]]))
+        if len(unmatched_dets):
+            n = len(unmatched_dets)
+            kf.add(sort_bboxes_to_z(dets[unmatched_dets]))
+            self._ids = np.concatenate([self._ids, np.arange(self._next_id, self._next_id + n)])
+            zeros = np.zeros(n, dtype=np.int64)
+            self._tsu = np.concatenate([self._tsu, zeros])
+            self._hits = np.concatenate([self._hits, zeros])
+            self._streak = np.concatenate([self._streak, zeros])
+            self._age = np.concatenate([self._age, zeros])
+            self._next_id += n
 
-        rows: list[tuple[np.ndarray, int, float]] = []
-        keep: list[_SortTrack] = []
         # The original walks the list backwards, reporting and deleting as it goes; the report
         # order is therefore newest track first.
-        for trk in reversed(self.tracks):
-            if trk.time_since_update < 1 and (trk.hit_streak >= self.min_hits or self.frame_count <= self.min_hits):
-                rows.append((trk.state(), trk.id + 1, 1.0))
-            if trk.time_since_update <= self.max_age:
-                keep.append(trk)
-        self.tracks = keep[::-1]
-        return Tracks.from_list(rows)
+        report = (self._tsu < 1) & ((self._streak >= self.min_hits) | (self.frame_count <= self.min_hits))
+        rows = np.flatnonzero(report)[::-1]
+        out = Tracks(sort_xs_to_bboxes(kf.x[rows]), self._ids[rows] + 1, np.ones(len(rows)))
+        alive = self._tsu <= self.max_age
+        if not alive.all():
+            self._keep(alive)
+        return out

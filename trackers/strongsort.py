@@ -18,8 +18,16 @@ StrongSORT is a fork of deep_sort (the shared engine is :mod:`trackers.common.ap
   from scipy's on clipped costs, so ids match the official ones;
 * ECC (``ecc``): before the prediction, each track's corners are moved by the frame's camera warp and
   ``mean[:4]`` rewritten (covariance untouched); a warp farther than 100 (Frobenius) from the identity
-  is ignored. It needs the camera motion the runner hands over per frame (``frame.camera_motion``);
-  without one the step is skipped. Off by default: it needs images.
+  is replaced by the identity. With ``ecc`` on the tracker declares ``needs_camera_motion`` with
+  ``cmc_method = "ecc_strongsort"`` (:mod:`trackers.common.cmc`: the official ``others/ecc.py`` ECC
+  between consecutive frames at its fixed 0.1 scale; there is no ``cmc_downscale`` option), so the
+  runner computes the warps from the decoded frames, caches them per sequence and hands each frame's
+  as ``frame.camera_motion``; without one (no runner) the step is skipped. The split's first frame
+  (and a pair ECC fails on) gets the identity, where the official ``camera_update`` skips frames
+  missing from its json: the same boxes, as there are no tracks yet on the first frame (an identity
+  only rounds ``mean[:4]`` through the corners). The official json pairs the files in
+  ``os.listdir`` order (sorted on the Windows machine it was made on); here frame ``k - 1`` -> ``k``.
+  Off by default: it needs images.
 
 Output as DeepSORT (confirmed tracks with ``time_since_update <= 1``, Kalman box, score 1). AFLink is not
 provided: it is a trained network whose published weights cannot be fetched here (say so rather than
@@ -45,7 +53,8 @@ class StrongSortOptions:
     nsa: bool = option(True, "NSA Kalman: update noise scaled by 1 - detection confidence")
     mc: bool = option(True, "motion cost: lambda * appearance + (1 - lambda) * Mahalanobis, max cosine + 0.05")
     woc: bool = option(True, "without cascade: one assignment over every confirmed track")
-    ecc: bool = option(False, "camera-motion compensation from the frame's warp (needs the runner's camera motion)")
+    ecc: bool = option(False, "camera-motion compensation: StrongSORT's ECC warps between consecutive frames "
+                              "(computed by the runner from the images)")
     min_confidence: float = option(0.6, "drop detections scoring below this (a score equal to it is kept)",
                                    range=(0.1, 0.9), bounds=(0.0, 1.0))
     nms_max_overlap: float = option(1.0, "NMS overlap (1: none removed, detections reordered by score)",
@@ -79,6 +88,12 @@ class StrongSortTracker(CascadeTracker):
             feature_dtype=np.float64, normalize_features=True, ema_alpha=o.ema_alpha if o.ema else None,
             nsa=o.nsa, mc_lambda=o.mc_lambda if o.mc else None, cascade=not o.woc, solver="munkres",
         )
+
+    cmc_method = "ecc_strongsort"  # StrongSORT's own ECC, at its fixed 0.1 scale
+
+    @property
+    def needs_camera_motion(self) -> bool:  # the runner reads it per instance: warps only with ecc on
+        return bool(self.ecc)
 
     def config(self) -> dict:
         return {**super().config(), "max_cosine_distance": self.max_cosine_distance, "nn_budget": self.nn_budget}

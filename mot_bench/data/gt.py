@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mot_bench.data.motfile import MOTFormatError, read_mot_file
-from mot_bench.data.mottext import read_mot_text
+from mot_bench.data.mottext import MOTFormatError, MOTText, parse_mot_text, read_mot_text
 from mot_bench.types import SeqInfo
 
 BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
@@ -72,9 +71,36 @@ def considered_rows(rows: np.ndarray, mot15: bool) -> np.ndarray:
     return rows[keep]
 
 
+def length_source(seq: SeqInfo) -> str:
+    """Where ``seq.length`` came from, for messages about a frame beyond it."""
+    ini = seq.path / "seqinfo.ini"
+    return str(ini) if ini.is_file() else f"{seq.path} (no seqinfo.ini; length inferred)"
+
+
+def read_gt(seq: SeqInfo, data: bytes | None = None, min_cols: int = 6) -> MOTText:
+    """``seq``'s gt file read by the strict reader, with the checks results get and gt needs besides:
+    frames in 1..seqLength (blaming the file or seqinfo.ini), ids >= 0, width/height >= 0, at least one
+    row (an empty gt would score every tracker as all false positives). Errors name path:line."""
+    if data is None:
+        data = seq.gt_path.read_bytes()
+    text = parse_mot_text(seq.gt_path, data, min_cols=min_cols, seq_length=seq.length,
+                          length_from=length_source(seq))
+    if not len(text.rows):
+        raise MOTFormatError(seq.gt_path, 1, "the gt file has no rows; expected one line per annotated box "
+                                             "(frame,id,x,y,w,h,...)")
+    rows = text.rows
+    bad = np.flatnonzero(rows[:, 1] < 0)
+    if len(bad):
+        raise text.error(int(bad[0]), f"gt id must be >= 0, got {rows[bad[0], 1]:g}")
+    bad = np.flatnonzero((rows[:, 4] < 0) | (rows[:, 5] < 0))
+    if len(bad):
+        raise text.error(int(bad[0]), f"width and height must be >= 0, got {rows[bad[0], 4]:g}, {rows[bad[0], 5]:g}")
+    return text
+
+
 def pedestrian_rows(seq: SeqInfo, benchmark: str | None = None) -> np.ndarray:
     """``seq``'s gt rows (every frame of the file) that count as pedestrians; the file must exist."""
-    rows = read_mot_file(seq.gt_path, "gt", seq_length=seq.length)
+    rows = read_gt(seq).rows
     return considered_rows(rows, is_mot15_style(seq, benchmark, rows))
 
 

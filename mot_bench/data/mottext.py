@@ -8,9 +8,11 @@ lines of a file to phrase the error once a check has failed. Rules:
   blank lines are skipped (their numbers still count for ``path:line``);
 * every field is a finite decimal number (digits, one optional sign, point and exponent): no
   ``nan``, ``inf``, hexadecimal or ``1_000``; values are parsed correctly rounded, as ``float()``;
-* frame (column 1) is an integer >= 1 (and <= ``seq_length`` when given), id (column 2) an integer.
+* every value is of sane magnitude (``|v| <= MAX_ABS``): ``347.e67`` is a typo, not a coordinate;
+* frame (column 1) is an integer >= 1 (and <= ``seq_length`` when given), id (column 2) an integer in
+  -1..``MAX_ID`` (scorers remap ids to 0..K-1, so memory never grows with the largest id).
 
-Errors are :class:`~mot_bench.data.motfile.MOTFormatError` naming ``path:line``.
+Errors are :class:`MOTFormatError` naming ``path:line`` (also importable from ``mot_bench.data.motfile``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
-from mot_bench.data.motfile import MOTFormatError
-
 NUM_COLS = 10
+MAX_ABS = 1e9  # no coordinate, size, score or frame number of a real file comes near this
+MAX_ID = 2**31 - 1  # the declared id range: -1 (detections) or 0..MAX_ID
+
+
+class MOTFormatError(ValueError):
+    """A malformed line: names the file, the 1-based line number and what was expected."""
+
+    def __init__(self, path: str | os.PathLike, line: int, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        super().__init__(f"{path}:{line}: {message}")
 
 # bytes a MOT text file may contain: digits, sign, point, exponent, separators, line ends
 _ALLOWED = np.zeros(256, dtype=bool)
@@ -71,7 +82,10 @@ def _fields_of(text: str) -> list[str]:
 
 def _explain(path: Path, data: bytes, min_cols: int, max_cols: int) -> MOTFormatError:
     """The slow path, taken only when the fast parse failed: find the first bad line and say why."""
-    width = None
+    if data.startswith(b"\xef\xbb\xbf"):
+        return MOTFormatError(path, 1, "the file starts with a UTF-8 byte-order mark (BOM); expected plain "
+                                       "comma-separated numbers: save it without the BOM")
+    width, width_line = None, 0
     for lineno, raw in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=1):
         text = raw.strip()
         if not text:
@@ -81,7 +95,7 @@ def _explain(path: Path, data: bytes, min_cols: int, max_cols: int) -> MOTFormat
             return MOTFormatError(path, lineno, f"expected {min_cols} to {max_cols} comma-separated columns "
                                                 f"(frame,id,x,y,w,h,conf,...), got {len(fields)}")
         if width is None:
-            width = len(fields)
+            width, width_line = len(fields), lineno
         if len(fields) != width:
             return MOTFormatError(path, lineno, f"{len(fields)} columns, but earlier lines have {width}; "
                                                 "every line of a file must have the same number of columns")
@@ -91,7 +105,9 @@ def _explain(path: Path, data: bytes, min_cols: int, max_cols: int) -> MOTFormat
             except ValueError:
                 value = None
             if value is None or not np.isfinite(value) or not set(field) <= set("0123456789+-.eE"):
-                return MOTFormatError(path, lineno, f"column {col} is not a number (finite, decimal): {field!r}")
+                hint = " (a header line? MOT text files have none)" if width_line == lineno and any(
+                    c.isalpha() and c not in "eE" for c in text) else ""
+                return MOTFormatError(path, lineno, f"column {col} is not a number (finite, decimal): {field!r}{hint}")
     return MOTFormatError(path, 0, "cannot be parsed as a MOTChallenge text file")
 
 
@@ -121,14 +137,19 @@ def read_mot_text(
     min_cols: int = 6,
     max_cols: int = NUM_COLS,
     seq_length: int | None = None,
+    length_from: str | None = None,
 ) -> MOTText:
-    """Read and check one MOTChallenge text file (see the module docstring for the rules)."""
+    """Read and check one MOTChallenge text file (see the module docstring for the rules).
+
+    ``length_from`` names where ``seq_length`` came from (e.g. the seqinfo.ini), for the message of a
+    frame beyond it: either file may be the wrong one.
+    """
     path = Path(path)
-    return parse_mot_text(path, path.read_bytes(), min_cols, max_cols, seq_length)
+    return parse_mot_text(path, path.read_bytes(), min_cols, max_cols, seq_length, length_from)
 
 
 def parse_mot_text(path: Path, data: bytes, min_cols: int = 6, max_cols: int = NUM_COLS,
-                   seq_length: int | None = None) -> MOTText:
+                   seq_length: int | None = None, length_from: str | None = None) -> MOTText:
     """:func:`read_mot_text` on the bytes of ``path`` already read."""
     buf = np.frombuffer(data, dtype=np.uint8)
     hist = np.bincount(buf, minlength=256)
@@ -144,26 +165,40 @@ def parse_mot_text(path: Path, data: bytes, min_cols: int = 6, max_cols: int = N
     rows[:, :num_cols] = table
     out = MOTText(path, rows, num_cols)
     frame, ids = rows[:, 0], rows[:, 1]
+    huge = np.abs(table) > MAX_ABS
+    huge[:, 1] = False  # ids have their own range
+    bad = np.flatnonzero(huge.any(axis=1))
+    if len(bad):
+        col = int(np.flatnonzero(huge[bad[0]])[0])
+        raise out.error(bad[0], f"column {col + 1} is {table[bad[0], col]:g}; expected a value of magnitude "
+                                f"<= {MAX_ABS:g} (a typo such as 347.e67?)")
     bad = np.flatnonzero((frame != np.floor(frame)) | (frame < 1))
     if len(bad):
         raise out.error(bad[0], f"frame must be an integer >= 1, got {frame[bad[0]]:g}")
     if seq_length is not None:
         bad = np.flatnonzero(frame > seq_length)
         if len(bad):
-            raise out.error(bad[0], f"frame {int(frame[bad[0]])} is outside the sequence (1..{seq_length})")
+            source = f"seqLength={seq_length} in {length_from}" if length_from else f"1..{seq_length}"
+            raise out.error(bad[0], f"frame {int(frame[bad[0]])} is outside the sequence ({source}); "
+                                    "this file or the sequence length is wrong")
     bad = np.flatnonzero(ids != np.floor(ids))
     if len(bad):
         raise out.error(bad[0], f"id must be an integer, got {ids[bad[0]]:g}")
+    bad = np.flatnonzero((ids < -1) | (ids > MAX_ID))
+    if len(bad):
+        raise out.error(bad[0], f"id {ids[bad[0]]:.0f} is outside the declared range -1..{MAX_ID}")
     return out
 
 
 def first_duplicate(frames: np.ndarray, ids: np.ndarray) -> tuple[int, int] | None:
-    """Rows (first, second) of the first repeated (frame, id) pair in file order, or None."""
+    """Rows (first, second) of the first repeated (frame, id) pair in file order, or None.
+
+    Sorted on the exact values (no packed key: ids 0 and 2**32 are different ids)."""
     if len(frames) < 2:
         return None
-    keys = frames.astype(np.int64) * (1 << 32) + (ids.astype(np.int64) & 0xFFFFFFFF)
-    order = np.argsort(keys, kind="stable")
-    same = np.flatnonzero(keys[order[1:]] == keys[order[:-1]])
+    order = np.lexsort((np.arange(len(frames)), ids, frames))  # by frame, id, then file order
+    f, i = frames[order], ids[order]
+    same = np.flatnonzero((f[1:] == f[:-1]) & (i[1:] == i[:-1]))
     if not len(same):
         return None
     second = order[same + 1]

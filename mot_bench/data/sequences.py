@@ -11,6 +11,7 @@ with N frames, half-train is frames 1..N//2+1 and half-val is frames N//2+2..N.
 from __future__ import annotations
 
 import configparser
+import math
 from pathlib import Path
 
 from mot_bench.data.gt import BENCHMARKS
@@ -98,26 +99,72 @@ def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
     seq_dir = Path(seq_dir)
     ini = seq_dir / "seqinfo.ini"
     if ini.is_file():
-        cp = configparser.ConfigParser()
-        try:
-            cp.read(ini, encoding="utf-8")
-            s = cp["Sequence"]
-            return SeqInfo(
-                name=s.get("name", seq_dir.name),
-                path=seq_dir,
-                length=int(s["seqLength"]),
-                width=int(s.get("imWidth", 0) or 0),
-                height=int(s.get("imHeight", 0) or 0),
-                fps=float(s.get("frameRate", DEFAULT_FPS)),
-                im_dir=s.get("imDir", "img1"),
-                im_ext=s.get("imExt", ".jpg"),
-            )
-        except (KeyError, ValueError, configparser.Error) as exc:
-            raise DataError(
-                f"{ini}: expected a [Sequence] section with integer seqLength (and imWidth, imHeight, "
-                f"frameRate): {exc}"
-            ) from None
+        return _read_ini(ini, seq_dir)
     return _infer_seqinfo(seq_dir)
+
+
+def _ini_line(ini: Path, key: str) -> int:
+    """1-based line of ``key =`` in ``ini`` (1 when it is not there: the file as a whole is wrong)."""
+    try:
+        lines = ini.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return 1
+    for lineno, line in enumerate(lines, start=1):
+        if line.split("=", 1)[0].split(":", 1)[0].strip().lower() == key.lower():
+            return lineno
+    return 1
+
+
+def _read_ini(ini: Path, seq_dir: Path) -> SeqInfo:
+    """A strict read of seqinfo.ini: errors are ``seqinfo.ini:LINE: what was found, what was expected``."""
+    cp = configparser.ConfigParser(interpolation=None)
+    try:
+        cp.read_string(ini.read_bytes().decode("utf-8"), source=str(ini))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{ini}:1: not UTF-8 text ({exc.reason}); expected a [Sequence] section") from None
+    except configparser.Error as exc:
+        errors = getattr(exc, "errors", None)  # ParsingError: [(lineno, line), ...]
+        line = errors[0][0] if errors else getattr(exc, "lineno", None) or 1
+        found = f"found {errors[0][1]!r}" if errors else type(exc).__name__
+        raise DataError(f"{ini}:{line}: cannot be read as an ini file ({found}); expected a [Sequence] "
+                        "section of key=value lines") from None
+    if "Sequence" not in cp:
+        raise DataError(f"{ini}:1: no [Sequence] section; expected [Sequence] with seqLength, imWidth, "
+                        "imHeight, frameRate")
+    s = cp["Sequence"]
+
+    def integer(key: str, default: int | None, low: int) -> int:
+        raw = s.get(key)
+        if raw is None:
+            if default is None:
+                raise DataError(f"{ini}:1: no {key}; expected {key}=N (an integer >= {low}) in [Sequence]")
+            return default
+        text = raw.strip()
+        if not (text.isascii() and text.isdigit()) or int(text) < low or int(text) > 10**7:
+            raise DataError(f"{ini}:{_ini_line(ini, key)}: {key}={raw!r}; expected an integer in {low}..10000000")
+        return int(text)
+
+    length = integer("seqLength", None, 1)
+    width = integer("imWidth", 0, 0)
+    height = integer("imHeight", 0, 0)
+    raw_fps = s.get("frameRate")
+    fps = DEFAULT_FPS
+    if raw_fps is not None:
+        try:
+            fps = float(raw_fps)
+        except ValueError:
+            fps = float("nan")
+        if not (fps > 0 and math.isfinite(fps) and fps <= 1000) or not set(raw_fps.strip()) <= set("0123456789.eE+"):
+            raise DataError(f"{ini}:{_ini_line(ini, 'frameRate')}: frameRate={raw_fps!r}; expected a number of "
+                            "frames per second in (0, 1000]")
+    im_ext = s.get("imExt", ".jpg").strip() or ".jpg"
+    if not im_ext.startswith(".") or "/" in im_ext:
+        raise DataError(f"{ini}:{_ini_line(ini, 'imExt')}: imExt={im_ext!r}; expected an extension such as .jpg")
+    im_dir = s.get("imDir", "img1").strip() or "img1"
+    if Path(im_dir).is_absolute() or ".." in Path(im_dir).parts:
+        raise DataError(f"{ini}:{_ini_line(ini, 'imDir')}: imDir={im_dir!r}; expected a folder inside {seq_dir}")
+    return SeqInfo(name=s.get("name", seq_dir.name).strip() or seq_dir.name, path=seq_dir, length=length,
+                   width=width, height=height, fps=fps, im_dir=im_dir, im_ext=im_ext)
 
 
 def _infer_seqinfo(seq_dir: Path) -> SeqInfo:

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from mot_bench.data.gt import BENCHMARKS, gt_num_columns, infer_benchmark
-from mot_bench.data.motfile import MOTFormatError
-from mot_bench.data.mottext import first_duplicate, read_mot_text
+from mot_bench.data.gt import BENCHMARKS, gt_num_columns, infer_benchmark, length_source
+from mot_bench.data.mottext import MOTFormatError, first_duplicate, read_mot_text
 from mot_bench.types import SeqInfo
 
 METRICS = ("HOTA", "CLEAR", "Identity")
@@ -124,7 +123,8 @@ def check_result_rows(rows: np.ndarray, seq: SeqInfo, where: str, line_of=None) 
         raise fail(int(bad[0]), f"frame must be an integer >= 1, got {frame[bad[0]]:g}")
     bad = np.flatnonzero(frame > seq.length)
     if len(bad):
-        raise fail(int(bad[0]), f"frame {int(frame[bad[0]])} is outside the sequence (1..{seq.length})")
+        raise fail(int(bad[0]), f"frame {int(frame[bad[0]])} is outside the sequence "
+                                f"(seqLength={seq.length} in {length_source(seq)})")
     bad = np.flatnonzero(ids != np.floor(ids))
     if len(bad):
         raise fail(int(bad[0]), f"id must be an integer, got {ids[bad[0]]:g}")

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from mot_bench.data.gt import read_gt
+from mot_bench.data.mottext import MOTFormatError
 from mot_bench.metrics.common import (
     BENCHMARKS,
     DEFAULT_ENGINE,
@@ -52,8 +54,20 @@ _CLASS = "pedestrian"  # the only class MotChallenge2DBox evaluates
 # the temporary TrackEval layout
 
 
-def _write_results(rows: np.ndarray, seq: SeqInfo, dest: Path) -> None:
-    """Write the rows of the evaluated frame range, renumbered from 1, as 10 comma-separated columns.
+_LARGE_ID = 1_000_000  # TrackEval allocates arrays as long as the largest id: remap ids above this
+
+
+def _remap_ids(rows: np.ndarray) -> np.ndarray:
+    """Ids replaced by their rank among the file's ids (order kept, so TrackEval scores the same)."""
+    if not len(rows) or rows[:, 1].max() <= _LARGE_ID:
+        return rows
+    rows = rows.copy()
+    rows[:, 1] = np.unique(rows[:, 1], return_inverse=True)[1] + 1
+    return rows
+
+
+def _write_results(rows: np.ndarray, seq: SeqInfo, dest: Path, num_cols: int = 10) -> None:
+    """Write the rows of the evaluated frame range, renumbered from 1, as ``num_cols`` comma-separated columns.
 
     Values are written with ``repr`` so TrackEval parses back exactly the floats we validated.
     """
@@ -62,7 +76,7 @@ def _write_results(rows: np.ndarray, seq: SeqInfo, dest: Path) -> None:
         rows = rows[keep]
     offset = seq.first_frame - 1
     lines = []
-    for r in rows.tolist():
+    for r in rows[:, :num_cols].tolist():
         lines.append(f"{int(r[0]) - offset},{int(r[1])}," + ",".join(repr(v) for v in r[2:]) + "\n")
     dest.write_text("".join(lines), encoding="utf-8")
 
@@ -119,12 +133,21 @@ def _prepare_layout(seqs: list[SeqInfo], results_dir: Path, benchmark: str, tmp:
         check_sequence(seq, benchmark)
         res_path = results_dir / f"{seq.name}.txt"
         rows = load_results(res_path, seq)
+        try:  # the gt gets our checks (the fast engine's) before TrackEval sees it
+            gt = read_gt(seq, min_cols=8)
+        except MOTFormatError as exc:
+            raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
         (gt_root / seq.name / "gt").mkdir(parents=True)
-        _link_frame_range(seq.gt_path, seq, gt_root / seq.name / "gt" / "gt.txt")
-        if _trackeval_readable(res_path):  # the common case: TrackEval reads the user's file itself
+        gt_rows = _remap_ids(gt.rows)
+        if gt_rows is gt.rows:
+            _link_frame_range(seq.gt_path, seq, gt_root / seq.name / "gt" / "gt.txt")
+        else:
+            _write_results(gt_rows, seq, gt_root / seq.name / "gt" / "gt.txt", gt.num_cols)
+        trk_rows = _remap_ids(rows)
+        if trk_rows is rows and _trackeval_readable(res_path):  # the common case: TrackEval reads the file
             _link_frame_range(res_path, seq, trk_root / f"{seq.name}.txt")
-        else:  # e.g. 6 columns, spaces, blank lines: hand TrackEval the validated rows instead
-            _write_results(rows, seq, trk_root / f"{seq.name}.txt")
+        else:  # e.g. 6 columns, spaces, blank lines, huge ids: hand TrackEval the validated rows instead
+            _write_results(trk_rows, seq, trk_root / f"{seq.name}.txt")
         seq_lengths[seq.name] = seq.num_frames
     return seq_lengths
 

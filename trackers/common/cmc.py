@@ -18,6 +18,15 @@ full-resolution pixels:
   ``applyEcc`` never updates its stored frame (each warp is relative to the *first* frame of the
   sequence) and returns the translation in downscaled pixels; here the warp is previous -> current
   in full-resolution pixels like every other method;
+* ``ecc_strongsort``: StrongSORT's ECC (dyhBUPT/StrongSORT ``others/ecc.py`` ``ECC`` as its
+  ``__main__`` calls it per pair of consecutive frames): grey (``cv2.COLOR_BGR2GRAY``), both frames
+  resized by the fixed scale 0.1 (``fx = fy = 0.1``, ``INTER_LINEAR``), ``cv2.findTransformECC``
+  from a float32 2x3 identity with a Euclidean model, criteria EPS|COUNT (100 iterations, eps
+  1e-5), no mask, Gaussian filter size 1, then the float32 translation divided by 0.1. No blur, no
+  border handling; ``downscale`` is ignored (the scale is always the official 0.1, recorded as
+  downscale 10 by the runner). A failed estimate (``cv2.error``, e.g. no convergence, where the
+  official script would stop) gives the identity. Identical, bit for bit, to the official function
+  on PETS09-S2L1 and TUD-Campus frame pairs (OpenCV 5.0, numpy 2.4);
 * ``file``: the official precomputed GMC files (``GMC-<SEQ>.txt``, one tab-separated row
   ``k a11 a12 tx a21 a22 ty`` per frame; see :func:`read_gmc_file` and :func:`file_warps`);
 * ``none``: the identity.
@@ -61,8 +70,11 @@ import numpy as np
 
 from mot_bench.types import SeqInfo
 
-IMAGE_METHODS = ("orb", "sift", "ecc", "sparseOptFlow")
+IMAGE_METHODS = ("orb", "sift", "ecc", "sparseOptFlow", "ecc_strongsort")
 METHODS = (*IMAGE_METHODS, "file", "none")
+# Methods whose downscale is fixed whatever a tracker asks (the runner records and caches this one).
+FIXED_DOWNSCALE = {"file": 1, "ecc_strongsort": 10}
+STRONGSORT_ECC_SCALE = 0.1
 
 
 def identity() -> np.ndarray:
@@ -202,6 +214,32 @@ def ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray, downscale: int = 2)
     return warp
 
 
+def strongsort_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.ndarray:
+    """``ecc_strongsort``: StrongSORT's ``ECC(prev, curr, MOTION_EUCLIDEAN, eps=1e-5, max_iter=100,
+    scale=0.1)``, the float32 result as float64 (identity if ECC fails)."""
+    import cv2
+
+    if prev_image.shape != curr_image.shape:
+        raise ValueError(f"ecc_strongsort: frames of different shapes {prev_image.shape} and {curr_image.shape}")
+    prev, curr = prev_image, curr_image
+    if prev.ndim == 3:
+        prev = cv2.cvtColor(prev, cv2.COLOR_BGR2GRAY)
+        curr = cv2.cvtColor(curr, cv2.COLOR_BGR2GRAY)
+    scale = STRONGSORT_ECC_SCALE
+    prev = cv2.resize(prev, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    curr = cv2.resize(curr, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    warp = np.eye(2, 3, dtype=np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
+    try:
+        _, warp = cv2.findTransformECC(prev, curr, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
+    except cv2.error:
+        return identity()
+    # in place on the float32 matrix, as the official code (the division's rounding follows numpy's rules)
+    warp[0, 2] = warp[0, 2] / scale
+    warp[1, 2] = warp[1, 2] / scale
+    return np.asarray(warp, dtype=np.float64)
+
+
 def estimate_warp(
     method: str,
     prev_image: np.ndarray,
@@ -219,6 +257,8 @@ def estimate_warp(
         return sparse_flow_warp(prev_image, curr_image, downscale)
     if method == "ecc":
         return ecc_warp(prev_image, curr_image, downscale)
+    if method == "ecc_strongsort":
+        return strongsort_ecc_warp(prev_image, curr_image)
     if method == "none":
         return identity()
     raise ValueError("the 'file' method reads precomputed warps: use file_warps() or sequence_warps()")
@@ -309,6 +349,8 @@ def _cache_key(seq: SeqInfo, method: str, downscale: int, gmc_dir: str | Path | 
     if method == "file":
         path = gmc_file_path(gmc_dir, seq.name)
         extra = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    elif method == "ecc_strongsort":
+        extra = f"s{STRONGSORT_ECC_SCALE:g}"  # the fixed official scale, whatever downscale was asked
     else:
         extra = f"d{downscale}"
     return f"{seq.name}-{method}-{seq.first_frame}-{seq.last_frame}-{extra}"

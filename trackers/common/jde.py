@@ -78,24 +78,31 @@ class STrack:
     def to_xyah(self) -> np.ndarray:
         return self.tlwh_to_xyah(self.tlwh)
 
+    @staticmethod
+    def means_to_tlwh(means: np.ndarray) -> np.ndarray:
+        """``tlwh`` of (N, 4+) Kalman means at once; a subclass with another state layout overrides it."""
+        return xyah_to_tlwh(means)
+
     def measurement(self, tlwh: np.ndarray) -> np.ndarray:
         """A box as the Kalman filter measures it: (x, y, a, h) here; subclasses with another filter override."""
         return self.tlwh_to_xyah(tlwh)
 
     # -- life cycle -----------------------------------------------------------------------------
     @staticmethod
-    def multi_predict(stracks: list[STrack]) -> None:
-        """Vectorised predict; tracks not in the tracked state get their height velocity zeroed."""
+    def multi_predict(stracks: list[STrack]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Vectorised predict; tracks not in the tracked state get their height velocity zeroed.
+        Returns the predicted (N, 8) means and (N, 8, 8) covariances (the tracks hold their rows)."""
         if not stracks:
-            return
-        multi_mean = np.asarray([st.mean.copy() for st in stracks])
-        multi_cov = np.asarray([st.covariance for st in stracks])
-        for i, st in enumerate(stracks):
-            if st.state != TrackState.TRACKED:
-                multi_mean[i][7] = 0
+            return None
+        multi_mean = np.array([st.mean for st in stracks])
+        multi_cov = np.array([st.covariance for st in stracks])
+        not_tracked = [i for i, st in enumerate(stracks) if st.state != TrackState.TRACKED]
+        if not_tracked:
+            multi_mean[not_tracked, 7] = 0
         multi_mean, multi_cov = STrack.shared_kalman.multi_predict(multi_mean, multi_cov)
         for st, mean, cov in zip(stracks, multi_mean, multi_cov, strict=True):
             st.mean, st.covariance = mean, cov
+        return multi_mean, multi_cov
 
     def activate(self, kalman_filter: KalmanFilterXYAH, frame_id: int, track_id: int) -> None:
         """Start a track; it is confirmed at once only in the sequence's first frame."""
@@ -138,8 +145,77 @@ class STrack:
         self.state = TrackState.REMOVED
 
 
+def xyah_to_tlwh(xyah: np.ndarray) -> np.ndarray:
+    """``STrack.tlwh`` of (N, 4+) Kalman means at once, with the same arithmetic."""
+    ret = np.array(xyah[:, :4], dtype=np.float64)
+    ret[:, 2] *= ret[:, 3]
+    ret[:, :2] -= ret[:, 2:] / 2
+    return ret
+
+
+def tlwh_to_tlbr(tlwh: np.ndarray) -> np.ndarray:
+    """``STrack.tlbr`` from (N, 4) tlwh boxes: x2 = w + x, y2 = h + y (copies)."""
+    ret = np.array(tlwh, dtype=np.float64)
+    ret[:, 2:] += ret[:, :2]
+    return ret
+
+
+def xyah_to_tlbr(xyah: np.ndarray) -> np.ndarray:
+    """``STrack.tlbr`` of (N, 4+) Kalman means at once."""
+    ret = xyah_to_tlwh(xyah)
+    ret[:, 2:] += ret[:, :2]
+    return ret
+
+
+def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
+    """``STrack.tlwh_to_xyah`` of (N, 4) boxes at once."""
+    ret = np.array(tlwh, dtype=np.float64)
+    ret[:, :2] += ret[:, 2:] / 2
+    ret[:, 2] /= ret[:, 3]
+    return ret
+
+
 def tlbrs(tracks: list[STrack]) -> np.ndarray:
-    return np.asarray([t.tlbr for t in tracks], dtype=np.float64).reshape(-1, 4)
+    """(N, 4) ``tlbr`` of the tracks, computed for all tracks at once."""
+    if not tracks:
+        return np.zeros((0, 4))
+    try:
+        means = np.array([t.mean[:4] for t in tracks])
+    except TypeError:  # detections wrapped as tracks have no mean
+        return np.asarray([t.tlbr for t in tracks], dtype=np.float64).reshape(-1, 4)
+    ret = type(tracks[0]).means_to_tlwh(means)
+    ret[:, 2:] += ret[:, :2]
+    return ret
+
+
+def multi_update_tracks(
+    kf: KalmanFilterXYAH,
+    tracks: list[STrack],
+    xyah: np.ndarray,
+    scores: np.ndarray,
+    frame_id: int,
+    means: np.ndarray | None = None,
+    covs: np.ndarray | None = None,
+) -> None:
+    """``update`` (tracked or unconfirmed tracks) or ``re_activate`` (any other state) of every
+    track with the matching row of ``xyah`` and ``scores``, one Kalman update for all of them.
+    ``means``/``covs``: the tracks' current states already stacked (else read from the tracks)."""
+    if not tracks:
+        return
+    if means is None or covs is None:
+        means = np.array([t.mean for t in tracks])
+        covs = np.array([t.covariance for t in tracks])
+    means, covs = kf.multi_update(means, covs, xyah)
+    for t, mean, cov, score in zip(tracks, means, covs, scores, strict=True):
+        t.mean, t.covariance = mean, cov
+        if t.state == TrackState.TRACKED:
+            t.tracklet_len += 1
+        else:
+            t.tracklet_len = 0
+        t.state = TrackState.TRACKED
+        t.is_activated = True
+        t.frame_id = frame_id
+        t.score = score
 
 
 def track_iou_distance(atracks: list[STrack], btracks: list[STrack]) -> np.ndarray:
@@ -162,15 +238,18 @@ def sub_stracks(tlista: list[STrack], removed_ids: set[int]) -> list[STrack]:
     out: dict[int, STrack] = {}
     for t in tlista:
         out[t.track_id] = t
-    for tid in removed_ids:
-        out.pop(tid, None)
-    return list(out.values())
+    return [t for tid, t in out.items() if tid not in removed_ids]
 
 
 def remove_duplicate_stracks(stracksa: list[STrack], stracksb: list[STrack]) -> tuple[list[STrack], list[STrack]]:
     """A tracked and a lost track overlapping with IoU distance < 0.15: drop the younger one."""
-    pdist = track_iou_distance(stracksa, stracksb)
+    if not stracksa or not stracksb:
+        return list(stracksa), list(stracksb)
+    boxes = tlbrs(stracksa + stracksb)
+    pdist = iou_distance(boxes[: len(stracksa)], boxes[len(stracksa) :])
     pairs = np.where(pdist < 0.15)
+    if not len(pairs[0]):
+        return list(stracksa), list(stracksb)
     dupa, dupb = set(), set()
     for p, q in zip(*pairs, strict=True):
         timep = stracksa[p].frame_id - stracksa[p].start_frame
@@ -291,12 +370,17 @@ class JDEStyleTracker(Tracker):
 
     def _report(self, stracks: list[STrack]) -> Tracks:
         """The demo/evaluator output filter: area > min_box_area and not w/h > aspect_ratio_thresh."""
-        rows = []
-        for t in stracks:
-            tlwh = t.tlwh
-            vertical = self.aspect_ratio_thresh is not None and tlwh[2] / tlwh[3] > self.aspect_ratio_thresh
-            if tlwh[2] * tlwh[3] > self.min_box_area and not vertical:
-                rows.append((t.tlbr, t.track_id, float(t.score)))
-        return Tracks.from_list(rows)
+        if not stracks:
+            return Tracks.empty()
+        tlwh = type(stracks[0]).means_to_tlwh(np.array([t.mean[:4] for t in stracks]))
+        keep = tlwh[:, 2] * tlwh[:, 3] > self.min_box_area
+        if self.aspect_ratio_thresh is not None:
+            keep &= ~(tlwh[:, 2] / tlwh[:, 3] > self.aspect_ratio_thresh)
+        rows = keep.nonzero()[0]
+        return Tracks(
+            tlwh_to_tlbr(tlwh[rows]),
+            np.array([stracks[i].track_id for i in rows], dtype=np.int64),
+            np.array([float(stracks[i].score) for i in rows], dtype=np.float64),
+        )
 
 

@@ -42,7 +42,7 @@ class KalmanFilterXYAH:
     def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New track from an (x, y, a, h) measurement; velocities start at 0 with wide uncertainty."""
         h = measurement[3]
-        mean = np.r_[measurement, np.zeros_like(measurement)]
+        mean = np.concatenate([measurement, np.zeros_like(measurement)])
         wp, wv = self._std_weight_position, self._std_weight_velocity
         std = [2 * wp * h, 2 * wp * h, 1e-2, 2 * wp * h, 10 * wv * h, 10 * wv * h, 1e-5, 10 * wv * h]
         return mean, np.diag(np.square(std))
@@ -60,15 +60,29 @@ class KalmanFilterXYAH:
         return mean, covariance
 
     def multi_predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised :meth:`predict` over (N, 8) means and (N, 8, 8) covariances (as the official code)."""
-        sqr = np.square(np.stack(self._motion_std(mean[:, 3]), axis=1))  # (N, 8)
-        motion_cov = np.zeros((len(mean), 8, 8))
-        idx = np.arange(8)
-        motion_cov[:, idx, idx] = sqr
-        mean = np.dot(mean, self._motion_mat.T)
-        left = np.dot(self._motion_mat, covariance).transpose((1, 0, 2))
-        covariance = np.dot(left, self._motion_mat.T) + motion_cov
-        return mean, covariance
+        """Vectorised :meth:`predict` over (N, 8) means and (N, 8, 8) covariances, bit for bit as the
+        official ``multi_predict`` (``np.dot`` with the motion matrix F = [[I, I], [0, I]]).
+
+        Every element of F·x and F·P·F' is a sum of at most two non-zero terms per product (F is
+        0/1), which any summation order rounds identically; so the products are written as the
+        additions they are: rows i += rows i+4, then columns j += columns j+4 (i, j < 4). Adding
+        the motion noise as a full matrix (zeros off the diagonal) turns -0.0 into +0.0 exactly
+        as the reference's sums do.
+        """
+        n = len(mean)
+        wp, wv = self._std_weight_position, self._std_weight_velocity
+        std = mean[:, 3, None] * np.array([wp, wp, 0.0, wp, wv, wv, 0.0, wv])  # weight * h, as the reference
+        std[:, 2] = 1e-2
+        std[:, 6] = 1e-5
+        motion_cov = np.zeros((n, 64))
+        motion_cov[:, ::9] = np.square(std)  # the diagonals
+        new_mean = np.array(mean, dtype=np.float64)
+        new_mean[:, :4] += mean[:, 4:]
+        cov = np.array(covariance, dtype=np.float64)
+        cov[:, :4, :] += covariance[:, 4:, :]
+        cov[:, :, :4] += cov[:, :, 4:]
+        cov += motion_cov.reshape(n, 8, 8)
+        return new_mean, cov
 
     def project(
         self, mean: np.ndarray, covariance: np.ndarray, confidence: float | None = None
@@ -100,6 +114,44 @@ class KalmanFilterXYAH:
         innovation = measurement - projected_mean
         new_mean = mean + np.dot(innovation, kalman_gain.T)
         new_covariance = covariance - np.linalg.multi_dot((kalman_gain, projected_cov, kalman_gain.T))
+        return new_mean, new_covariance
+
+    def multi_update(
+        self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`update` of (N, 8) means and (N, 8, 8) covariances with (N, 4) measurements, bit for bit.
+
+        The projection is elementwise; the Cholesky factor and solve are the LAPACK routines
+        ``cho_factor``/``cho_solve`` call (dpotrf, dpotrs, same arguments), one track at a time;
+        the products are ``np.matmul`` on stacks, which calls per track the BLAS routine ``np.dot``
+        calls (same shapes and memory layouts: the gain is kept as the transpose of dpotrs'
+        Fortran-ordered solution, as the reference's ``.T`` views are).
+        """
+        n = len(mean)
+        if n == 0:
+            return mean.reshape(0, 8), covariance.reshape(0, 8, 8)
+        wp = self._std_weight_position
+        std = mean[:, 3, None] * np.array([wp, wp, 0.0, wp])
+        std[:, 2] = 1e-1
+        innovation_cov = np.zeros((n, 16))
+        innovation_cov[:, ::5] = np.square(std)  # the diagonals
+        projected_mean = mean[:, :4]
+        projected_cov = covariance[:, :4, :4] + innovation_cov.reshape(n, 4, 4)
+        # The solve's right-hand side: np.dot(covariance, H.T).T, one (4, 8) view per track.
+        rhs = np.matmul(covariance, self._update_mat.T).transpose((0, 2, 1))
+        gain = np.empty((n, 8, 4))
+        for i in range(n):
+            c, info = dpotrf(projected_cov[i], 1, 0)  # lower, clean=False: cho_factor(lower=True)
+            if info != 0:  # let scipy raise its own error
+                scipy.linalg.cho_factor(projected_cov[i], lower=True, check_finite=False)
+            x, info = dpotrs(c, rhs[i], 1)  # lower: cho_solve
+            if info != 0:
+                raise ValueError(f"illegal value in {-info}th argument of internal potrs")
+            gain[i] = x.T
+        gain_t = gain.transpose((0, 2, 1))
+        innovation = measurement - projected_mean
+        new_mean = mean + np.matmul(innovation[:, None, :], gain_t)[:, 0, :]
+        new_covariance = covariance - np.matmul(gain, np.matmul(projected_cov, gain_t))
         return new_mean, new_covariance
 
     def gating_distance(
@@ -219,6 +271,31 @@ def sort_x_to_bbox(x: np.ndarray) -> np.ndarray:
     return np.array([x[0] - w / 2.0, x[1] - h / 2.0, x[0] + w / 2.0, x[1] + h / 2.0]).reshape(4)
 
 
+def sort_bboxes_to_z(bboxes: np.ndarray) -> np.ndarray:
+    """:func:`sort_bbox_to_z` for (N, 4+) boxes at once: (N, 4) [cx, cy, area, w/h], same arithmetic."""
+    w = bboxes[:, 2] - bboxes[:, 0]
+    h = bboxes[:, 3] - bboxes[:, 1]
+    z = np.empty((len(bboxes), 4))
+    z[:, 0] = bboxes[:, 0] + w / 2.0
+    z[:, 1] = bboxes[:, 1] + h / 2.0
+    z[:, 2] = w * h
+    z[:, 3] = w / h
+    return z
+
+
+def sort_xs_to_bboxes(x: np.ndarray) -> np.ndarray:
+    """:func:`sort_x_to_bbox` for (N, 7) states at once: (N, 4) boxes, same arithmetic."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.sqrt(x[:, 2] * x[:, 3])
+        h = x[:, 2] / w
+    out = np.empty((len(x), 4))
+    out[:, 0] = x[:, 0] - w / 2.0
+    out[:, 1] = x[:, 1] - h / 2.0
+    out[:, 2] = x[:, 0] + w / 2.0
+    out[:, 3] = x[:, 1] + h / 2.0
+    return out
+
+
 class SortKalmanFilter:
     """SORT's per-track 7-d filter with filterpy's ``KalmanFilter(dim_x=7, dim_z=4)`` semantics.
 
@@ -272,3 +349,69 @@ class SortKalmanFilter:
         self.x = self.x + np.dot(K, y)
         I_KH = self._I - np.dot(K, H)
         self.P = np.dot(np.dot(I_KH, self.P), I_KH.T) + np.dot(np.dot(K, R), K.T)
+
+
+class SortKalmanBank:
+    """:class:`SortKalmanFilter` for all tracks at once: states (N, 7), covariances (N, 7, 7).
+
+    Every step is the per-track filterpy arithmetic applied to the whole stack: ``np.matmul`` on
+    stacks calls the same BLAS routine (dgemm/dgemv, same shapes, same transposition flags) per
+    track as ``np.dot`` does on one track, and ``np.linalg.inv`` on a stack runs the same LAPACK
+    solve per matrix, so the results are the per-track ones bit for bit, without a Python loop.
+    """
+
+    F = SortKalmanFilter.F
+    H = SortKalmanFilter.H
+    _I = SortKalmanFilter._I
+    R = np.eye(4)
+    R[2:, 2:] *= 10.0
+    P0 = np.eye(7)
+    P0[4:, 4:] *= 1000.0
+    P0 *= 10.0
+    Q = np.eye(7)
+    Q[-1, -1] *= 0.01
+    Q[4:, 4:] *= 0.01
+
+    def __init__(self) -> None:
+        self.x = np.zeros((0, 7))
+        self.P = np.zeros((0, 7, 7))
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def add(self, z: np.ndarray) -> None:
+        """New filters from (K, 4) measurements (velocities 0, SORT's initial P), appended."""
+        x = np.zeros((len(z), 7))
+        x[:, :4] = z
+        self.x = np.concatenate([self.x, x])
+        self.P = np.concatenate([self.P, np.broadcast_to(self.P0, (len(z), 7, 7))])
+
+    def keep(self, mask: np.ndarray) -> None:
+        self.x = self.x[mask]
+        self.P = self.P[mask]
+
+    def predict(self) -> None:
+        """SORT's area-velocity clamp, then x = F x; P = F P F' + Q for every filter."""
+        x = self.x
+        x[(x[:, 6] + x[:, 2]) <= 0, 6] *= 0.0
+        self.x = np.matmul(self.F, x[:, :, None])[:, :, 0]
+        self.P = 1.0 * np.matmul(np.matmul(self.F, self.P), self.F.T) + self.Q
+
+    def update(self, idx: np.ndarray, z: np.ndarray) -> None:
+        """filterpy's update (explicit inverse of S, Joseph form) of filters ``idx`` with (K, 4) ``z``."""
+        if len(idx) == 0:
+            return
+        H, R = self.H, self.R
+        x = self.x[idx][:, :, None]
+        P = self.P[idx]
+        y = z[:, :, None] - np.matmul(H, x)
+        PHT = np.matmul(P, H.T)
+        S = np.matmul(H, PHT) + R
+        SI = np.linalg.inv(S)
+        K = np.matmul(PHT, SI)
+        x = x + np.matmul(K, y)
+        KT = K.transpose(0, 2, 1)
+        I_KH = self._I - np.matmul(K, H)
+        P = np.matmul(np.matmul(I_KH, P), I_KH.transpose(0, 2, 1)) + np.matmul(np.matmul(K, R), KT)
+        self.x[idx] = x[:, :, 0]
+        self.P[idx] = P

@@ -16,6 +16,8 @@ from trackers.common.kalman import CHI2INV95, KalmanFilterXYAH
 
 
 def _as_boxes(boxes: np.ndarray | list) -> np.ndarray:
+    if isinstance(boxes, np.ndarray) and boxes.dtype == np.float64 and boxes.ndim == 2 and boxes.shape[1] == 4:
+        return boxes
     return np.ascontiguousarray(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
 
 
@@ -40,20 +42,22 @@ def bbox_ious(boxes: np.ndarray, query_boxes: np.ndarray) -> np.ndarray:
     out = np.zeros((len(a), len(q)), dtype=np.float64)
     if out.size == 0:
         return out
-    q_area = (q[:, 2] - q[:, 0] + 1) * (q[:, 3] - q[:, 1] + 1)
-    iw = np.minimum(a[:, None, 2], q[None, :, 2]) - np.maximum(a[:, None, 0], q[None, :, 0]) + 1
-    ih = np.minimum(a[:, None, 3], q[None, :, 3]) - np.maximum(a[:, None, 1], q[None, :, 1]) + 1
-    ok = (iw > 0) & (ih > 0)
-    a_area = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    wh = a[:, 2:] - a[:, :2] + 1
+    a_area = wh[:, 0] * wh[:, 1]
+    wh = q[:, 2:] - q[:, :2] + 1
+    q_area = wh[:, 0] * wh[:, 1]
+    iwh = np.minimum(a[:, None, 2:], q[None, :, 2:]) - np.maximum(a[:, None, :2], q[None, :, :2]) + 1
+    iw, ih = iwh[..., 0], iwh[..., 1]
     inter = iw * ih
     ua = a_area[:, None] + q_area[None, :] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[ok] = inter[ok] / ua[ok]
+    np.divide(inter, ua, out=out, where=(iw > 0) & (ih > 0))
     return out
 
 
 def iou_distance(atlbrs: np.ndarray, btlbrs: np.ndarray) -> np.ndarray:
     """FairMOT/ByteTrack cost: 1 - bbox_ious (an empty side gives an empty (N, M) matrix)."""
+    if len(atlbrs) == 0 or len(btlbrs) == 0:
+        return np.zeros((len(atlbrs), len(btlbrs)), dtype=np.float64)
     return 1 - bbox_ious(atlbrs, btlbrs)
 
 
@@ -70,17 +74,19 @@ def linear_assignment(cost_matrix: np.ndarray, thresh: float) -> tuple[np.ndarra
             np.arange(cost_matrix.shape[1]),
         )
     _, x, y = lap.lapjv(cost_matrix, extend_cost=True, cost_limit=thresh)
-    rows = np.flatnonzero(x >= 0)
-    matches = np.stack([rows, x[rows]], axis=1).astype(int) if len(rows) else np.empty((0, 2), dtype=int)
-    return matches, np.flatnonzero(x < 0), np.flatnonzero(y < 0)
+    rows = (x >= 0).nonzero()[0]
+    matches = np.empty((len(rows), 2), dtype=int)
+    matches[:, 0] = rows
+    matches[:, 1] = x[rows]
+    return matches, (x < 0).nonzero()[0], (y < 0).nonzero()[0]
 
 
 def sort_linear_assignment(cost_matrix: np.ndarray) -> np.ndarray:
     """SORT's ``linear_assignment``: lapjv on the full (rectangular, zero-extended) cost, no limit.
     Returns (K, 2) [row, col] pairs in row order."""
     _, x, y = lap.lapjv(np.asarray(cost_matrix, dtype=np.float64), extend_cost=True)
-    pairs = [[y[i], i] for i in x if i >= 0]
-    return np.array(pairs, dtype=int).reshape(-1, 2)
+    cols = x[x >= 0]
+    return np.stack([y[cols], cols], axis=1).astype(int)
 
 
 def sort_associate(
@@ -97,24 +103,21 @@ def sort_associate(
         return np.empty((0, 2), dtype=int), np.arange(len(dets)), np.empty((0,), dtype=int)
     iou_matrix = iou_sort(dets, trks)
     if min(iou_matrix.shape) > 0:
-        a = (iou_matrix > iou_threshold).astype(np.int32)
+        a = iou_matrix > iou_threshold
         if a.sum(1).max() == 1 and a.sum(0).max() == 1:
-            matched = np.stack(np.where(a), axis=1)
+            matched = np.stack(np.nonzero(a), axis=1)
         else:
             matched = sort_linear_assignment(-iou_matrix)
     else:
         matched = np.empty((0, 2), dtype=int)
-    unmatched_dets = [d for d in range(len(dets)) if d not in matched[:, 0]]
-    unmatched_trks = [t for t in range(len(trks)) if t not in matched[:, 1]]
-    matches = []
-    for m in matched:
-        if iou_matrix[m[0], m[1]] < iou_threshold:
-            unmatched_dets.append(int(m[0]))
-            unmatched_trks.append(int(m[1]))
-        else:
-            matches.append(m)
-    out = np.array(matches, dtype=int).reshape(-1, 2)
-    return out, np.array(unmatched_dets, dtype=int), np.array(unmatched_trks, dtype=int)
+    det_free = np.ones(len(dets), dtype=bool)
+    det_free[matched[:, 0]] = False
+    trk_free = np.ones(len(trks), dtype=bool)
+    trk_free[matched[:, 1]] = False
+    low = iou_matrix[matched[:, 0], matched[:, 1]] < iou_threshold
+    unmatched_dets = np.concatenate([np.flatnonzero(det_free), matched[low, 0]]).astype(int)
+    unmatched_trks = np.concatenate([np.flatnonzero(trk_free), matched[low, 1]]).astype(int)
+    return matched[~low].astype(int).reshape(-1, 2), unmatched_dets, unmatched_trks
 
 
 def embedding_distance(
@@ -174,6 +177,4 @@ def fuse_score(cost_matrix: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
     """ByteTrack's score fusion (used when not ``mot20``): 1 - IoU_similarity * detection score."""
     if cost_matrix.size == 0:
         return cost_matrix
-    iou_sim = 1 - cost_matrix
-    scores = np.expand_dims(np.asarray(det_scores), axis=0).repeat(cost_matrix.shape[0], axis=0)
-    return 1 - iou_sim * scores
+    return 1 - (1 - cost_matrix) * np.asarray(det_scores)[None, :]

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from mot_bench.data.motfile import MOTFormatError
-from mot_bench.data.mottext import nonblank_line_numbers, parse_mot_text
+from mot_bench.data.gt import read_gt
+from mot_bench.data.mottext import MOTFormatError, nonblank_line_numbers
 from mot_bench.metrics.common import (
     METRICS,
     EvalError,
@@ -48,15 +48,11 @@ def load_gt(seq: SeqInfo, cache: dict | None = None) -> Boxes:
     try:
         text = cache.get(key) if cache is not None else None
         if text is None:
-            text = parse_mot_text(seq.gt_path, data, min_cols=8, seq_length=seq.length)
+            text = read_gt(seq, data, min_cols=8)
         if cache is not None:
             cache[key] = text
     except MOTFormatError as exc:
         raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
-    bad = np.flatnonzero(text.rows[:, 1] < 0)
-    if len(bad):
-        line = int(nonblank_line_numbers(data)[bad[0]])
-        raise EvalError(f"{seq.gt_path}:{line}: gt id must be >= 0", seq.gt_path, line)
     return Boxes.from_rows(text.rows, seq.first_frame, seq.last_frame)
 
 
@@ -114,8 +110,8 @@ _GT_CACHE: dict = {}  # per evaluate_fast() call (cleared after it), or per work
 
 
 def _score_files(seq: SeqInfo, results_dir: Path, benchmark: str, metrics: tuple[str, ...]) -> dict[str, dict]:
-    rows = load_results(results_dir / f"{seq.name}.txt", seq)
-    return score_sequence(seq, load_gt(seq, _GT_CACHE), rows, benchmark, metrics)
+    gt = load_gt(seq, _GT_CACHE)  # the gt first: a frame beyond seqLength is the gt's or seqinfo's fault
+    return score_sequence(seq, gt, load_results(results_dir / f"{seq.name}.txt", seq), benchmark, metrics)
 
 
 def _prepare(seqs, benchmark: str | None, metrics: tuple[str, ...]) -> tuple[list[SeqInfo], str, tuple[str, ...]]:
@@ -150,7 +146,9 @@ def evaluate_fast(
     pool = _pool(num_workers, len(seqs))
     if pool is None:
         try:
-            per_seq = {s.name: _score_files(s, results_dir, bench, metrics) for s in seqs}
+            # every input read and checked before any scoring
+            loaded = {s.name: (load_gt(s, _GT_CACHE), load_results(results_dir / f"{s.name}.txt", s)) for s in seqs}
+            per_seq = {s.name: score_sequence(s, *loaded[s.name], bench, metrics) for s in seqs}
         finally:
             _GT_CACHE.clear()
     else:
