@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from mot_bench.cli_args import parse_kv, split_names
 from mot_bench.data.sequences import BENCHMARKS, SPLITS
 
 # Commands that live with their subject: (module:attribute, one-line help). Imported only when used, so
@@ -89,21 +90,6 @@ class LazyGroup(click.Group):
 def main(verbose: bool) -> None:
     """Benchmark multi-object trackers on MOTChallenge data with official (TrackEval) metrics."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
-
-
-def parse_kv(items: tuple[str, ...], what: str) -> dict[str, str]:
-    """``k=v`` pairs from repeated options; values stay strings, typed later by the constructor."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=what)
-        out[key.strip()] = value.strip()
-    return out
-
-
-def _split_seqs(text: str | None) -> list[str] | None:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
 class RunCommand(click.Command):
@@ -215,7 +201,7 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
         per_tracker = tracker_options_by_name(parse_kv(tracker_opt, "--tracker-opt"), names)
         per_tracker = {n: {**from_file.get(n, {}), **per_tracker[n]} for n in names}
         opts = RunOptions(
-            detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=_split_seqs(seqs),
+            detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=split_names(seqs),
             detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
             overwrite=overwrite, progress=not no_progress, eval_engine=engine, postprocess=list(postprocess),
@@ -348,7 +334,7 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare
     from mot_bench.data.sequences import DataError, find_sequences
     from mot_bench.metrics import EvalError, check_eval_dependencies, evaluate
 
-    names = _split_seqs(seqs)
+    names = split_names(seqs)
     try:
         if names is None:
             available = {s.name for s in find_sequences(gt_root, benchmark, split)}

@@ -46,6 +46,7 @@ import click
 import numpy as np
 
 from mot_bench.atomic import atomic_write_json, atomic_write_text
+from mot_bench.cli_args import parse_kv, split_names
 from mot_bench.data.sequences import BENCHMARKS, SPLITS, find_sequences
 from mot_bench.metrics.fields import FIELDS, METRIC_FIELDS, resolve
 from mot_bench.options import OptionError, describe, option_names, search_space, unknown_option
@@ -975,21 +976,6 @@ def summary_markdown(s: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------ the command
 
 
-def _kv(items: tuple[str, ...], what: str) -> dict[str, str]:
-    """``KEY=VALUE`` items (as ``mot-bench run`` parses them; values typed later by the declarations)."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=what)
-        out[key.strip()] = value.strip()
-    return out
-
-
-def _names(text: str | None) -> list[str] | None:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
-
-
 @click.command("tune")
 @click.option("--tracker", required=True, help="Tracker to tune (sort, bytetrack, ocsort, botsort, ...).")
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
@@ -1035,15 +1021,16 @@ def tune_cmd(tracker, data, benchmark, split, seqs, tune_seqs, report_seqs, dete
              gpus_per_trial, seed, grid_points, no_confirm, out) -> None:
     """Search a tracker's options on cached detections (Optuna), resumably; report the best on held-out
     sequences. Trial 0 is the tracker's defaults; re-running the command resumes the study."""
-    det_opts = _kv(detector_opt, "--detector-opt")
+    det_opts = parse_kv(detector_opt, "--detector-opt")
     if det_dir:
         det_opts.setdefault("det_dir", det_dir)
     try:
-        opts = TuneOptions(tracker=tracker, out=out, data=data, benchmark=benchmark, split=split, seqs=_names(seqs),
-                           tune_seqs=_names(tune_seqs), report_seqs=_names(report_seqs), detector=detector,
+        opts = TuneOptions(tracker=tracker, out=out, data=data, benchmark=benchmark, split=split,
+                           seqs=split_names(seqs), tune_seqs=split_names(tune_seqs),
+                           report_seqs=split_names(report_seqs), detector=detector,
                            detector_options=det_opts, device=device, trials=trials,
                            objectives=list(objectives) or ["HOTA"], sampler=sampler, space=space,
-                           fix=_kv(fix, "--fix"), storage=storage, study=study, workers=workers,
+                           fix=parse_kv(fix, "--fix"), storage=storage, study=study, workers=workers,
                            ray_address=ray_address, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                            seed=seed, grid_points=grid_points, confirm=not no_confirm)
         summary = tune(opts, progress=True)
