@@ -399,19 +399,24 @@ def _load_image_for_cmc(seq: SeqInfo, frame_id: int) -> np.ndarray:
 
 def sequence_camera_motion(seq: SeqInfo, lanes: list[_Lane], cache_root: Path | None) -> dict[tuple, tuple]:
     """Each distinct request of the lanes -> ``(warps (num_frames, 2, 3) read-only, seconds per frame)``."""
+    return {request: camera_motion_warps(seq, request, cache_root)
+            for request in dict.fromkeys(lane.cmc for lane in lanes if lane.cmc is not None)}
+
+
+def camera_motion_warps(seq: SeqInfo, request: tuple, cache_root: Path | None) -> tuple[np.ndarray, float]:
+    """One sequence's warps for one :func:`camera_motion_request`: ``(warps (num_frames, 2, 3) read-only,
+    seconds per frame)``, computed from the pixels or loaded from ``cache_root`` (also used by ``mot-bench
+    tune``, so a tuned tracker sees the warps a run hands it)."""
     from trackers.common.cmc import sequence_warps
 
-    out: dict[tuple, tuple] = {}
-    for request in dict.fromkeys(lane.cmc for lane in lanes if lane.cmc is not None):
-        method, downscale, gmc_dir = request
-        t0 = time.perf_counter()
-        warps = sequence_warps(seq, method, _cmc_cache_for(seq, method, cache_root), downscale=downscale,
-                               gmc_dir=gmc_dir, load_image=_load_image_for_cmc)
-        seconds = time.perf_counter() - t0
-        warps = np.ascontiguousarray(warps, dtype=np.float64)
-        warps.flags.writeable = False  # one tracker must not change what another (or the cache) holds
-        out[request] = (warps, seconds / max(1, seq.num_frames))
-    return out
+    method, downscale, gmc_dir = request
+    t0 = time.perf_counter()
+    warps = sequence_warps(seq, method, _cmc_cache_for(seq, method, cache_root), downscale=downscale,
+                           gmc_dir=gmc_dir, load_image=_load_image_for_cmc)
+    seconds = time.perf_counter() - t0
+    warps = np.ascontiguousarray(warps, dtype=np.float64)
+    warps.flags.writeable = False  # one tracker must not change what another (or the cache) holds
+    return warps, seconds / max(1, seq.num_frames)
 
 
 def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, options: RunOptions) -> None:

@@ -11,7 +11,11 @@ The pieces, in the order a study uses them:
   through the detector: public, precomputed, or the FairMOT detection cache), each as read-only per-frame
   :class:`~mot_bench.types.Detections`, and the parsed gt (:class:`~mot_bench.metrics.fast.evaluator.
   FastEvaluator`). :meth:`Workload.run_trial` builds the tracker from the trial's options, tracks every
-  sequence in memory and scores the arrays: no detector, no files, no run folder per trial.
+  sequence in memory and scores the arrays: no detector, no files, no run folder per trial. A tracker that
+  needs camera motion gets the runner's warps as ``frame.camera_motion`` (``file`` via ``gmc_dir``, or
+  computed from the pixels: ``ecc``, ``sparseOptFlow``, ``ecc_strongsort``), obtained once per worker and
+  distinct request (method, downscale, gmc_dir) through :func:`mot_bench.runner.camera_motion_warps`, from
+  the same cache as the confirmation runs (``<out>/confirm/.cache/cmc``, or ``cmc_cache``).
 - Executors: :class:`LocalExecutor` (in-process, or a process pool whose workers each build one
   Workload) and :class:`RayExecutor` (long-lived Ray actors, each holding one Workload; CPUs and GPUs per
   trial declared; a dead actor is restarted and its trial retried by Ray).
@@ -271,7 +275,8 @@ class Workload:
     """One worker's inputs, built once: per-frame detections of every sequence and the parsed gt.
 
     ``spec`` (plain data, so it travels to processes and Ray actors): ``tracker``, ``fixed``, ``data``,
-    ``benchmark``, ``split``, ``seqs``, ``detector``, ``detector_options``, ``device``.
+    ``benchmark``, ``split``, ``seqs``, ``detector``, ``detector_options``, ``device``, ``cmc_cache``
+    (camera-motion warps cache folder; None: no cache).
     """
 
     def __init__(self, spec: dict[str, Any]) -> None:
@@ -302,18 +307,33 @@ class Workload:
             self.frames[seq.name], self.dets[seq.name] = frames, dets
         self.evaluator = FastEvaluator(self.seqs, spec.get("benchmark") if spec.get("benchmark") in BENCHMARKS
                                        else None)
+        self.warps: dict[tuple, np.ndarray] = {}  # (sequence, camera-motion request) -> read-only warps
         self.load_seconds = time.perf_counter() - t0
+
+    def camera_motion(self, seq, request: tuple) -> np.ndarray:
+        """One sequence's warps for one camera-motion request, obtained once per worker (as the runner does)."""
+        from mot_bench.runner import camera_motion_warps
+
+        key = (seq.name, request)
+        if key not in self.warps:
+            cache = self.spec.get("cmc_cache")
+            self.warps[key] = camera_motion_warps(seq, request, None if cache is None else Path(cache))[0]
+        return self.warps[key]
 
     def track(self, options: dict[str, Any]) -> dict[str, np.ndarray]:
         """Result rows per sequence for one configuration (a fresh tracker, reset per sequence)."""
-        from mot_bench.runner import track_rows
+        from mot_bench.runner import camera_motion_request, track_rows
 
         tracker = self.tracker_cls(**options)
+        request = camera_motion_request(tracker)  # the trial's options decide it (cmc_method may be searched)
         out = {}
         for seq in self.seqs:
+            warps = None if request is None else self.camera_motion(seq, request)
             tracker.reset(seq)
-            rows = [track_rows(f.frame_id, tracker.update(d, f))
-                    for f, d in zip(self.frames[seq.name], self.dets[seq.name], strict=True)]
+            rows = []
+            for f, d in zip(self.frames[seq.name], self.dets[seq.name], strict=True):
+                f.camera_motion = None if warps is None else warps[f.frame_id - seq.first_frame]
+                rows.append(track_rows(f.frame_id, tracker.update(d, f)))
             out[seq.name] = as_written(np.concatenate(rows) if rows else np.zeros((0, 10)))
         return out
 
@@ -498,6 +518,7 @@ class TuneOptions:
     grid_points: int = 3
     confirm: bool = True
     confirm_engine: str = "trackeval"
+    cmc_cache: str | None = None  # camera-motion warps cache; None: <out>/confirm/.cache/cmc; "off": none
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -722,13 +743,16 @@ def make_executor(opts: TuneOptions, spec: dict[str, Any]):
 
 
 def workload_spec(opts: TuneOptions, seqs: list[str]) -> dict[str, Any]:
-    from mot_bench.runner import SAMPLE_BENCHMARK, SAMPLE_ROOT
+    from mot_bench.runner import SAMPLE_BENCHMARK, SAMPLE_ROOT, RunOptions
 
     data = opts.data or str(SAMPLE_ROOT)
+    # the confirmation runs' cache (their run folders sit under <out>/confirm/), unless chosen
+    cmc_cache = RunOptions(out=str(Path(opts.out) / "confirm" / "x"), cmc_cache=opts.cmc_cache).cmc_cache_dir()
     bench = opts.benchmark or (SAMPLE_BENCHMARK if opts.data is None else None)
     return {"tracker": opts.tracker, "fixed": dict(opts.fix), "data": str(Path(data).resolve()), "benchmark": bench,
             "split": opts.split, "seqs": list(seqs), "detector": opts.detector,
-            "detector_options": dict(opts.detector_options), "device": opts.device}
+            "detector_options": dict(opts.detector_options), "device": opts.device,
+            "cmc_cache": None if cmc_cache is None else str(cmc_cache.resolve())}
 
 
 def tune(opts: TuneOptions, progress: bool = False) -> dict[str, Any]:
@@ -901,7 +925,7 @@ def confirm(opts: TuneOptions, best: dict[str, Any], defaults_trial, tune_seqs: 
                                  detector_options=dict(opts.detector_options),
                                  tracker_options={opts.tracker: options}, device=opts.device, out=str(folder),
                                  progress=False, label=f"{opts.tracker}-{label}-{part}",
-                                 eval_engine=opts.confirm_engine, overwrite=True))
+                                 eval_engine=opts.confirm_engine, overwrite=True, cmc_cache=opts.cmc_cache))
             comb = res.metrics.get("combined", {})
             entry[part] = {"folder": str(folder), "metrics": {m: comb[m] for m in TRIAL_METRICS if m in comb}}
             if part == "tune":

@@ -70,6 +70,96 @@ def test_recorded_trial_reruns_identically_through_mot_bench_run(tmp_path, share
     assert 'id="tuning"' in html and "Optimisation history" in html and "Parallel coordinates" in html
 
 
+def test_botsort_file_warps_through_the_tuner_match_mot_bench_run(tmp_path, shared_data):
+    """BoT-SORT (cmc_method file, the official GMC files via gmc_dir): a tuner trial is handed the runner's
+    warps and scores exactly what `mot-bench run` of the same configuration scores (MOT17-09 half-val,
+    YOLOX-X)."""
+    det_dir = shared_data / YOLOX
+    gmc_dir = str(shared_data / "gmc" / "BoT-SORT" / "MOT17_ablation")
+    cache = tmp_path / "cmc"
+    spec = {"tracker": "botsort", "fixed": {"gmc_dir": gmc_dir, "cmc_method": "file"}, "data": str(shared_data),
+            "benchmark": "MOT17", "split": "half-val", "seqs": ["MOT17-09-SDP"], "detector": "public",
+            "detector_options": {"det_dir": str(det_dir)}, "cmc_cache": str(cache)}
+    params = {"track_high_thresh": 0.55, "match_thresh": 0.75}
+    w = Workload(spec)
+    result = w.run_trial(params)
+    assert "error" not in result, result.get("traceback")
+    assert list(w.warps) == [("MOT17-09-SDP", ("file", 1, gmc_dir))]
+    assert len(list(cache.rglob("MOT17-09-SDP-file-264-525-*.npy"))) == 1
+    cfg = tmp_path / "trial.json"
+    cfg.write_text(json.dumps({"tracker": "botsort", "options": {**spec["fixed"], **params}}))
+    run_dir = tmp_path / "rerun"
+    res = CliRunner().invoke(main, ["run", "--data", str(shared_data), "--benchmark", "MOT17", "--split", "half-val",
+                                    "--seqs", "MOT17-09-SDP", "--det-dir", str(det_dir), "--tracker-config", str(cfg),
+                                    "--out", str(run_dir), "--no-progress", "--cmc-cache", str(cache)],
+                         catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert json.loads((run_dir / "config.json").read_text())["camera_motion"]["provided_by"] == "runner"
+    combined = json.loads((run_dir / "metrics.json").read_text())["combined"]
+    assert result["metrics"]["HOTA"] > 0.5
+    for metric in ("HOTA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN", "AssA", "DetA"):
+        assert combined[metric] == result["metrics"][metric], metric
+
+
+def test_pixel_warps_reach_the_tuned_tracker_as_the_runner_caches_them(tmp_path):
+    """sparseOptFlow on a tiny synthetic sequence with images: the tuner computes each distinct request's
+    warps once per worker (cached where the runner caches them) and every trial's tracker gets them."""
+    from dataclasses import dataclass
+
+    from mot_bench.data.synthetic import make_sequence
+    from mot_bench.options import option
+    from mot_bench.plugins import Tracker
+    from mot_bench.registry import TRACKERS
+    from mot_bench.runner import RunOptions, run
+    from mot_bench.types import Tracks
+
+    make_sequence(tmp_path / "data" / "MOT17" / "train", "SYN-01", length=12, width=160, height=96, seed=0)
+
+    @dataclass
+    class RecordingOptions:
+        cmc_method: str = option("sparseOptFlow", "camera-motion method")
+        cmc_downscale: int = option(2, "downscale", bounds=(1, None))
+        gmc_dir: str | None = option(None, "GMC folder")
+
+    class Recording(Tracker):
+        name = "tune_recording"
+        needs_camera_motion = True
+        Options = RecordingOptions
+        seen: list = []
+
+        def reset(self, seq):
+            Recording.seen.clear()
+
+        def update(self, dets, frame):
+            Recording.seen.append(None if frame.camera_motion is None else np.array(frame.camera_motion))
+            return Tracks(dets.tlbr, np.arange(1, len(dets) + 1), dets.scores)
+
+    TRACKERS.register("tune_recording")(Recording)
+    cache = tmp_path / "cmc"
+    run(RunOptions(detector="public", tracker="tune_recording", data=str(tmp_path / "data"), benchmark="MOT17",
+                   progress=False, evaluate=False, out=str(tmp_path / "run"), cmc_cache=str(cache)))
+    runner_seen = [w.copy() for w in Recording.seen]
+    (cached,) = cache.rglob("SYN-01-sparseOptFlow-1-12-d2.npy")
+    np.testing.assert_array_equal(np.stack(runner_seen), np.load(cached))
+    assert not np.allclose(np.stack(runner_seen), np.eye(2, 3))  # the synthetic camera moves
+
+    spec = {"tracker": "tune_recording", "fixed": {}, "data": str(tmp_path / "data"), "benchmark": "MOT17",
+            "split": "train", "seqs": ["SYN-01"], "detector": "public", "cmc_cache": str(tmp_path / "fresh")}
+    w = Workload(spec)
+    w.track({})  # computed from the pixels (a fresh cache): the runner's warps
+    np.testing.assert_array_equal(np.stack(Recording.seen), np.load(cached))
+    w.track({"cmc_method": "none"})  # another request, another entry; "none" is the identity
+    assert all(np.array_equal(m, np.eye(2, 3)) for m in Recording.seen)
+    w.track({})
+    np.testing.assert_array_equal(np.stack(Recording.seen), np.load(cached))
+    assert set(w.warps) == {("SYN-01", ("sparseOptFlow", 2, None)), ("SYN-01", ("none", 2, None))}
+    assert len(list((tmp_path / "fresh").rglob("*.npy"))) == 1
+    # a worker given the runner's cache loads the warps (no pixels)
+    w2 = Workload({**spec, "cmc_cache": str(cache)})
+    w2.track({})
+    np.testing.assert_array_equal(np.stack(Recording.seen), np.stack(runner_seen))
+
+
 def test_different_parameters_give_different_tracks(shared_data):
     spec = {"tracker": "bytetrack", "fixed": {}, "data": str(shared_data), "benchmark": "MOT17", "split": "half-val",
             "seqs": ["MOT17-09-SDP"], "detector": "public",
