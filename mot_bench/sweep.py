@@ -27,8 +27,9 @@ Markdown + HTML) comes from ``reports.write_comparison`` and ``ablation.json`` i
 
 Variants are scored as trials of a grid study (:func:`score_grid`, the tuner's storage and ask/tell loop):
 ``<out>/ablation.db`` by default, or ``"storage": URL``; a re-run skips every variant already scored with the
-same configuration. ``"ray_address": "local" | "auto" | ADDRESS`` runs the variants as Ray tasks
-(``"ray_cpus"``, ``"ray_gpus"`` per variant) instead of ``parallel`` local processes.
+same configuration. ``"ray_address": "local" | "auto" | ADDRESS`` runs the trainings and the variants as Ray
+tasks instead of ``parallel`` local processes: a training asks its ``threads`` (or 1) CPUs and, on a cuda
+``device``, one GPU, and a failed one is retried and resumes; a variant asks ``"ray_cpus"``/``"ray_gpus"``.
 
 A grid without training data (no ``datasets`` in ``base``) has no training stage: its axes are any of
 ``detector`` (default ``public``), ``detector_options`` (one object per value), ``tracker`` (default
@@ -242,7 +243,13 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
     todo = {v["train"].out: v["train"] for v in variants if v["train"] is not None}
     pending = [t.to_dict() for t in todo.values() if not is_trained(t)]
     log.warning("ablate: %d variant(s), %d distinct training(s), %d to train", len(variants), len(todo), len(pending))
-    _map(train_one, pending, parallel)
+    if cfg.get("ray_address") is not None and pending:
+        # one Ray task per training: its threads as CPUs, a GPU when it trains on cuda; a retried task resumes
+        _ray_map(train_one, pending, cfg, parallel,
+                 [{"num_cpus": max(1, int(t.get("threads") or 1)),
+                   "num_gpus": 1 if str(t.get("device", "")).startswith("cuda") else 0} for t in pending])
+    else:
+        _map(train_one, pending, parallel)
     # 2. run and score each variant
     trackers = grid_trackers(cfg)
     jobs = [(None if v["train"] is None else v["train"].out, {**v["options"], "grid_trackers": trackers},
@@ -304,8 +311,9 @@ def score_grid(cfg: dict[str, Any], labels: list[str], jobs: list[tuple], parall
     index = {label: i for i, label in enumerate(labels)}
     todo = [jobs[index[t.params["variant"]]] for t in trials]
     try:
-        if cfg.get("ray_address") is not None:
-            results = _ray_map(todo, cfg, parallel)
+        if cfg.get("ray_address") is not None and todo:
+            results = _ray_map(_score_entry, todo, cfg, parallel,
+                               [{"num_cpus": cfg.get("ray_cpus", 1), "num_gpus": cfg.get("ray_gpus", 0)}] * len(todo))
         else:
             results = _map(_score_entry, todo, parallel)
     except BaseException:
@@ -324,7 +332,10 @@ def score_grid(cfg: dict[str, Any], labels: list[str], jobs: list[tuple], parall
     return [finished[label] for label in labels]
 
 
-def _ray_map(jobs: list[tuple], cfg: dict[str, Any], parallel: int) -> list[dict[str, Any]]:
+def _ray_map(fn, jobs: list, cfg: dict[str, Any], parallel: int, resources: list[dict[str, Any]]) -> list:
+    """``fn`` over ``jobs`` as Ray tasks (``resources[i]``: job i's ``num_cpus``/``num_gpus``; failures
+    retried twice) on ``cfg["ray_address"]``, started here (``local``: a ``parallel``-CPU cluster) and shut
+    down after unless Ray was already initialised."""
     try:
         import ray
     except ImportError:
@@ -338,9 +349,11 @@ def _ray_map(jobs: list[tuple], cfg: dict[str, Any], parallel: int) -> list[dict
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
     try:
-        task = ray.remote(num_cpus=cfg.get("ray_cpus", 1), num_gpus=cfg.get("ray_gpus", 0), max_retries=2)(
-            _score_entry)
-        return ray.get([task.remote(job) for job in jobs])
+        task = ray.remote(max_retries=2)(fn)
+        if started and cfg["ray_address"] in ("", "local"):  # a task asking more CPUs than the cluster has never runs
+            cpus = ray.cluster_resources().get("CPU", 1)
+            resources = [{**r, "num_cpus": min(r["num_cpus"], cpus)} for r in resources]
+        return ray.get([task.options(**r).remote(job) for job, r in zip(jobs, resources, strict=True)])
     finally:
         if started:
             ray.shutdown()

@@ -215,3 +215,41 @@ def test_grid_without_training_rejects_training_options(tmp_path) -> None:
     p.write_text(json.dumps({"base": {"detector": "public"}, "axes": {"head": ["anchor_free"]}, "eval": {}}))
     with pytest.raises(ValueError, match="unknown option"):
         load_config(p)
+
+
+@pytest.mark.slow
+def test_ablate_trains_on_ray_once_and_matches_the_local_run(tmp_path, monkeypatch) -> None:
+    """With ``ray_address`` the training stage runs as Ray tasks too (one per distinct training, resources from
+    its config), the comparison equals the local run's, and a second run retrains nothing."""
+    ray = pytest.importorskip("ray")
+    root = tmp_path / "data"
+    make_sequence(root, "SYN-01", length=8, width=128, height=64, num_people=3)
+    from mot_bench.cli import main
+
+    local = tmp_path / "abl"
+    res = CliRunner().invoke(main, ["ablate", str(_config(tmp_path, root))], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    submitted = []
+    real_remote = ray.remote
+
+    def spy(*args, **kwargs):  # the driver wraps each stage's function in a Ray task: record which
+        wrap = real_remote(*args, **kwargs)
+        return lambda fn: (fn.__module__ == "mot_bench.sweep" and submitted.append(fn.__name__)) or wrap(fn)
+
+    monkeypatch.setattr(ray, "remote", spy)
+    on_ray = _config(tmp_path, root, out=str(tmp_path / "ray"), ray_address="local", parallel=2)
+    res = CliRunner().invoke(main, ["ablate", str(on_ray)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert not ray.is_initialized()  # the local cluster was shut down
+    assert submitted == ["train_one", "_score_entry"]
+    trained = sorted((tmp_path / "ray" / "train").iterdir())
+    assert len(trained) == 2 and all((d / "model_last.pth").is_file() for d in trained)
+    cols = ["head", "tracker", "MOTA", "IDF1", "HOTA"]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ray" / "comparison.csv")[cols],
+                                  pd.read_csv(local / "comparison.csv")[cols])
+    stamps = [(d / "model_last.pth").stat().st_mtime_ns for d in trained]
+    submitted.clear()
+    res = CliRunner().invoke(main, ["ablate", str(on_ray)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert submitted == []  # nothing trained, nothing scored again: no Ray task at all
+    assert [(d / "model_last.pth").stat().st_mtime_ns for d in trained] == stamps
