@@ -27,10 +27,10 @@ from detectors.fairmot.checkpoint import (
     read_checkpoint,
     resolve_network,
     save_checkpoint,
-    weights_hash,
 )
 from detectors.fairmot.dcn import BACKENDS, DCN, set_dcn_backend
 from detectors.fairmot.networks import DEFAULT_HEADS, canonical_arch, create_network
+from detectors.weights import weights_hash
 
 __all__ = [
     "BACKENDS",

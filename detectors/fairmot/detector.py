@@ -129,7 +129,8 @@ class FairMOTDetector(Detector):
     # ------------------------------------------------------------------ model and weights hash
 
     def _state_and_hash(self) -> tuple[dict | None, str]:
-        from detectors.fairmot.checkpoint import read_checkpoint, weights_hash
+        from detectors.fairmot.checkpoint import read_checkpoint
+        from detectors.weights import weights_hash
 
         if self.weights is None:
             return None, f"random-seed{self.seed}-{self.arch}-hc{self.head_conv}"

@@ -16,7 +16,6 @@ deterministic, which is what the tests need.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from torch import nn
 
 from detectors.reid.crops import DEFAULT_SIZE, crop_boxes, to_tensor
 from detectors.reid.models import EMBEDDING_DIMS, MODELS, NAMING, OSNET_CHANNELS, TRAINING_ONLY, build_model
+from detectors.weights import weights_hash
 from mot_bench.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -123,18 +123,6 @@ def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], name: str,
 
 def _short(items: Sequence[str], n: int = 12) -> str:
     return ", ".join(items[:n]) + (f", ... ({len(items) - n} more)" if len(items) > n else "")
-
-
-def weights_hash(state: Mapping[str, torch.Tensor]) -> str:
-    """sha256 over (name, dtype, shape, bytes) of every tensor, keys sorted: the weights' identity."""
-    h = hashlib.sha256()
-    for key in sorted(state):
-        t = state[key].detach().to("cpu").contiguous()
-        h.update(key.encode())
-        h.update(str(t.dtype).encode())
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
 
 
 class Embedder:
