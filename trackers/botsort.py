@@ -94,6 +94,7 @@ from mot_bench.options import option
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 from trackers.common import cmc
 from trackers.common.jde import (
+    AppearanceSTrack,
     JDEStyleTracker,
     STrack,
     TrackState,
@@ -105,12 +106,11 @@ from trackers.common.kalman import KalmanFilterXYWH
 from trackers.common.matching import fuse_score, linear_assignment
 
 
-class BoTSTrack(STrack):
+class BoTSTrack(AppearanceSTrack):
     """A JDE-family track whose Kalman state is (cx, cy, w, h) and velocities; with re-ID it carries the
     detection's feature (``curr_feat``) and an EMA of its features (``smooth_feat``)."""
 
     shared_kalman = KalmanFilterXYWH()
-    alpha = 0.9  # feature EMA weight (official STrack.alpha)
 
     def __init__(self, tlwh: np.ndarray, score: float, feat: np.ndarray | None = None) -> None:
         super().__init__(tlwh, score)
@@ -120,18 +120,6 @@ class BoTSTrack(STrack):
             # our own float64 copy: the official code normalises the encoder's rows in place, and the
             # detector's arrays are shared with every other tracker of the run
             self.update_features(np.array(feat, dtype=np.float64))
-
-    def update_features(self, feat: np.ndarray) -> None:
-        """As the official ``update_features``, in place: ``feat`` is normalised; the first feature *is*
-        the smoothed one, so a detection's feature ends up normalised twice (and once more when a
-        track takes it); later ones enter an EMA renormalised after each step."""
-        feat /= np.linalg.norm(feat)
-        self.curr_feat = feat
-        if self.smooth_feat is None:
-            self.smooth_feat = feat
-        else:
-            self.smooth_feat = self.alpha * self.smooth_feat + (1 - self.alpha) * feat
-        self.smooth_feat /= np.linalg.norm(self.smooth_feat)
 
     def update(self, new_track: STrack, frame_id: int) -> None:
         super().update(new_track, frame_id)

@@ -25,31 +25,26 @@ import numpy as np
 
 from mot_bench.options import option
 from mot_bench.types import Detections
-from trackers.common.jde import JDEStyleTracker, STrack, TrackState, joint_stracks, tlbr_to_tlwh64, track_iou_distance
+from trackers.common.jde import (
+    AppearanceSTrack,
+    JDEStyleTracker,
+    STrack,
+    TrackState,
+    joint_stracks,
+    tlbr_to_tlwh64,
+    track_iou_distance,
+)
 from trackers.common.matching import embedding_distance, fuse_motion, linear_assignment
 
 
-class FeatureSTrack(STrack):
+class FeatureSTrack(AppearanceSTrack):
     """STrack with FairMOT's appearance state: current and exponentially smoothed embedding."""
-
-    alpha = 0.9
 
     def __init__(self, tlwh: np.ndarray, score: float, feat: np.ndarray) -> None:
         super().__init__(tlwh, score)
         self.smooth_feat: np.ndarray | None = None
         self.curr_feat: np.ndarray | None = None
         self.update_features(np.array(feat, dtype=np.float32, copy=True))
-
-    def update_features(self, feat: np.ndarray) -> None:
-        """As the official code: normalise (in place), smooth, re-normalise. On the first call the
-        smoothed and current feature are one array, so both get normalised twice."""
-        feat /= np.linalg.norm(feat)
-        self.curr_feat = feat
-        if self.smooth_feat is None:
-            self.smooth_feat = feat
-        else:
-            self.smooth_feat = self.alpha * self.smooth_feat + (1 - self.alpha) * feat
-        self.smooth_feat /= np.linalg.norm(self.smooth_feat)
 
     def re_activate(self, new_track: STrack, frame_id: int) -> None:
         """Found again: Kalman and feature update; FairMOT keeps the track's old score here."""

@@ -145,6 +145,28 @@ class STrack:
         self.state = TrackState.REMOVED
 
 
+
+class AppearanceSTrack(STrack):
+    """A JDE-family track with an appearance state (FairMOT, BoT-SORT with re-ID): the detection's feature
+    (``curr_feat``) and an exponential moving average of them (``smooth_feat``), weight ``alpha``."""
+
+    alpha = 0.9
+    curr_feat: np.ndarray | None = None
+    smooth_feat: np.ndarray | None = None
+
+    def update_features(self, feat: np.ndarray) -> None:
+        """As the official ``update_features``, in place: ``feat`` is normalised; the first feature *is*
+        the smoothed one, so it ends up normalised twice; later ones enter the EMA, renormalised after
+        each step."""
+        feat /= np.linalg.norm(feat)
+        self.curr_feat = feat
+        if self.smooth_feat is None:
+            self.smooth_feat = feat
+        else:
+            self.smooth_feat = self.alpha * self.smooth_feat + (1 - self.alpha) * feat
+        self.smooth_feat /= np.linalg.norm(self.smooth_feat)
+
+
 def xyah_to_tlwh(xyah: np.ndarray) -> np.ndarray:
     """``STrack.tlwh`` of (N, 4+) Kalman means at once, with the same arithmetic."""
     ret = np.array(xyah[:, :4], dtype=np.float64)
