@@ -36,8 +36,8 @@ def _worker(args: argparse.Namespace) -> None:
     import torch
 
     sys.path.insert(0, str(REPO))
-    from detectors.fairmot import build_model
-    from detectors.fairmot.dcn import DCN
+    from mot_bench.detectors.fairmot import build_model
+    from mot_bench.detectors.fairmot.dcn import DCN
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -51,7 +51,7 @@ Shims applied in this process only (the official files are not edited): ``np.flo
 (imported but unused by ``byte_tracker.py``), ``skimage`` and the plotting modules ``sort.py``
 imports for its display mode are stubbed when absent; ``fast_reid`` (BoT-SORT's re-ID encoder,
 unused without re-ID) is stubbed; without ``cython_bbox`` its ``bbox_overlaps`` is replaced by
-:func:`trackers.common.matching.bbox_ious` (same arithmetic) and the run says so. OC-SORT's folder
+:func:`mot_bench.trackers.common.matching.bbox_ious` (same arithmetic) and the run says so. OC-SORT's folder
 is imported as the package ``official_ocsort_tracker`` (its upstream name ``trackers`` is ours).
 BoT-SORT's ``new_track_thresh`` is handed over as ``np.float64(0.7)``: the official code ran under
 numpy < 1.24, where its ``track.score < 0.7`` (a float32 scalar against a Python float) compares in
@@ -99,8 +99,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _load(args: argparse.Namespace):
     """[(seq, frame ids, [Detections])] for the dataset, parsed before any clock starts."""
-    from detectors.public import PublicDetector
     from mot_bench.data.sequences import find_sequences
+    from mot_bench.detectors.public import PublicDetector
     from mot_bench.types import Frame
 
     if args.dataset == "mot15-frcnn":
@@ -203,10 +203,10 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
     try:
         import cython_bbox  # noqa: F401
     except ImportError:
-        from trackers.common.matching import bbox_ious
+        from mot_bench.trackers.common.matching import bbox_ious
 
         sys.modules["cython_bbox"] = types.SimpleNamespace(bbox_overlaps=bbox_ious)
-        notes.append("cython_bbox missing: bbox_overlaps = trackers.common.matching.bbox_ious")
+        notes.append("cython_bbox missing: bbox_overlaps = mot_bench.trackers.common.matching.bbox_ious")
     sys.path.insert(0, str(official_dir))
     mods: dict[str, types.ModuleType] = {}
     where = {}

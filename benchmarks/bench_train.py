@@ -44,8 +44,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
-    from detectors.fairmot.training.trainer import ModelWithLoss, TrainConfig, build_model_and_loss, make_dataset
     from mot_bench.data.synthetic import make_sequence
+    from mot_bench.detectors.fairmot.training.trainer import (
+        ModelWithLoss,
+        TrainConfig,
+        build_model_and_loss,
+        make_dataset,
+    )
     from mot_bench.timing import hardware_stamp
 
     torch.set_num_threads(args.threads)

@@ -17,7 +17,8 @@ its wall time and its peak GPU memory (``torch.cuda.max_memory_allocated``, rese
 * accuracy: GPU outputs vs CPU outputs (fast DCN, batch 1) of the same weights on the same input,
   per head (hm, wh, reg, id): max abs, max rel (to the largest reference value), relative L2;
 * train_step: AMP training steps (``torch.autocast`` + ``GradScaler``, the project's ``MotLoss`` with
-  uncertainty weighting, Adam, as ``detectors.fairmot.training.trainer``) on synthetic targets: time, finite loss;
+  uncertainty weighting, Adam, as ``mot_bench.detectors.fairmot.training.trainer``) on synthetic targets: time,
+  finite loss;
 * pipeline: ``mot-bench run --detector fairmot --tracker fairmot --device cuda`` on the bundled sample
   (MOT15 TUD-Campus) with the temporary checkpoint; per-stage means from the run's ``timing/*.csv``.
 
@@ -180,7 +181,7 @@ class Check:
         """The checkpoint through the public ``load_model``, in eval mode."""
         import torch
 
-        from detectors.fairmot import load_model
+        from mot_bench.detectors.fairmot import load_model
 
         model = load_model(self.need_checkpoint(), arch=self.args.arch, dcn=dcn or self.dcn, device=device,
                            head_conv=self.args.head_conv)
@@ -278,7 +279,7 @@ def section_weights(ck: Check) -> dict[str, Any]:
     """Seeded random weights with non-trivial BN statistics and DCN offsets, saved as a checkpoint."""
     import torch
 
-    from detectors.fairmot import DCN, build_model, save_checkpoint, weights_hash
+    from mot_bench.detectors.fairmot import DCN, build_model, save_checkpoint, weights_hash
 
     torch.manual_seed(ck.args.seed)
     model = build_model(ck.args.arch, head_conv=ck.args.head_conv, dcn="torchvision")
@@ -303,7 +304,7 @@ def section_weights(ck: Check) -> dict[str, Any]:
 def section_throughput(ck: Check) -> dict[str, Any]:
     import torch
 
-    from detectors.fairmot.decode import decode_outputs, make_meta
+    from mot_bench.detectors.fairmot.decode import decode_outputs, make_meta
 
     a = ck.args
     meta = make_meta(IMAGE_W, IMAGE_H, a.width, a.height)
@@ -424,7 +425,7 @@ def _synthetic_targets(ck: Check, batch: int, num_ids: int, max_objs: int) -> di
     import numpy as np
     import torch
 
-    from detectors.fairmot.training.targets import build_targets
+    from mot_bench.detectors.fairmot.training.targets import build_targets
 
     a = ck.args
     rng = np.random.default_rng(a.seed + 5)
@@ -443,7 +444,7 @@ def _synthetic_targets(ck: Check, batch: int, num_ids: int, max_objs: int) -> di
 def section_train_step(ck: Check) -> dict[str, Any]:
     import torch
 
-    from detectors.fairmot.training.trainer import ModelWithLoss, TrainConfig, build_model_and_loss
+    from mot_bench.detectors.fairmot.training.trainer import ModelWithLoss, TrainConfig, build_model_and_loss
 
     a = ck.args
     num_ids = 100
@@ -460,7 +461,7 @@ def section_train_step(ck: Check) -> dict[str, Any]:
     batch = _synthetic_targets(ck, a.train_batch, num_ids, cfg.max_objs)
     losses: list[dict[str, float]] = []
 
-    def step() -> None:  # as detectors.fairmot.training.trainer._run_epoch
+    def step() -> None:  # as mot_bench.detectors.fairmot.training.trainer._run_epoch
         with torch.autocast(device_type=ck.device.type, enabled=use_amp):
             _, value, stats = wrapped(batch)
         optimizer.zero_grad(set_to_none=True)

@@ -17,8 +17,10 @@ from mot_bench.data.sequences import BENCHMARKS, SPLITS
 # Commands that live with their subject: (module:attribute, one-line help). Imported only when used, so
 # `mot-bench --help` and `run` with sort import no torch or matplotlib.
 LAZY_COMMANDS = {
-    "report": ("reports.commands:report", "Write a leaderboard and a self-contained HTML report for run folders."),
-    "check": ("reports.commands:check", "Check run folders against a committed baseline (CI regression gate)."),
+    "report": ("mot_bench.reports.commands:report",
+               "Write a leaderboard and a self-contained HTML report for run folders."),
+    "check": ("mot_bench.reports.commands:check",
+              "Check run folders against a committed baseline (CI regression gate)."),
     "tune": ("mot_bench.tune:tune_cmd", "Search a tracker's options on cached detections (Optuna; local or Ray)."),
 }
 
@@ -408,11 +410,12 @@ def _parse_dataset(text: str) -> dict:
 def train(config, datasets, out, overrides, resume, load_model) -> None:
     """Train FairMOT (anchor-free, or the anchor-based ablation head) on MOTChallenge folders.
 
-    CONFIG is a JSON file of options (see detectors/fairmot/training/trainer.py TrainConfig; docs/training.md).
+    CONFIG is a JSON file of options (see mot_bench/detectors/fairmot/training/trainer.py TrainConfig;
+    docs/training.md).
     Multi-GPU: torchrun --nproc_per_node N -m mot_bench.cli train CONFIG.
     """
-    from detectors.fairmot.training.trainer import TrainConfig
-    from detectors.fairmot.training.trainer import train as run_training
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig
+    from mot_bench.detectors.fairmot.training.trainer import train as run_training
 
     data = json.loads(Path(config).read_text(encoding="utf-8")) if config else {}
     if datasets:

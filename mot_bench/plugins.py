@@ -1,7 +1,7 @@
 """The two plugin kinds: a detector turns a frame into Detections, a tracker turns Detections into Tracks.
 
-Plugins (``detectors/``, ``trackers/``, third-party entry points) subclass these; they may import only
-the harness's ground modules (types, plugins, options, runtime, timing, data, metrics.fields).
+Plugins (``mot_bench/detectors/``, ``mot_bench/trackers/``, third-party entry points) subclass these; they may
+import only the harness's ground modules (types, plugins, options, runtime, timing, data, metrics.fields).
 """
 
 from __future__ import annotations

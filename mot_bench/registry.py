@@ -119,11 +119,11 @@ DETECTORS = Registry(
     "detector",
     "mot_bench.detectors",
     {
-        "public": "detectors.public:PublicDetector",
-        "oracle": "detectors.oracle:OracleDetector",
-        "precomputed": "detectors.precomputed:PrecomputedDetector",
-        "fairmot": "detectors.fairmot.detector:FairMOTDetector",
-        "reid": "detectors.reid.detector:ReIDDetector",
+        "public": "mot_bench.detectors.public:PublicDetector",
+        "oracle": "mot_bench.detectors.oracle:OracleDetector",
+        "precomputed": "mot_bench.detectors.precomputed:PrecomputedDetector",
+        "fairmot": "mot_bench.detectors.fairmot.detector:FairMOTDetector",
+        "reid": "mot_bench.detectors.reid.detector:ReIDDetector",
     },
 )
 
@@ -131,13 +131,13 @@ TRACKERS = Registry(
     "tracker",
     "mot_bench.trackers",
     {
-        "sort": "trackers.sort:SortTracker",
-        "bytetrack": "trackers.bytetrack:ByteTracker",
-        "ocsort": "trackers.ocsort:OCSortTracker",
-        "fairmot": "trackers.fairmot:FairMOTTracker",
-        "botsort": "trackers.botsort:BoTSORT",
-        "deepsort": "trackers.deepsort:DeepSortTracker",
-        "strongsort": "trackers.strongsort:StrongSortTracker",
-        "deepocsort": "trackers.deepocsort:DeepOCSortTracker",
+        "sort": "mot_bench.trackers.sort:SortTracker",
+        "bytetrack": "mot_bench.trackers.bytetrack:ByteTracker",
+        "ocsort": "mot_bench.trackers.ocsort:OCSortTracker",
+        "fairmot": "mot_bench.trackers.fairmot:FairMOTTracker",
+        "botsort": "mot_bench.trackers.botsort:BoTSORT",
+        "deepsort": "mot_bench.trackers.deepsort:DeepSortTracker",
+        "strongsort": "mot_bench.trackers.strongsort:StrongSortTracker",
+        "deepocsort": "mot_bench.trackers.deepocsort:DeepOCSortTracker",
     },
 )

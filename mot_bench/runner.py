@@ -14,7 +14,7 @@ and the run folders' ``config.json``/``env.json``.
 Camera motion: a tracker declaring ``needs_camera_motion`` gets each frame's warp (previous ->
 current pixels) as ``frame.camera_motion``. The runner obtains the warps of a whole sequence once,
 before its frame loop, per (method, downscale, GMC folder) request with
-:func:`trackers.common.cmc.sequence_warps`, cached under ``RunOptions.cmc_cache`` (default
+:func:`mot_bench.trackers.common.cmc.sequence_warps`, cached under ``RunOptions.cmc_cache`` (default
 ``<parent of out>/.cache/cmc``, ``runs/.cache/cmc`` for the default run folders), so a second run, a
 sweep or a tuner trial loads them instead of recomputing them. ``file`` and ``none`` touch no
 pixels; ``ecc``/``ecc_strongsort``/``sparseOptFlow`` decode the frames only when the cache misses; ``orb``/``sift``
@@ -359,7 +359,7 @@ def camera_motion_request(tracker) -> tuple[str, int, str | None] | None:
     method = getattr(tracker, "cmc_method", None)
     if method is None:
         return None
-    from trackers.common.cmc import FIXED_DOWNSCALE, check_method
+    from mot_bench.trackers.common.cmc import FIXED_DOWNSCALE, check_method
 
     check_method(method)
     if method in ("orb", "sift"):
@@ -407,7 +407,7 @@ def camera_motion_warps(seq: SeqInfo, request: tuple, cache_root: Path | None) -
     """One sequence's warps for one :func:`camera_motion_request`: ``(warps (num_frames, 2, 3) read-only,
     seconds per frame)``, computed from the pixels or loaded from ``cache_root`` (also used by ``mot-bench
     tune``, so a tuned tracker sees the warps a run hands it)."""
-    from trackers.common.cmc import sequence_warps
+    from mot_bench.trackers.common.cmc import sequence_warps
 
     method, downscale, gmc_dir = request
     t0 = time.perf_counter()

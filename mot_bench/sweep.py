@@ -1,7 +1,7 @@
 """Grids of variants (``mot-bench ablate``): train what they need, run and score each, compare to a base.
 
-The roof's one place for sweeps: FairMOT training is one stage it calls (``detectors.fairmot.training``),
-the runner runs each variant, ``reports.write_comparison`` writes the table.
+The roof's one place for sweeps: FairMOT training is one stage it calls (``mot_bench.detectors.fairmot.training``),
+the runner runs each variant, ``mot_bench.reports.write_comparison`` writes the table.
 
 Config (JSON)::
 
@@ -23,7 +23,7 @@ is ``{tracker: {option: value}}`` or, as ``--tracker-opt``, a flat dict of ``opt
 grid that has it) and ``tracker.option`` keys (see :func:`tracker_options_for`). The base
 variant takes, on each axis, the base config's value when the axis lists it, else the axis's first
 value. Each variant becomes one run folder (``mot_bench.runner``); the comparison table (CSV +
-Markdown + HTML) comes from ``reports.write_comparison`` and ``ablation.json`` is its manifest.
+Markdown + HTML) comes from ``mot_bench.reports.write_comparison`` and ``ablation.json`` is its manifest.
 
 Variants are scored as trials of a grid study (:func:`score_grid`, the tuner's storage and ask/tell loop):
 ``<out>/ablation.db`` by default, or ``"storage": URL``; a re-run skips every variant already scored with the
@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from mot_bench.atomic import atomic_write_json
-from reports.compare import write_comparison
+from mot_bench.reports.compare import write_comparison
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def trains(options: dict[str, Any]) -> bool:
 
 
 def _train_fields() -> set[str]:
-    from detectors.fairmot.training.trainer import TrainConfig
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig
 
     return {f.name for f in fields(TrainConfig)}
 
@@ -138,7 +138,7 @@ def _label(axes: dict[str, Any]) -> str:
 
 
 def train_config_for(options: dict[str, Any], train_root: Path):
-    from detectors.fairmot.training.trainer import TrainConfig
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig
 
     tf = _train_fields()
     tcfg = TrainConfig.from_dict({k: v for k, v in options.items() if k in tf})
@@ -150,14 +150,14 @@ def is_trained(tcfg) -> bool:
     last = Path(tcfg.out) / "model_last.pth"
     if not last.is_file():
         return False
-    from detectors.fairmot.checkpoint import read_checkpoint
+    from mot_bench.detectors.fairmot.checkpoint import read_checkpoint
 
     return int(read_checkpoint(last)[1].get("epoch", -1)) >= tcfg.num_epochs
 
 
 def train_one(tcfg_dict: dict[str, Any]) -> str:
     """Train (or finish) one configuration; a process-pool entry point."""
-    from detectors.fairmot.training.trainer import TrainConfig, train
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig, train
 
     tcfg = TrainConfig.from_dict(tcfg_dict)
     if is_trained(tcfg):
@@ -177,7 +177,7 @@ def score_variant(train_dir: str | None, options: dict[str, Any], eval_cfg: dict
     from mot_bench.runner import RunOptions, run
 
     if train_dir is not None:
-        from detectors.fairmot.training.trainer import detector_options
+        from mot_bench.detectors.fairmot.training.trainer import detector_options
 
         detector = "fairmot"
         det_opts = {**detector_options(train_dir, options), **(options.get("detector_options") or {})}

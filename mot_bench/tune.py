@@ -27,7 +27,7 @@ The pieces, in the order a study uses them:
 - :func:`finish`: ``trials.csv``, ``best*.json`` (``mot-bench run --tracker-config`` reads them), the
   confirmation run folders (the best configuration(s) and the defaults re-run through the normal runner and
   scored with TrackEval, on the tuning and on the held-out report sequences), ``study.json``,
-  ``summary.md`` and the tuning HTML report (``reports.tuning``).
+  ``summary.md`` and the tuning HTML report (``mot_bench.reports.tuning``).
 """
 
 from __future__ import annotations
@@ -876,7 +876,7 @@ def finish(study, opts: TuneOptions, params: dict[str, Param], objectives: list[
     atomic_write_json(out / "study.json", summary)
     atomic_write_text(out / "summary.md", summary_markdown(summary))
     try:
-        from reports.tuning import write_tuning_report
+        from mot_bench.reports.tuning import write_tuning_report
 
         write_tuning_report(out)
     except Exception as exc:  # noqa: BLE001 - the study's files are written; a plotting failure must not hide them

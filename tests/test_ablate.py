@@ -85,8 +85,8 @@ def test_detection_recall_with_an_oracle_detector(tmp_path) -> None:
     """Boxes equal to gt give recall 1 and precision 1; shifted boxes (IoU < 0.5) give 0."""
     import numpy as np
 
-    from detectors.fairmot.training.recall import detection_recall
     from mot_bench.data.sequences import find_sequences
+    from mot_bench.detectors.fairmot.training.recall import detection_recall
     from mot_bench.sweep import tracker_options_for
     from mot_bench.types import Detections
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from detectors.fairmot.anchor_head import AnchorConfig, anchor_heads, decode_anchor_based, decode_deltas
-from detectors.fairmot.training.anchor import AnchorLoss, assign_anchors, encode_deltas
+from mot_bench.detectors.fairmot.anchor_head import AnchorConfig, anchor_heads, decode_anchor_based, decode_deltas
+from mot_bench.detectors.fairmot.training.anchor import AnchorLoss, assign_anchors, encode_deltas
 
 # input 64x64, stride 4 -> 16x16 map; one anchor 4 wide, 12 tall (output units)
 CFG = AnchorConfig(heights=(48 / 64,), aspect=1 / 3)
@@ -110,7 +110,7 @@ def test_anchor_focal_loss_on_a_hand_computed_case() -> None:
     Loss = [0.25 * 0.2^2 * -log 0.8 + 0.75 * 0.2^2 * -log 0.8] / 1 foreground."""
     import math
 
-    from detectors.fairmot.training.anchor import anchor_focal_loss
+    from mot_bench.detectors.fairmot.training.anchor import anchor_focal_loss
 
     logit = math.log(0.8 / 0.2)  # softmax([0, logit]) = [0.2, 0.8]
     logits = torch.tensor([[[0.0, logit, 5.0]], [[logit, 0.0, -5.0]]]).permute(1, 0, 2)  # (1, 2, 3)
@@ -123,8 +123,8 @@ def test_anchor_focal_loss_on_a_hand_computed_case() -> None:
 
 
 def test_anchor_loss_focal_option_is_used_and_validated() -> None:
-    from detectors.fairmot.training.anchor import anchor_focal_loss
-    from detectors.fairmot.training.trainer import TrainConfig
+    from mot_bench.detectors.fairmot.training.anchor import anchor_focal_loss
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig
 
     t = assign_anchors(_labels(8, 8, 4, 12), CFG, 64, 64)
     batch = {k: torch.from_numpy(v)[None] for k, v in t.items()}
@@ -143,7 +143,7 @@ def test_anchor_loss_focal_option_is_used_and_validated() -> None:
 def test_anchor_options_do_not_change_the_anchor_free_training_key() -> None:
     """An ablation sharing one base config across heads retrains the anchor-free head only when
     something it uses changes."""
-    from detectors.fairmot.training.trainer import TrainConfig
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig
 
     base = TrainConfig(head="anchor_free")
     assert TrainConfig(head="anchor_free", anchors={"heights": [0.1]}, anchor_fg_weight=9.0).key() == base.key()
@@ -158,7 +158,7 @@ def test_anchor_options_do_not_change_the_anchor_free_training_key() -> None:
 
 def test_anchor_box_weight_reaches_the_loss() -> None:
     """``anchor_box_weight`` w: the fixed-weight detection loss is conf + w * box."""
-    from detectors.fairmot.training.trainer import TrainConfig, build_model_and_loss
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig, build_model_and_loss
 
     t = assign_anchors(_labels(8, 8, 4, 12), CFG, 64, 64)
     batch = {k: torch.from_numpy(v)[None] for k, v in t.items()}

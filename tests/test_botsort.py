@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from test_sort import run_tracker
 
-from detectors.public import PublicDetector
 from mot_bench.data.sequences import find_sequences
+from mot_bench.detectors.public import PublicDetector
 from mot_bench.options import search_space
 from mot_bench.registry import TRACKERS
+from mot_bench.trackers.botsort import BoTSORT, BoTSTrack
+from mot_bench.trackers.common.jde import TrackState
+from mot_bench.trackers.common.kalman import KalmanFilterXYAH, KalmanFilterXYWH
 from mot_bench.types import Detections, Frame, SeqInfo
-from trackers.botsort import BoTSORT, BoTSTrack
-from trackers.common.jde import TrackState
-from trackers.common.kalman import KalmanFilterXYAH, KalmanFilterXYWH
 
 FIXTURES = Path(__file__).parent / "fixtures" / "botsort"
 
@@ -367,7 +367,7 @@ def test_reid_needs_embeddings():
 def test_reid_matches_official_botsort_on_mot17_09_half_val_oracle(shared_data, tmp_path):
     """Official BoT-SORT with re-ID (tests/fixtures/botsort/PROVENANCE.md) on the oracle detections and
     embeddings of tests/fixtures/deepsort, GMC file on: same rows, ids up to renaming."""
-    from detectors.precomputed import PrecomputedDetector
+    from mot_bench.detectors.precomputed import PrecomputedDetector
 
     official = np.loadtxt(FIXTURES / "MOT17-09-SDP-halfval-oracle-reid.txt", delimiter=",")
     arr = np.load(Path(__file__).parent / "fixtures" / "deepsort" / "MOT17-09-SDP-halfval-oracle.npz")["detections"]

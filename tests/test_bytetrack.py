@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from test_sort import run_tracker
 
-from detectors.public import PublicDetector
 from mot_bench.data.motfile import write_mot_file
 from mot_bench.data.sequences import find_sequences
+from mot_bench.detectors.public import PublicDetector
 from mot_bench.metrics import evaluate
 from mot_bench.registry import TRACKERS
+from mot_bench.trackers.bytetrack import ByteTracker
+from mot_bench.trackers.common.jde import STrack, TrackState, remove_duplicate_stracks
 from mot_bench.types import Detections, SeqInfo
-from trackers.bytetrack import ByteTracker
-from trackers.common.jde import STrack, TrackState, remove_duplicate_stracks
 
 
 def _seq(fps: float = 30.0) -> SeqInfo:

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from reports_helpers import make_run
 
+from mot_bench.reports.check import load_baseline
+from mot_bench.reports.commands import check
 from mot_bench.results import RunFolder
-from reports.check import load_baseline
-from reports.commands import check
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None):

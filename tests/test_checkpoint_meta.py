@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.fairmot import CheckpointError, build_model, load_model, read_network_spec, save_checkpoint
-from detectors.fairmot.checkpoint import read_checkpoint
 from mot_bench.data.synthetic import make_sequence
+from mot_bench.detectors.fairmot import CheckpointError, build_model, load_model, read_network_spec, save_checkpoint
+from mot_bench.detectors.fairmot.checkpoint import read_checkpoint
 from mot_bench.registry import DETECTORS
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict[str, Path]:
     """Checkpoints written by the trainer (0 epochs: the untrained network, with its metadata)."""
-    from detectors.fairmot.training.trainer import TrainConfig, train
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig, train
 
     root = tmp_path_factory.mktemp("ck")
     make_sequence(root / "data", "SYN-01", length=4, width=128, height=64, num_people=2, seed=0)
@@ -35,8 +35,8 @@ def trained(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_trainer_writes_through_the_one_writer(trained) -> None:
-    from detectors.fairmot import checkpoint
-    from detectors.fairmot.training import trainer
+    from mot_bench.detectors.fairmot import checkpoint
+    from mot_bench.detectors.fairmot.training import trainer
 
     assert trainer.save_checkpoint is checkpoint.save_checkpoint
     state, extra = read_checkpoint(trained["anchor_free"])
@@ -109,7 +109,7 @@ def test_sweep_reads_the_epoch_through_the_reader(trained) -> None:
 
 
 def test_detector_options_name_only_weights_and_eval_overrides(trained) -> None:
-    from detectors.fairmot.training.trainer import detector_options
+    from mot_bench.detectors.fairmot.training.trainer import detector_options
 
     folder = trained["anchor_based"].parent
     opts = detector_options(folder, {"eval_input_w": 64, "nms_thres": 0.5, "tracker": "sort"})

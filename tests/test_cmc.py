@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mot_bench.trackers.common import cmc
 from mot_bench.types import SeqInfo
-from trackers.common import cmc
 
 cv2 = pytest.importorskip("cv2")
 

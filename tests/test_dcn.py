@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import deform_conv2d
 
-from detectors.fairmot.dcn import DCN, deform_conv2d_fast, set_dcn_backend
+from mot_bench.detectors.fairmot.dcn import DCN, deform_conv2d_fast, set_dcn_backend
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

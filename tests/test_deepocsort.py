@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detectors.precomputed import load_npy
 from mot_bench.data.sequences import find_sequences
+from mot_bench.detectors.precomputed import load_npy
 from mot_bench.options import search_space
 from mot_bench.registry import TRACKERS
+from mot_bench.trackers.common import cmc
+from mot_bench.trackers.deepocsort import DeepOCSortTracker, adaptive_weights, measurement_noise, process_noise
 from mot_bench.types import Detections, Frame, SeqInfo
-from trackers.common import cmc
-from trackers.deepocsort import DeepOCSortTracker, adaptive_weights, measurement_noise, process_noise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deepocsort"
 ORACLE = Path(__file__).parent / "fixtures" / "deepsort" / "MOT17-09-SDP-halfval-oracle.npz"

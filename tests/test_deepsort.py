@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mot_bench.trackers.common.appearance import nms_order
+from mot_bench.trackers.deepsort import DeepSortTracker
 from mot_bench.types import Detections, SeqInfo
-from trackers.common.appearance import nms_order
-from trackers.deepsort import DeepSortTracker
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deepsort"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detectors.oracle import OracleDetector
-from detectors.precomputed import PrecomputedDetector, PrecomputedFormatError, load_npy, save_npy
-from detectors.public import PublicDetector
 from mot_bench.data.sequences import find_sequences
+from mot_bench.detectors.oracle import OracleDetector
+from mot_bench.detectors.precomputed import PrecomputedDetector, PrecomputedFormatError, load_npy, save_npy
+from mot_bench.detectors.public import PublicDetector
 from mot_bench.registry import DETECTORS, parse_bool
 from mot_bench.types import Detections, Frame
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.fairmot import build_model, save_checkpoint, weights_hash
-from detectors.fairmot.detector import FairMOTDetector
-from detectors.precomputed import load_npy
 from mot_bench.data.sequences import read_seqinfo
+from mot_bench.detectors.fairmot import build_model, save_checkpoint, weights_hash
+from mot_bench.detectors.fairmot.detector import FairMOTDetector
+from mot_bench.detectors.precomputed import load_npy
 from mot_bench.registry import DETECTORS
 from mot_bench.types import Frame, SeqInfo
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from detectors.fairmot import (
+from mot_bench.detectors.fairmot import (
     CheckpointError,
     build_model,
     canonical_arch,
@@ -17,8 +17,8 @@ from detectors.fairmot import (
     set_dcn_backend,
     weights_hash,
 )
-from detectors.fairmot.checkpoint import read_checkpoint
-from detectors.fairmot.dcn import DCN
+from mot_bench.detectors.fairmot.checkpoint import read_checkpoint
+from mot_bench.detectors.fairmot.dcn import DCN
 
 _DTYPES = {"float32": torch.float32, "int64": torch.int64}
 

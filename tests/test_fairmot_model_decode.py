@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.fairmot.decode import decode_outputs, make_meta, mot_decode, post_process
-from detectors.fairmot.preprocess import letterbox, preprocess
+from mot_bench.detectors.fairmot.decode import decode_outputs, make_meta, mot_decode, post_process
+from mot_bench.detectors.fairmot.preprocess import letterbox, preprocess
 
 
 def test_letterbox_geometry_and_padding() -> None:

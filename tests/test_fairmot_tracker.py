@@ -10,8 +10,8 @@ from mot_bench.data.motfile import read_mot_file, write_mot_file
 from mot_bench.data.sequences import find_sequences
 from mot_bench.metrics import evaluate
 from mot_bench.registry import TRACKERS
+from mot_bench.trackers.fairmot import FairMOTTracker
 from mot_bench.types import Detections, Frame, SeqInfo
-from trackers.fairmot import FairMOTTracker
 
 
 def _run_gt(seq: SeqInfo, gt: np.ndarray, mode: str) -> np.ndarray:

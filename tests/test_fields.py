@@ -13,7 +13,7 @@ from mot_bench.metrics.fields import METRIC_FIELDS
 
 
 def test_reports_check_compare_and_cli_read_one_table() -> None:
-    from reports import check, compare, leaderboard, plots, report
+    from mot_bench.reports import check, compare, leaderboard, plots, report
 
     assert leaderboard.LEADERBOARD_METRICS is fields.LEADERBOARD
     assert leaderboard.PER_SEQUENCE_METRICS is fields.PER_SEQUENCE
@@ -33,10 +33,10 @@ def test_reports_check_compare_and_cli_read_one_table() -> None:
 
 def test_a_change_to_the_table_reaches_every_reader(monkeypatch, tmp_path: Path) -> None:
     """Flip IDSW's direction and kind in the one table: formatting, comparison and check all follow."""
-    from reports.check import check_run, write_baseline
-    from reports.compare import comparison_table
-    from reports.format import better, fmt_value
-    from reports.runs import load_run
+    from mot_bench.reports.check import check_run, write_baseline
+    from mot_bench.reports.compare import comparison_table
+    from mot_bench.reports.format import better, fmt_value
+    from mot_bench.reports.runs import load_run
 
     base = load_run(make_run(tmp_path / "a", "a", quality=0.0))
     worse = load_run(make_run(tmp_path / "b", "a", quality=-0.05))

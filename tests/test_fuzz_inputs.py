@@ -27,11 +27,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detectors.public import PublicDetector
 from mot_bench.data.motfile import read_mot_file
 from mot_bench.data.mottext import MOTFormatError
 from mot_bench.data.sequences import DataError, find_sequences
 from mot_bench.data.validate import InputCheckError, check_run_inputs
+from mot_bench.detectors.public import PublicDetector
 from mot_bench.metrics import EvalError, evaluate
 
 SAMPLE = Path(__file__).resolve().parents[1] / "mot_bench" / "data" / "sample" / "MOT15" / "train" / "TUD-Campus"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.fairmot.training.dataset import training_rows
-from detectors.oracle import OracleDetector
 from mot_bench.data.gt import infer_benchmark, is_mot15_style, pedestrian_rows
 from mot_bench.data.sequences import find_sequences
+from mot_bench.detectors.fairmot.training.dataset import training_rows
+from mot_bench.detectors.oracle import OracleDetector
 from mot_bench.types import Frame
 
 CASES = [("MOT15", "ETH-Bahnhof", True), ("MOT15", "PETS09-S2L1", True), ("PETS2009", "PETS09-S3-MF1", True),

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from reports_helpers import make_run, real_sample_run
 
-from reports import load_runs, write_report
+from mot_bench.reports import load_runs, write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REPO = Path(__file__).resolve().parents[1]

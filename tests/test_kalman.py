@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from trackers.common.kalman import CHI2INV95, KalmanFilterXYAH, SortKalmanFilter, sort_bbox_to_z, sort_x_to_bbox
+from mot_bench.trackers.common.kalman import (
+    CHI2INV95,
+    KalmanFilterXYAH,
+    SortKalmanFilter,
+    sort_bbox_to_z,
+    sort_x_to_bbox,
+)
 
 
 def _textbook_update(x, P, z, H, R):
@@ -94,7 +100,7 @@ def test_sort_filter_predict_update_match_textbook():
 def test_forward_substitution_matches_lapack_to_an_ulp():
     import scipy.linalg
 
-    from trackers.common.kalman import _forward_substitution
+    from mot_bench.trackers.common.kalman import _forward_substitution
 
     rng = np.random.default_rng(3)
     for _ in range(50):

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from detectors.fairmot.training.losses import (
+from mot_bench.detectors.fairmot.training.losses import (
     MotLoss,
     ReIDLoss,
     UncertaintyWeighting,

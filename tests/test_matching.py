@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trackers.common.kalman import CHI2INV95, KalmanFilterXYAH
-from trackers.common.matching import (
+from mot_bench.trackers.common.kalman import CHI2INV95, KalmanFilterXYAH
+from mot_bench.trackers.common.matching import (
     bbox_ious,
     embedding_distance,
     fuse_motion,

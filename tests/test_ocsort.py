@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from test_sort import run_tracker
 
-from detectors.public import PublicDetector
 from mot_bench.data.sequences import find_sequences
+from mot_bench.detectors.public import PublicDetector
 from mot_bench.options import search_space
 from mot_bench.registry import TRACKERS
+from mot_bench.trackers.common.association import ASSOCIATION_FUNCS, iou_batch, lapjv_pairs
+from mot_bench.trackers.ocsort import OCSortTracker, _kf_predict, _kf_update, _state_to_tlbr, _tlbr_to_z
 from mot_bench.types import Detections, Frame, SeqInfo
-from trackers.common.association import ASSOCIATION_FUNCS, iou_batch, lapjv_pairs
-from trackers.ocsort import OCSortTracker, _kf_predict, _kf_update, _state_to_tlbr, _tlbr_to_z
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ocsort"
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.public import PublicDetector
-from detectors.reid.crops import clip_boxes, crop_boxes, to_tensor
-from detectors.reid.detector import ReIDDetector
-from detectors.reid.embedder import Embedder, ReIDWeightsError, load_weights, read_weights
-from detectors.reid.models import build_model
+from mot_bench.detectors.public import PublicDetector
+from mot_bench.detectors.reid.crops import clip_boxes, crop_boxes, to_tensor
+from mot_bench.detectors.reid.detector import ReIDDetector
+from mot_bench.detectors.reid.embedder import Embedder, ReIDWeightsError, load_weights, read_weights
+from mot_bench.detectors.reid.models import build_model
 from mot_bench.options import OptionError
 from mot_bench.registry import DETECTORS
 from mot_bench.results import RunFolder

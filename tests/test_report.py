@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from reports_helpers import make_run, real_sample_run
 
+from mot_bench.reports import load_runs, write_comparison, write_report
+from mot_bench.reports.commands import check, report
+from mot_bench.reports.plots import OKABE_ITO
 from mot_bench.results import RunFolder
-from reports import load_runs, write_comparison, write_report
-from reports.commands import check, report
-from reports.plots import OKABE_ITO
 
 
 @pytest.fixture()

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from detectors.public import PublicDetector
 from mot_bench.cli import main
 from mot_bench.data.synthetic import make_sequence
+from mot_bench.detectors.public import PublicDetector
 from mot_bench.plugins import Tracker
 from mot_bench.registry import DETECTORS, TRACKERS, UnknownNameError
 from mot_bench.results import TIMING_COLUMNS, RunFolder, RunFolderError
@@ -246,7 +246,7 @@ def test_default_cli_run_feeds_every_motion_only_tracker_from_one_detector_pass(
 
 @pytest.mark.usefixtures("torch_one_thread")
 def test_fairmot_network_runs_once_for_two_trackers(tmp_path, monkeypatch):
-    from detectors.fairmot.detector import FairMOTDetector
+    from mot_bench.detectors.fairmot.detector import FairMOTDetector
 
     make_sequence(tmp_path / "d", "SYN-01", length=4, width=128, height=64, seed=0)
     seen = []

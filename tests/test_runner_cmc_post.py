@@ -20,8 +20,8 @@ from mot_bench.plugins import Tracker
 from mot_bench.registry import TRACKERS
 from mot_bench.results import RunFolder, RunFolderError
 from mot_bench.runner import RunOptions, resolve_postprocess, run
+from mot_bench.trackers.common import cmc
 from mot_bench.types import Tracks
-from trackers.common import cmc
 
 YOLOX = ("detections", "MOT17", "YOLOX_X_ablation")
 GMC = ("gmc", "BoT-SORT", "MOT17_ablation")

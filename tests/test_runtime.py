@@ -8,9 +8,9 @@ from dataclasses import fields
 import pytest
 from click.testing import CliRunner
 
-from detectors.public import PublicDetector
 from mot_bench.cli import main
 from mot_bench.data.synthetic import make_sequence
+from mot_bench.detectors.public import PublicDetector
 from mot_bench.registry import DETECTORS
 from mot_bench.results import RunFolder
 from mot_bench.runner import RunOptions, run
@@ -132,7 +132,7 @@ def test_cpu_run_records_cpu_everywhere(syn_root, tmp_path, recording):
 def test_fairmot_reads_the_runtime_and_has_no_device_or_precision_options():
     import inspect
 
-    from detectors.fairmot.detector import FairMOTDetector
+    from mot_bench.detectors.fairmot.detector import FairMOTDetector
 
     params = inspect.signature(FairMOTDetector.__init__).parameters
     assert not {"device", "fp16", "amp", "precision", "channels_last"} & set(params)
@@ -150,7 +150,7 @@ def test_fairmot_reads_the_runtime_and_has_no_device_or_precision_options():
 
 
 def test_training_precision_has_the_run_name_and_old_amp_configs_still_load():
-    from detectors.fairmot.training.trainer import TrainConfig
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig
 
     names = {f.name for f in fields(TrainConfig)}
     assert "precision" in names and "amp" not in names and "fp16" not in names

@@ -13,7 +13,7 @@ class _Leaky(Tracker):
 
 
 def test_registry_snapshot_and_restore() -> None:
-    reg = Registry("tracker", "mot_bench.no_such_group", {"sort": "trackers.sort:SortTracker"})
+    reg = Registry("tracker", "mot_bench.no_such_group", {"sort": "mot_bench.trackers.sort:SortTracker"})
     snap = reg.snapshot()
     reg.register("extra")(_Leaky)
     assert "extra" in reg.names()
@@ -34,8 +34,8 @@ def test_registrations_do_not_outlive_their_test() -> None:
 
 
 def test_train_restores_deterministic_algorithms_and_threads(tmp_path) -> None:
-    from detectors.fairmot.training.trainer import TrainConfig, train
     from mot_bench.data.synthetic import make_sequence
+    from mot_bench.detectors.fairmot.training.trainer import TrainConfig, train
 
     make_sequence(tmp_path / "data", "SYN-01", length=4, width=64, height=32, num_people=2, seed=0)
     cfg = TrainConfig.from_dict(dict(

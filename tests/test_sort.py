@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.public import PublicDetector
 from mot_bench.data.motfile import write_mot_file
 from mot_bench.data.sequences import find_sequences
+from mot_bench.detectors.public import PublicDetector
 from mot_bench.metrics import evaluate
 from mot_bench.registry import TRACKERS
+from mot_bench.trackers.sort import SortTracker
 from mot_bench.types import Detections, Frame, SeqInfo
-from trackers.sort import SortTracker
 
 # abewley/sort README "Main Results": GT MT PT ML FP FN IDs FM MOTA(%)
 PUBLISHED = {

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
+from mot_bench.trackers.common.kalman import KalmanFilterXYAH
+from mot_bench.trackers.common.munkres import munkres
+from mot_bench.trackers.strongsort import StrongSortTracker
 from mot_bench.types import Detections, Frame, SeqInfo
-from trackers.common.kalman import KalmanFilterXYAH
-from trackers.common.munkres import munkres
-from trackers.strongsort import StrongSortTracker
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deepsort"
 OFF = {"bot": False, "ema": False, "nsa": False, "mc": False, "woc": False}

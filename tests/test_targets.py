@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from detectors.fairmot.training.targets import build_targets, draw_umich_gaussian, gaussian_radius
+from mot_bench.detectors.fairmot.training.targets import build_targets, draw_umich_gaussian, gaussian_radius
 
 
 def test_gaussian_radius_hand_computed() -> None:

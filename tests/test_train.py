@@ -10,10 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.fairmot.training.dataset import JointDataset, collect_samples, load_sample, random_affine, training_rows
-from detectors.fairmot.training.trainer import TrainConfig, build_model_and_loss, partial_load, train
 from mot_bench.data.sequences import find_sequences
 from mot_bench.data.synthetic import make_sequence
+from mot_bench.detectors.fairmot.training.dataset import (
+    JointDataset,
+    collect_samples,
+    load_sample,
+    random_affine,
+    training_rows,
+)
+from mot_bench.detectors.fairmot.training.trainer import TrainConfig, build_model_and_loss, partial_load, train
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +44,7 @@ def test_training_steps_reduce_loss_on_a_fixed_batch(syn_root, tmp_path, head) -
     torch.manual_seed(0)
     cfg = tiny_cfg(syn_root, tmp_path, head=head, augment=False, input_w=64, input_h=32,
                    anchors={"heights": [0.3, 0.6]})
-    from detectors.fairmot.training.trainer import ModelWithLoss, make_dataset
+    from mot_bench.detectors.fairmot.training.trainer import ModelWithLoss, make_dataset
 
     ds = make_dataset(cfg)
     batch = torch.utils.data.default_collate([ds[i] for i in range(2)])
@@ -79,7 +85,7 @@ def test_train_checkpoints_log_and_resume_are_exact(syn_root, tmp_path) -> None:
 
 
 def test_lr_schedule_matches_official_defaults() -> None:
-    from detectors.fairmot.training.trainer import lr_at
+    from mot_bench.detectors.fairmot.training.trainer import lr_at
 
     cfg = TrainConfig()
     assert (cfg.lr, cfg.batch_size, cfg.num_epochs, cfg.lr_step) == (1e-4, 12, 30, [20])

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.fairmot.training.trainer import TrainConfig, train
 from mot_bench.data.synthetic import make_sequence
+from mot_bench.detectors.fairmot.training.trainer import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def test_train_save_reload_track(tmp_path, head) -> None:
     weights = Path(summary["checkpoint"])
     assert weights.is_file()
 
-    from detectors.fairmot.training.trainer import detector_options
+    from mot_bench.detectors.fairmot.training.trainer import detector_options
     from mot_bench.registry import DETECTORS
     from mot_bench.runner import RunOptions, run
 

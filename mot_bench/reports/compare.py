@@ -1,0 +1,141 @@
+"""Ablation comparisons: every variant against one base run, as deltas coloured by direction.
+
+``mot-bench ablate`` calls :func:`write_comparison` with the axis values of each variant; ``mot-bench
+report --base`` calls it with the options that differ from the base as the axes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mot_bench.atomic import atomic_write_text
+from mot_bench.metrics.fields import COMPARE as COMPARE_METRICS
+from mot_bench.reports.format import better, delta_text, fmt_value, header
+from mot_bench.reports.report import write_report
+from mot_bench.reports.runs import ReportError, RunSummary, load_runs
+
+
+def _value(run: RunSummary, metric: str) -> float | None:
+    return run.fps if metric == "FPS" else run.combined.get(metric)
+
+
+def differing_axes(base: RunSummary, variants: Sequence[RunSummary]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The settings that differ from the base: detector/tracker names, device, precision, and the options
+    both runs have (options of another tracker are implied by its name). Returns (base values, per variant)."""
+    def flat(run: RunSummary) -> dict[str, Any]:
+        return {"detector": run.detector, "tracker": run.tracker, "device": run.config.get("device"),
+                "precision": run.config.get("precision"), **run.options()}
+
+    ref = flat(base)
+    flats = [flat(v) for v in variants]
+    keys = [k for k in ref if any(k in f and repr(f[k]) != repr(ref[k]) for f in flats)]
+    return {k: ref[k] for k in keys}, [{k: f.get(k, "") for k in keys} for f in flats]
+
+
+def comparison_table(base: RunSummary, variants: Sequence[tuple[RunSummary, dict[str, Any]]],
+                     base_axes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rows of values and deltas vs ``base``; ``direction`` is +1 better, -1 worse, 0 same/neutral."""
+    axes = list(dict.fromkeys(k for _, ax in variants for k in ax))
+    base_axes = {k: (base_axes or {}).get(k, "(base)") for k in axes}
+    rows = []
+    for run, ax in [(base, base_axes), *variants]:
+        cells = {}
+        for m in COMPARE_METRICS:
+            value, ref = _value(run, m), _value(base, m)
+            delta = None if run is base or value is None or ref is None else value - ref
+            cells[m] = {
+                "value": value,
+                "delta": delta,
+                "relative": delta / ref if delta is not None and ref else None,
+                "direction": better(m, delta) if delta is not None else 0,
+            }
+        rows.append({"label": run.label, "run": str(run.path), "base": run is base,
+                     "axes": {k: ax.get(k, "") for k in axes}, "metrics": cells})
+    return {"base": str(base.path), "base_label": base.label, "axes": axes, "metrics": list(COMPARE_METRICS),
+            "rows": rows}
+
+
+def comparison_frame(table: dict[str, Any]) -> pd.DataFrame:
+    """CSV form: label, run, one column per axis, then each metric and its delta (metrics.json units)."""
+    records = []
+    for row in table["rows"]:
+        rec: dict[str, Any] = {"label": row["label"], "run": row["run"], **row["axes"]}
+        for m in table["metrics"]:
+            rec[m] = row["metrics"][m]["value"]
+            rec[f"{m}_delta"] = row["metrics"][m]["delta"]
+        records.append(rec)
+    return pd.DataFrame(records)
+
+
+def comparison_markdown(table: dict[str, Any]) -> str:
+    marks = {1: " ✓", -1: " ✗", 0: ""}
+    heads = ["variant", *table["axes"], *(header(m) for m in table["metrics"])]
+    lines = [
+        f"# Comparison against {table['base_label']}\n",
+        f"Base run: `{table['base']}`. Each cell: value (change vs base); ✓ better, ✗ worse "
+        "(lower is better for IDSW, FP, FN). Ratios in percent, changes in points; FPS change in percent.\n",
+        "| " + " | ".join(heads) + " |",
+        "|" + "|".join(["---"] * (1 + len(table["axes"])) + ["---:"] * len(table["metrics"])) + "|",
+    ]
+    for row in table["rows"]:
+        cells = [row["label"] + (" (base)" if row["base"] else ""), *(str(row["axes"][a]) for a in table["axes"])]
+        for m in table["metrics"]:
+            c = row["metrics"][m]
+            text = fmt_value(m, c["value"])
+            if c["delta"] is not None:
+                text += f" ({delta_text(m, c)}{marks[c['direction']]})"
+            cells.append(text)
+        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, sort_by: str = "HOTA",
+                     figures: bool = True) -> dict:
+    """Compare variant run folders to a base run folder; write comparison.csv/.md and the full HTML report.
+
+    ``variants`` pairs each run folder with its axis values (e.g. ``{"head": "anchor_free"}``); pass
+    empty dicts to use the options that differ from the base. Returns the comparison table as a dict,
+    with ``files`` naming what was written.
+    """
+    runs = load_runs([base, *(Path(v) for v, _ in variants)])
+    base_run, var_runs = runs[0], runs[1:]
+    axes = [dict(ax) for _, ax in variants]
+    base_axes = None
+    if not any(axes):
+        base_axes, axes = differing_axes(base_run, var_runs)
+    table = comparison_table(base_run, list(zip(var_runs, axes, strict=True)), base_axes)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "comparison.csv", comparison_frame(table).to_csv(index=False))
+    atomic_write_text(out / "comparison.md", comparison_markdown(table))
+    files = write_report(runs, out, sort_by=sort_by, comparison=table, figures=figures)
+    table["files"] = {"comparison_csv": str(out / "comparison.csv"), "comparison_md": str(out / "comparison.md"),
+                      **files}
+    return table
+
+
+def read_manifest(path: Path) -> tuple[Path, list[tuple[Path, dict]]]:
+    """Read an ablation manifest written by ``mot-bench ablate``; relative run paths are taken from its folder."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or "base" not in data or not isinstance(data.get("variants"), list):
+        raise ReportError(f"{path}: expected an ablation manifest {{'base': RUN, 'variants': [{{'run': RUN, "
+                          "'axes': {...}}]}")
+
+    def resolve(p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else Path(path).parent / q
+
+    variants = []
+    for i, v in enumerate(data["variants"]):
+        if not isinstance(v, dict) or "run" not in v:
+            raise ReportError(f"{path}: variants[{i}] needs a 'run' folder")
+        variants.append((resolve(v["run"]), dict(v.get("axes") or {})))
+    return resolve(data["base"]), variants
