@@ -56,6 +56,11 @@ def delta_text(metric: str, cell: dict[str, Any]) -> str:
     return fmt_delta(metric, cell["delta"])
 
 
+def interval_text(metric: str, delta: float, low: float, high: float) -> str:
+    """A difference with its interval, ``+0.62 [-0.21, +1.40]``, in display units (points for ratios)."""
+    return f"{fmt_delta(metric, delta)} [{fmt_delta(metric, low)}, {fmt_delta(metric, high)}]"
+
+
 def title(metric: str) -> str:
     """The field's display title (``FP`` for ``CLR_FP``); unknown names as they are."""
     meta = METRIC_FIELDS.get(metric)
@@ -69,4 +74,6 @@ def header(column: str) -> str:
         return f"{meta.title} %" if meta.percent else meta.title
     if column.startswith("FPS_"):
         return f"FPS {column[4:]}"
+    if column == "vs_best":
+        return "vs best"
     return column
