@@ -57,7 +57,11 @@ def delta_text(metric: str, cell: dict[str, Any]) -> str:
 
 
 def interval_text(metric: str, delta: float, low: float, high: float) -> str:
-    """A difference with its interval, ``+0.62 [-0.21, +1.40]``, in display units (points for ratios)."""
+    """A difference with its interval, ``+0.62 [-0.21, +1.40]``, in display units (points for ratios,
+    whole numbers for counts: a percentile of integer replicates can fall between two)."""
+    meta = METRIC_FIELDS.get(metric)
+    if meta is not None and meta.kind == "count":
+        delta, low, high = round(delta), round(low), round(high)
     return f"{fmt_delta(metric, delta)} [{fmt_delta(metric, low)}, {fmt_delta(metric, high)}]"
 
 
