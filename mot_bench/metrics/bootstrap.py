@@ -19,18 +19,24 @@ difference in HOTA, MOTA, IDF1 and their parts have moved? The answer resamples 
 * **Identical runs give exactly zero**: the same statistics, the same weights and the same operations, in
   a fixed order (an explicit sum over blocks, no BLAS whose summation order could change), give the same
   bits for both runs in every replicate.
-* **HOTA.** AssA is not a sum over frames: a match's association score TPA / (TPA + FNA + FPA) reads its
-  gt id's and tracker id's counts over the whole sequence. Each match therefore carries its score computed
-  once on the whole sequence, and a frame's statistic is the sum of its matches' scores (per localisation
-  threshold, likewise AssRe and AssPr); AssA of a replicate is the weighted sum of those over its weighted
-  true positives. That is a ratio of two weighted sums, so replicates are centred on the full-data value to
-  first order (the usual O(1/n) ratio-estimator bias), and with unit weights it is exactly the kit's
-  ``sum(mc * A) / TP``. Recomputing the id-pair counts inside each replicate would instead count a
-  resampled frame twice in both the numerator and the denominator of every pair it touches, a bias of its
-  own, and would need the whole match list per replicate.
+* **HOTA.** AssA is not a sum over frames: its numerator sums, over id pairs, h = TPA^2 / (TPA + FNA +
+  FPA), and TPA, FNA, FPA count over the whole sequence. A frame's statistic is therefore its first-order
+  share of that sum (its empirical influence, :func:`mot_bench.metrics.explain.association_influence`):
+  its matches' dh/dTPA plus its gt and tracker boxes' dh/d(box count), all evaluated at the whole
+  sequence's counts. h is homogeneous of degree 1, so the shares of all frames add up to the kit's sum
+  exactly (Euler's theorem): unit weights give the kit's AssA, a replicate's numerator is linear in the
+  weights, so it is unbiased for the full-data sum (each weight has expectation 1), and AssA = sum / TP is
+  a ratio of two such sums, centred on the kit's value to first order. A change confined to some frames
+  (boxes lost for a moment) shows in those frames' shares, not smeared over the identity's whole life as it
+  would be if each match simply carried its full-data association score. AssRe and AssPr likewise. Being
+  linear, a replicate drawing few blocks many times can step outside [0, 1]; such values are clipped.
+  Recomputing the id-pair counts inside each replicate instead would need the whole match list per
+  replicate and adds a Jensen bias of its own.
 * **What is held fixed**: each run's matchings (CLEAR's, HOTA's per-frame assignment, IDF1's global id
-  assignment) and the association scores are those of the full data; the interval is about which frames
-  and sequences were observed, not about re-running a tracker (the trackers here are deterministic).
+  assignment) are those of the full data. For IDF1 this is again the first-order view: the optimal
+  assignment's value moves, to first order, as the fixed assignment's does (the envelope theorem), and a
+  re-solved assignment per replicate would be biased upward (the best of many). The interval is about which
+  frames and sequences were observed, not about re-running a tracker (the trackers here are deterministic).
 
 Assumptions worth stating: sequences are exchangeable draws from the population of interest (with 3-7
 sequences the sequence level is coarse, and a single sequence leaves the blocks alone to vary); blocks
@@ -87,11 +93,13 @@ def metrics_from_totals(totals: np.ndarray) -> dict[str, np.ndarray]:
         return np.stack([col[f"{part}_{tag}"] for tag in ALPHA_TAGS])
 
     tp = per_alpha("hota_tp")
+
+    def ratio(part: str) -> np.ndarray:  # a linearised replicate may step outside [0, 1] when few blocks exist
+        return np.clip(per_alpha(part) / np.maximum(1.0, tp), 0.0, 1.0)
+
     h = hota.final_fields({
         "HOTA_TP": tp, "HOTA_FN": gt - tp, "HOTA_FP": pred - tp,
-        "AssA": per_alpha("hota_ass") / np.maximum(1.0, tp),
-        "AssRe": per_alpha("hota_assre") / np.maximum(1.0, tp),
-        "AssPr": per_alpha("hota_asspr") / np.maximum(1.0, tp),
+        "AssA": ratio("hota_ass"), "AssRe": ratio("hota_assre"), "AssPr": ratio("hota_asspr"),
         "LocA": np.maximum(1e-10, per_alpha("hota_loc")) / np.maximum(1e-10, tp),
     })
     out = {m: h[m].mean(axis=0) for m in ("HOTA", "DetA", "AssA", "DetRe", "DetPr", "AssRe", "AssPr", "LocA")}

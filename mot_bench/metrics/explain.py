@@ -17,9 +17,10 @@ association, IDF1's global assignment), never from a second matcher, so it adds 
   TrackEval AssA of its own matches, averaged over the 19 localisation thresholds).
 * frames, one row per frame of the range: the per-frame sufficient statistics every metric is a
   function of (see :mod:`mot_bench.metrics.bootstrap`): box counts, CLEAR matches, switches, MOTP sums,
-  IDF1 true positives under the fixed global assignment, and per threshold HOTA's true positives, their
-  association scores (AssA, AssRe, AssPr terms, each computed with the whole sequence's id-pair counts)
-  and IoU sums. Summed over frames they give the kit's totals (integers exactly, floats to rounding).
+  IDF1 true positives under the fixed global assignment, and per threshold HOTA's true positives, IoU
+  sums and each frame's first-order share of the association sums of AssA, AssRe and AssPr
+  (:func:`association_influence`). Summed over frames they give the kit's totals (integers exactly,
+  floats to rounding).
 
 On disk (a run folder's ``events/``): ``<SEQ>.csv.gz``, ``<SEQ>.identities.csv.gz``,
 ``<SEQ>.frames.csv.gz`` and ``<SEQ>.json`` (what they were computed from: the result file's sha256, the
@@ -150,28 +151,26 @@ def explain_data(data: SeqData, seq: SeqInfo, benchmark: str) -> Explanation:
         hit = (data.sim >= identity.THRESHOLD) & (t_of == assigned[g_of])
         stats["idtp"] = np.bincount(data.pair_frame[hit], minlength=n_frames).astype(np.float64)
 
-        # HOTA: each match's association scores from the whole sequence's id-pair counts, per threshold
+        # HOTA: true positives, IoU sums and the association terms per frame (see association_influence)
         h = hota.association(data)
         mg, mt = g_of[h.match], t_of[h.match]
-        mc = h.counts[:, mg, mt]  # (alphas, matches)
-        gtc, trc = h.gt_id_count[mg], h.trk_id_count[mt]
         hit_f = h.hit.astype(np.float64)
-        parts = {
-            "hota_tp": hit_f,
-            "hota_ass": hit_f * mc / np.maximum(1, gtc + trc - mc),
-            "hota_assre": hit_f * mc / np.maximum(1, gtc),
-            "hota_asspr": hit_f * mc / np.maximum(1, trc),
-            "hota_loc": hit_f * data.sim[h.match],
-        }
         m_frame = data.pair_frame[h.match]
-        for part, values in parts.items():
+        per_match = {"hota_tp": hit_f, "hota_loc": hit_f * data.sim[h.match]}
+        for part, (d_pair, d_gt, d_trk) in association_influence(h.counts, h.gt_id_count, h.trk_id_count).items():
+            per_match[part] = hit_f * d_pair[:, mg, mt]
             for i, tag in enumerate(ALPHA_TAGS):
-                stats[f"{part}_{tag}"] = np.bincount(m_frame, weights=values[i], minlength=n_frames)
-        tp_id = np.zeros((len(ALPHA_TAGS), n_gt))
-        ass_id = np.zeros((len(ALPHA_TAGS), n_gt))
-        for i in range(len(ALPHA_TAGS)):
-            tp_id[i] = np.bincount(mg, weights=parts["hota_tp"][i], minlength=n_gt)
-            ass_id[i] = np.bincount(mg, weights=parts["hota_ass"][i], minlength=n_gt)
+                stats[f"{part}_{tag}"] = (np.bincount(data.gt_frame, weights=d_gt[i][data.gt_id], minlength=n_frames)
+                                          + np.bincount(data.trk_frame, weights=d_trk[i][data.trk_id],
+                                                        minlength=n_frames))
+        for part, values in per_match.items():
+            for i, tag in enumerate(ALPHA_TAGS):
+                stats[f"{part}_{tag}"] += np.bincount(m_frame, weights=values[i], minlength=n_frames)
+        # an identity's own AssA: the association scores of its matches over its true positives
+        mc = h.counts[:, mg, mt]
+        score = hit_f * mc / np.maximum(1, h.gt_id_count[mg] + h.trk_id_count[mt] - mc)
+        tp_id = np.stack([np.bincount(mg, weights=hit_f[i], minlength=n_gt) for i in range(len(ALPHA_TAGS))])
+        ass_id = np.stack([np.bincount(mg, weights=score[i], minlength=n_gt) for i in range(len(ALPHA_TAGS))])
         assa = (ass_id / np.maximum(1, tp_id)).mean(axis=0)
 
     fn_rows = np.flatnonzero(~gt_matched)
@@ -227,6 +226,33 @@ def explain_data(data: SeqData, seq: SeqInfo, benchmark: str) -> Explanation:
     meta["counts"] = expl.counts()
     meta["IDTP"] = int(per_id["idtp"].sum())
     return expl
+
+
+def association_influence(counts: np.ndarray, gt_count: np.ndarray, trk_count: np.ndarray
+                          ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """What one box adds to HOTA's association sums, to first order: per part, (per matched id pair, per gt
+    box of an id, per tracker box of an id), each with a leading alpha axis.
+
+    AssA's numerator is a sum over id pairs of h(x, y, z) = x^2 / (y + z - x), with x the pair's true
+    positives, y and z its gt and tracker ids' box counts (AssRe: x^2 / y, AssPr: x^2 / z). A frame moves
+    those counts by its matches and boxes, so its first-order share is its matches' dh/dx plus its gt
+    boxes' dh/dy and tracker boxes' dh/dz, summed over the pairs the ids belong to. h is homogeneous of
+    degree 1, so by Euler's theorem x dh/dx + y dh/dy + z dh/dz = h: the shares of all frames sum to the
+    kit's sum exactly (to rounding), a frame's share is zero where nothing of it took part, and a change
+    confined to some frames shows (to first order) in those frames only."""
+    x = counts
+    y = np.broadcast_to(gt_count[np.newaxis, :, np.newaxis], x.shape)
+    z = np.broadcast_to(trk_count[np.newaxis, np.newaxis, :], x.shape)
+    used = x > 0
+    out = {}
+    for part, denom in (("hota_ass", y + z - x), ("hota_assre", y), ("hota_asspr", z)):
+        d = np.where(used, denom, 1.0)
+        d_pair = np.where(used, 2 * x / d + (x * x / (d * d) if part == "hota_ass" else 0.0), 0.0)
+        d_other = np.where(used, -(x * x) / (d * d), 0.0)  # dh/dy and dh/dz where the id is in the denominator
+        d_gt = d_other.sum(axis=2) if part in ("hota_ass", "hota_assre") else np.zeros(x.shape[:2])
+        d_trk = d_other.sum(axis=1) if part in ("hota_ass", "hota_asspr") else np.zeros((x.shape[0], x.shape[2]))
+        out[part] = (d_pair, d_gt, d_trk)
+    return out
 
 
 def _id_sequences(gt_sorted: np.ndarray, trk_labels_sorted: np.ndarray, n_gt: int) -> list[str]:
