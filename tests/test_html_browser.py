@@ -146,6 +146,11 @@ def test_timeline_responds_to_clicks(explained_pages, tmp_path: Path) -> None:
     assert sorted(order) == sorted(errors) and [errors[g] for g in order] == sorted(errors.values(), reverse=True)
     by_id = re.findall(r'<g class="tl-row[^"]*" data-gt="(\d+)"', _dom(tmp_path, report, "?tl-run=0&tl-sort=id"))
     assert [int(g) for g in by_id] == sorted(errors)
+    # a window of frames keeps the identities present in it
+    dom = _dom(tmp_path, report, "?tl-run=0&tl-frames=20:40")
+    assert "frames 20\u201340 of 1\u201371" in htmlmod.unescape(re.search(r'id="tl-count">(.*?)<', dom).group(1))
+    present = {i["id"] for i in data["seqs"]["TUD-Campus"]["runs"]["0"]["ids"] if i["last"] >= 20 and i["first"] <= 40}
+    assert {int(g) for g in re.findall(r'<g class="tl-row[^"]*" data-gt="(\d+)"', dom)} == present
     # a link of the "changed" tables jumps to that identity's row and opens its event
     dom = _dom(tmp_path, report, "?tl-jump=0")
     assert _js_errors(dom) == [] and re.search(r'<g class="tl-row hl" data-gt="\d+"', dom)
