@@ -113,7 +113,7 @@ def test_runs_without_gt_are_reported_without_events(tmp_path: Path) -> None:
 def test_events_folder_is_used_when_current(tmp_path: Path) -> None:
     res = run(RunOptions(detector="public", tracker="sort", out=str(tmp_path / "s"), progress=False, events=True))
     summary = load_run(res.folder.path)
-    assert run_events(summary).source == "events/"
+    assert run_events(summary).source == "read from its events/"
     assert read_explanation(res.folder.events_dir, "TUD-Campus").counts()["IDSW"] == res.metrics["combined"]["IDSW"]
     path = res.folder.result_path("TUD-Campus")
     path.write_text(path.read_text() + "71,9999,1,1,30,60,1,-1,-1,-1\n")  # the results changed since

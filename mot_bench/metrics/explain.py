@@ -217,7 +217,7 @@ def explain_data(data: SeqData, seq: SeqInfo, benchmark: str) -> Explanation:
     }, columns=list(IDENTITY_COLUMNS))
     frames = pd.DataFrame({"frame": np.arange(n_frames, dtype=np.int64) + first,
                            **{k: stats[k] for k in FRAME_STATS}})
-    for name in FRAME_COUNTS:
+    for name in (*FRAME_COUNTS, *(f"hota_tp_{t}" for t in ALPHA_TAGS)):
         if name != "motp":
             frames[name] = frames[name].astype(np.int64)
     meta = {"format": FORMAT, "seq": seq.name, "benchmark": benchmark, "first_frame": seq.first_frame,
@@ -302,7 +302,7 @@ def file_sha256(path: str | Path) -> str:
 def _write_csv_gz(path: Path, frame) -> None:
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n")
-    data = gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=5, mtime=0)  # same bytes every time
+    data = gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=1, mtime=0)  # same bytes every time
     atomic_write(path, lambda fh: fh.write(data), mode="wb")
 
 

@@ -90,8 +90,8 @@ def run_events(run: RunSummary, data: str | Path | None = None) -> RunEvents:
         out.sequences = {}
         out.note = f"{run.label}: no events ({exc})"
         return out
-    out.source = "events/" if not stale else f"computed from the gt ({len(stale)} of {len(run.sequences)} " \
-                                            "sequences not in events/)"
+    out.source = "read from its events/" if not stale else \
+        f"computed from the gt ({len(stale)} of {len(run.sequences)} sequences had no current events/)"
     return out
 
 

@@ -118,6 +118,7 @@ def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
             base_index = next((i for i, e in enumerate(kept) if str(e.run.path) == comparison["base"]), None)
         data_json, changes = page_data(kept, base_index)
         explained = {"data": data_json, "changes": changes, "notes": [e.note for e in events if e.note],
+                     "sources": "; ".join(f"{e.run.label} {e.source}" for e in kept),
                      "interval_note": interval_note}
     atomic_write_text(files["html"], render_html(runs, board, per_seq, sort_by, comparison, figures,
                                                        tuning, explained))
