@@ -103,7 +103,7 @@ def all_run_events(runs: Sequence[RunSummary], data: str | Path | None = None) -
 # timelines
 
 
-def _prev_pred(tp: Any) -> dict[tuple[int, int], int]:
+def previous_pred(tp: Any) -> dict[tuple[int, int], int]:
     """(frame, gt id) of each TP -> the tracker id of the same gt id's previous match (-1 for its first)."""
     if not len(tp):
         return {}
@@ -139,7 +139,7 @@ def timeline(expl: Explanation) -> dict[str, Any]:
     for gi, a, b, pi, q in zip(g[first].tolist(), f[first].tolist(), f[last].tolist(), p[first].tolist(),
                                np.round(mean_iou, 3).tolist(), strict=True):
         segs.setdefault(gi, []).append([a, b, pi, q])
-    prev = _prev_pred(ev[ev["kind"] == "TP"])
+    prev = previous_pred(ev[ev["kind"] == "TP"])
     marks: dict[int, list] = {}
     for row in ev[ev["kind"].isin(["IDSW", "FRAG"])].itertuples(index=False):
         marks.setdefault(int(row.gt_id), []).append(
@@ -183,7 +183,7 @@ def identity_changes(base: Explanation, other: Explanation, top: int = 12) -> di
                    key=lambda r: (r["d_assa"], r["d_idtp"]))
 
     def switches(expl: Explanation) -> dict[tuple[int, int], list]:
-        prev = _prev_pred(expl.events[expl.events["kind"] == "TP"])
+        prev = previous_pred(expl.events[expl.events["kind"] == "TP"])
         sw = expl.events[expl.events["kind"] == "IDSW"]
         return {(int(r.frame), int(r.gt_id)): [int(r.frame), int(r.gt_id), prev.get((int(r.frame), int(r.gt_id)), -1),
                                                int(r.pred_id)] for r in sw.itertuples(index=False)}

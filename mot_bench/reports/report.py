@@ -39,7 +39,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 HELP = {name: f.help for name, f in METRICS.items() if f.help}
 
 
-def _env() -> jinja2.Environment:
+def template_env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
@@ -193,7 +193,7 @@ def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
                  "cells": [_interval_cell(m, r["sequence_intervals"][seq][m]) for m in HEADLINE]}
                 for seq in sorted(with_iv[0].get("sequence_intervals", {})) for r in with_iv
                 if seq in r.get("sequence_intervals", {})]
-    return _env().get_template("report.html.j2").render(
+    return template_env().get_template("report.html.j2").render(
         title="mot-bench report" + (f": {', '.join(benchmarks)}" if benchmarks else ""),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         n_runs=len(runs),

@@ -31,7 +31,7 @@ import numpy as np
 from mot_bench.data.frames import decode_image
 from mot_bench.metrics.common import load_results
 from mot_bench.metrics.explain import Explanation, explain_results, is_current, read_explanation
-from mot_bench.reports.explain import _prev_pred, sequence_infos
+from mot_bench.reports.explain import previous_pred, sequence_infos
 from mot_bench.reports.runs import ReportError, RunSummary
 from mot_bench.types import SeqInfo
 
@@ -85,7 +85,7 @@ class Side:
         self.ev_gt = ev["gt_id"].to_numpy()[order]
         self.ev_pred = ev["pred_id"].to_numpy()[order]
         self.ev_iou = ev["iou"].to_numpy()[order]
-        self.prev = _prev_pred(ev[ev["kind"] == "TP"])
+        self.prev = previous_pred(ev[ev["kind"] == "TP"])
 
     def rows_of(self, rows: np.ndarray, frame: int) -> np.ndarray:
         lo, hi = np.searchsorted(rows[:, 0], [frame, frame + 1])
@@ -260,9 +260,9 @@ class HtmlViewer(_Temporary):
         self.fh: IO[str] = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.frames: list[int] = []
         self.events: list[list[list[str]]] = []
-        from mot_bench.reports.report import _env
+        from mot_bench.reports.report import template_env
 
-        page = _env().get_template("viewer.html.j2").render(split_here="@@FRAMES@@")
+        page = template_env().get_template("viewer.html.j2").render(split_here="@@FRAMES@@")
         self.head, self.tail_template = page.split("@@FRAMES@@")
         self.fh.write(self.head)
 
