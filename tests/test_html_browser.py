@@ -129,7 +129,8 @@ def explained_pages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
     root = tmp_path_factory.mktemp("explained")
     sort, byte = real_sample_run(root, "sort"), real_sample_run(root, "bytetrack")
     report = Path(write_comparison(sort, [(byte, {})], root / "cmp", figures=False)["files"]["html"])
-    viewer = Path(show(load_run(sort), "TUD-Campus", compare=load_run(byte), html_out=root / "view.html")["html"])
+    viewer = Path(show(load_run(sort), "TUD-Campus", compare=load_run(byte), html_out=root / "view.html",
+                       max_width=480)["html"])
     data = json.loads(re.search(r'<script type="application/json" id="timeline-data">(.*?)</script>',
                                 report.read_text(), re.S).group(1))
     return report, viewer, data
@@ -181,7 +182,7 @@ def test_explained_screenshots(explained_pages, tmp_path: Path) -> None:
     """Screenshots of the timeline and the viewer (docs/img/timeline.png, viewer.png when refreshing)."""
     report, viewer, _ = explained_pages
     shots = {"timeline.png": (report, "?only=identities&tl-run=0&tl-click=IDSW", "1280,1100"),
-             "viewer.png": (viewer, "?click=next-err&kind=IDSW", "1400,900")}
+             "viewer.png": (viewer, "?click=next-err&kind=IDSW", "1040,820")}
     for name, (page, query, size) in shots.items():
         shot = tmp_path / name
         _chromium(tmp_path, f"--window-size={size}", f"--screenshot={shot}", page.as_uri() + query)
