@@ -100,6 +100,7 @@ class RunOptions:
     postprocess: list[str] = field(default_factory=list)  # mot_bench.postprocess methods, applied in order
     postprocess_options: dict[str, Any] = field(default_factory=dict)  # flat, or {method: {options}}
     cmc_cache: str | None = None  # camera-motion warps cache; None: <parent of out>/.cache/cmc; "off": none
+    events: bool = False  # also write the scoring's error events to <run>/events (mot_bench.metrics.explain)
 
     def __post_init__(self) -> None:
         names = list(self.trackers)
@@ -319,6 +320,11 @@ def run_many(options: RunOptions) -> list[RunResult]:
                                engine=options.eval_engine)
             metrics["split"] = options.split
             lane.folder.write_metrics(metrics)
+            if options.events:
+                from mot_bench.metrics.explain import explain_results, write_explanations
+
+                write_explanations(lane.folder.events_dir, explain_results(
+                    seqs, lane.folder.results_dir, benchmark if benchmark in BENCHMARKS else None))
         resumed = [s.name for s in seqs if s.name in lane.done]
         results.append(RunResult(lane.folder, seqs, resumed, metrics, lane.folder.timing_summary(), lane.name))
     if options.evaluate and not has_gt:

@@ -873,6 +873,7 @@ def finish(study, opts: TuneOptions, params: dict[str, Param], objectives: list[
     }
     if opts.confirm:
         summary["confirm"] = confirm(opts, best, defaults_trial, tune_seqs, report_seqs, objectives)
+        summary["confirm_intervals"] = confirm_intervals(summary["confirm"])
     atomic_write_json(out / "study.json", summary)
     atomic_write_text(out / "summary.md", summary_markdown(summary))
     try:
@@ -925,7 +926,8 @@ def confirm(opts: TuneOptions, best: dict[str, Any], defaults_trial, tune_seqs: 
                                  detector_options=dict(opts.detector_options),
                                  tracker_options={opts.tracker: options}, device=opts.device, out=str(folder),
                                  progress=False, label=f"{opts.tracker}-{label}-{part}",
-                                 eval_engine=opts.confirm_engine, overwrite=True, cmc_cache=opts.cmc_cache))
+                                 eval_engine=opts.confirm_engine, overwrite=True, cmc_cache=opts.cmc_cache,
+                                 events=True))
             comb = res.metrics.get("combined", {})
             entry[part] = {"folder": str(folder), "metrics": {m: comb[m] for m in TRIAL_METRICS if m in comb}}
             if part == "tune":
@@ -933,6 +935,35 @@ def confirm(opts: TuneOptions, best: dict[str, Any], defaults_trial, tune_seqs: 
                 entry["matches_trial"] = bool(recorded) and all(  # bit for bit, every scored field
                     float(comb[m]) == float(recorded[m]) for m in TRIAL_METRICS if m in comb and m in recorded)
         out[label] = entry
+    return out
+
+
+INTERVAL_COLUMNS = ("HOTA", "MOTA", "IDF1", "AssA", "DetA", "IDSW")
+
+
+def confirm_intervals(conf: dict[str, Any]) -> dict[str, Any]:
+    """Is the tuned configuration really better? Paired bootstrap intervals of (best - defaults) on the
+    held-out sequences (on the tuning ones when there are none), from the confirmation runs' events."""
+    from mot_bench.metrics.bootstrap import Settings
+    from mot_bench.reports.explain import intervals, run_events, settings_text
+    from mot_bench.reports.runs import ReportError, load_run
+
+    default = conf.get("default")
+    if not default:
+        return {}
+    part = "report" if "report" in default else "tune"
+    settings = Settings()
+    out: dict[str, Any] = {"part": part, "bootstrap": settings_text(settings), "configurations": {}}
+    try:
+        base = run_events(load_run(default[part]["folder"]))
+        for label, entry in conf.items():
+            if label == "default" or part not in entry:
+                continue
+            found = intervals(base, run_events(load_run(entry[part]["folder"])), settings, INTERVAL_COLUMNS)
+            if found is not None:
+                out["configurations"][label] = {m: iv.to_dict() for m, iv in found[0].items()}
+    except ReportError as exc:  # a confirmation folder that cannot be read: the summary says so
+        out["note"] = str(exc)
     return out
 
 
@@ -983,6 +1014,7 @@ def summary_markdown(s: dict[str, Any]) -> str:
         lines.append("The runner's scores on the tuning sequences equal the trials' for every configuration."
                      if not bad else f"MISMATCH: the runner's scores differ from the trial's for {', '.join(bad)}.")
         lines.append("")
+        lines += _intervals_markdown(s.get("confirm_intervals") or {})
     lines.append("Best configurations (`mot-bench run --tracker-config FILE`):")
     lines.append("")
     for o, b in s["best"].items():
@@ -995,6 +1027,23 @@ def summary_markdown(s: dict[str, Any]) -> str:
         for o, imp in s["importance"].items():
             lines.append(f"- {o}: " + ", ".join(f"{k} {v:.2f}" for k, v in imp.items()))
     return "\n".join(lines) + "\n"
+
+
+def _intervals_markdown(found: dict[str, Any]) -> list[str]:
+    from mot_bench.reports.format import interval_text
+
+    if not found.get("configurations"):
+        return []
+    where = "held-out" if found["part"] == "report" else "tuning (there are no held-out ones)"
+    lines = [f"Is it real? Each configuration minus the defaults on the {where} sequences, points for ratios, with "
+             f"its {found['bootstrap']}; `*`: the interval excludes zero.", "",
+             "| configuration | " + " | ".join(METRIC_FIELDS[m].title for m in INTERVAL_COLUMNS) + " |",
+             "|---|" + "---:|" * len(INTERVAL_COLUMNS)]
+    for label, ivs in found["configurations"].items():
+        cells = [interval_text(m, ivs[m]["delta"], ivs[m]["low"], ivs[m]["high"])
+                 + (" *" if ivs[m]["low"] > 0 or ivs[m]["high"] < 0 else "") for m in INTERVAL_COLUMNS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 # ------------------------------------------------------------------------------------------ the command
