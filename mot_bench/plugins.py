@@ -38,12 +38,15 @@ class Plugin:
             self.options = None
         else:
             self.options = parse_options(cls, options, f"{self.kind} {self.name!r}")
-            for name in _field_names(cls):  # a class attribute of the same name would hide the option
-                if hasattr(type(self), name) and not isinstance(getattr(type(self), name), property):
+            # Copied onto the instance: a class attribute of the same name would hide the option, and a
+            # plain lookup is what a tracker's per-frame loop should pay (``__getattr__`` cost OC-SORT a
+            # fifth of its time on MOT20-01). Options are not changed after construction.
+            for name in _field_names(cls):
+                if not isinstance(getattr(type(self), name, None), property):
                     setattr(self, name, getattr(self.options, name))
 
     def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: declared options read through to self.options.
+        # Only called when normal lookup fails (an option hidden by a property): read through to self.options.
         opts = self.__dict__.get("options")
         if opts is not None and not name.startswith("__") and name in _field_names(type(opts)):
             return getattr(opts, name)
