@@ -80,3 +80,30 @@ def test_mot20_presets_are_the_official_values():
             cfg["botsort"]["new_track_thresh"], cfg["botsort"]["frame_rate"]) == (True, 0.7, 0.6, 0.7, 30.0)
     # given options still win over the preset
     assert TRACKERS.create("ocsort", {"preset": "mot20", "det_thresh": "0.5"}).det_thresh == 0.5
+
+
+def test_adding_a_tracker_to_the_mot20_block_is_one_command(shared_data, tmp_path):
+    """benchmarks/board_mot20.py --tracker T runs T on MOT20-01 with its MOT20 settings and writes its row into
+    the block of the leaderboard, replacing T's old row, keeping the others, ordered by HOTA."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "board_mot20.py"
+    spec = importlib.util.spec_from_file_location("board_mot20", script)
+    board = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(board)
+    doc = tmp_path / "leaderboard.md"
+    other = "| other | x | 99.0 | 1 | 1 | 1 | 1 | 1 | 1 | 1 | 1 | then |"
+    doc.write_text(f"# board\n\nbefore\n{board.BEGIN}\n{board.HEADER}| bytetrack | old | 1.0 | 1 | 1 | 1 | 1 | 1 | 1 |"
+                   f" 1 | 1 | then |\n{other}\n{board.END}\nafter\n")
+    assert board.main(["--tracker", "bytetrack", "--data", str(shared_data), "--out", str(tmp_path / "runs"),
+                       "--doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert text.startswith("# board\n\nbefore\n") and text.endswith(f"{board.END}\nafter\n")
+    rows = text.split(board.HEADER)[1].split(board.END)[0].strip().splitlines()
+    assert rows[0] == other and len(rows) == 2
+    cells = [c.strip() for c in rows[1].strip("|").split("|")]
+    metrics = json.loads((tmp_path / "runs" / "bytetrack" / "metrics.json").read_text())["combined"]
+    assert cells[:3] == ["bytetrack", "preset=mot20", f"{100 * metrics['HOTA']:.1f}"]
+    assert cells[7:10] == [str(int(metrics[k])) for k in ("IDSW", "CLR_FP", "CLR_FN")]
+    config = json.loads((tmp_path / "runs" / "bytetrack" / "config.json").read_text())
+    assert config["tracker"]["preset"] == "mot20" and config["tracker"]["match_thresh"] == 0.7

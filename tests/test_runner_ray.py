@@ -9,13 +9,14 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from mot_bench import runner
+from mot_bench.cli import main
 from mot_bench.registry import TRACKERS
 from mot_bench.results import RunFolder
-from mot_bench.runner import RunOptions, SequenceFailures, run_many
+from mot_bench.runner import RunOptions, SequenceFailures, _task_error, run_many
 from mot_bench.trackers.sort import SortTracker
-
-ray = pytest.importorskip("ray")
 
 MOT15_SEQS = ["TUD-Campus", "KITTI-17", "PETS09-S2L1"]
 TRACKER_NAMES = ["sort", "bytetrack", "ocsort"]
@@ -47,7 +48,8 @@ def _assert_same_files(local: RunFolder, other: RunFolder, seqs: list[str]) -> N
 def test_ray_run_equals_the_local_run_byte_for_byte(shared_data, tmp_path, caplog):
     """Three MOT15 sequences, three trackers fed by one detector pass per sequence: a run on a local Ray
     cluster (started and stopped by the run) writes the local run's result files, config and scores; each
-    completion record names the machine and Ray node that ran the sequence; a re-run resumes."""
+    completion record names the machine and Ray node that ran the sequence."""
+    ray = pytest.importorskip("ray")
     local = run_many(_options(shared_data, tmp_path / "local"))
     caplog.set_level(logging.INFO, logger="mot_bench.runner")
     on_ray = run_many(_options(shared_data, tmp_path / "ray", ray_address="local"))
@@ -69,6 +71,7 @@ def test_ray_run_equals_the_local_run_byte_for_byte(shared_data, tmp_path, caplo
 @pytest.fixture()
 def ray_two_cpus():
     """A local 2-CPU cluster the runs join (and leave running: they did not start it)."""
+    ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
@@ -136,3 +139,32 @@ def test_a_failed_task_is_retried_reported_and_the_run_resumes(shared_data, tmp_
         for seq in seqs:
             assert r.folder.result_path(seq).read_bytes() == local.folder.result_path(seq).read_bytes()
         assert r.metrics["combined"] == local.metrics["combined"]
+
+
+def test_a_task_failure_is_one_line_naming_the_error_and_where():
+    class RayTaskError(Exception):  # the shape of ray.exceptions.RayTaskError: the cause and Ray's header
+        cause = FileNotFoundError("/data/MOT17-02/det.txt: no such file")
+
+    header = "ray::_sequence_task() (pid=4242, ip=10.0.0.7)\n  File ...\nFileNotFoundError: ..."
+    assert _task_error(RayTaskError(header)) == ("FileNotFoundError: /data/MOT17-02/det.txt: no such file "
+                                                 "(pid=4242, ip=10.0.0.7)")
+    lost = RuntimeError("The worker died unexpectedly while executing this task.\nCheck the logs.")
+    assert _task_error(lost) == "RuntimeError: The worker died unexpectedly while executing this task."
+
+
+def test_cli_exits_1_when_sequences_fail_on_every_attempt(monkeypatch, tmp_path):
+    """Accepted input whose work failed is not a usage error (2): exit 1 with the failures named."""
+    seen = {}
+
+    def failing(options):
+        seen.update(address=options.ray_address, gpus=options.ray_gpus_per_task, retries=options.ray_retries)
+        raise SequenceFailures("1 sequence(s) failed on all 3 attempts: TUD-Campus: RuntimeError: boom")
+
+    monkeypatch.setattr(runner, "run_many", failing)
+    res = CliRunner().invoke(main, ["run", "--tracker", "sort", "--out", str(tmp_path / "r"), "--ray-address",
+                                    "local", "--ray-gpus-per-task", "0.5", "--ray-retries", "2"])
+    assert res.exit_code == 1, res.output
+    assert "TUD-Campus: RuntimeError: boom" in res.output
+    assert seen == {"address": "local", "gpus": 0.5, "retries": 2}
+    res = CliRunner().invoke(main, ["run", "--ray-gpus-per-task", "-1"])
+    assert res.exit_code == 2 and "--ray-gpus-per-task" in res.output
