@@ -27,6 +27,12 @@ Post-processing (``RunOptions.postprocess``, :mod:`mot_bench.postprocess`): appl
 each tracker's rows after its frame loop, in the order given; the tracker's own rows are kept in
 ``results_raw/`` and the post-processed ones written to ``results/`` (scored). The time it takes is
 the ``track_post`` timing column, shared evenly by the sequence's frames.
+
+On a Ray cluster (``RunOptions.ray_address``, :func:`run_on_ray`) each sequence is one task running the
+same :func:`track_sequence` on the machine it lands on; the tasks return their rows and timings and this
+process writes them with the same :func:`write_sequence`, so the run folder is what a local run writes
+(byte-identical results, the same ``config.json``), and each completion record names the machine that
+ran, and timed, its sequence.
 """
 
 from __future__ import annotations
