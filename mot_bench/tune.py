@@ -308,7 +308,18 @@ class Workload:
         self.evaluator = FastEvaluator(self.seqs, spec.get("benchmark") if spec.get("benchmark") in BENCHMARKS
                                        else None)
         self.warps: dict[tuple, np.ndarray] = {}  # (sequence, camera-motion request) -> read-only warps
+        self.inputs: dict[tuple, Any] = {}  # (tracker class, kind, file) -> parsed per-sequence input
+        self._check_tracker_inputs(spec)
         self.load_seconds = time.perf_counter() - t0
+
+    def _check_tracker_inputs(self, spec: dict[str, Any]) -> None:
+        """The per-sequence input files of the tracker with the study's fixed options: present and parsed
+        before any trial (a trial whose own options point elsewhere reads its files when it runs)."""
+        from mot_bench.data.validate import check_tracker_inputs
+
+        tracker = self.tracker_cls(**spec.get("fixed", {}))
+        for seq in self.seqs:
+            check_tracker_inputs(tracker, seq)
 
     def camera_motion(self, seq, request: tuple) -> np.ndarray:
         """One sequence's warps for one camera-motion request, obtained once per worker (as the runner does)."""
@@ -321,20 +332,26 @@ class Workload:
         return self.warps[key]
 
     def track(self, options: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Result rows per sequence for one configuration (a fresh tracker, reset per sequence)."""
-        from mot_bench.runner import camera_motion_request, track_rows
+        """Result rows per sequence for one configuration (a fresh tracker, reset per sequence), as the
+        runner makes them: per-sequence input files read once per worker and handed over before ``reset``,
+        the tracker's ``finish`` applied to each sequence's online rows."""
+        from mot_bench.runner import camera_motion_request, finish_rows, track_rows, tracker_inputs
 
         tracker = self.tracker_cls(**options)
         request = camera_motion_request(tracker)  # the trial's options decide it (cmc_method may be searched)
         out = {}
         for seq in self.seqs:
             warps = None if request is None else self.camera_motion(seq, request)
+            inputs = tracker_inputs(tracker, seq, self.inputs)
+            if inputs:
+                tracker.provide_inputs(seq, inputs)
             tracker.reset(seq)
             rows = []
             for f, d in zip(self.frames[seq.name], self.dets[seq.name], strict=True):
                 f.camera_motion = None if warps is None else warps[f.frame_id - seq.first_frame]
                 rows.append(track_rows(f.frame_id, tracker.update(d, f)))
-            out[seq.name] = as_written(np.concatenate(rows) if rows else np.zeros((0, 10)))
+            rows = finish_rows(tracker, np.concatenate(rows) if rows else np.zeros((0, 10)))
+            out[seq.name] = as_written(rows)
         return out
 
     def run_trial(self, params: dict[str, Any]) -> dict[str, Any]:
