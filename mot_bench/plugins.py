@@ -179,8 +179,10 @@ class Tracker(Plugin):
     def config(self) -> dict:
         """The options as constructed (not one sequence's), and the per-sequence table in full when one
         is used, so a run folder records every sequence's values and notices a changed table file."""
-        out = {"name": self.name, **options_dict(self._constructed_options)} if self.options is not None \
-            else super().config()
+        constructed = self.__dict__.get("_constructed_options")  # third parties may skip Tracker.__init__
+        if constructed is None:
+            return super().config()
+        out = {"name": self.name, **options_dict(constructed)}
         if self._sequence_table is not None:
             out["per_sequence_table"] = self._sequence_table
         return out
@@ -188,16 +190,19 @@ class Tracker(Plugin):
     def sequence_options(self, seq: SeqInfo) -> Any:
         """This tracker's options for ``seq``: the per-sequence table's row over the options as constructed,
         options given explicitly winning (:func:`mot_bench.options.options_for_sequence`)."""
-        table = self._sequence_table
+        constructed = self.__dict__.get("_constructed_options")
+        if constructed is None:  # no declared options, or a third party that skipped Tracker.__init__
+            return self.__dict__.get("options")
+        table = self.__dict__.get("_sequence_table")
         if table is not None and sequence_row(table, seq.name) is None and (self.name, seq.name) not in _UNLISTED:
             _UNLISTED.add((self.name, seq.name))
             log.warning("%s: the per-sequence table %s has no row for %s; its options are used as given",
-                        self.name, getattr(self._constructed_options, SEQUENCE_OPTION), seq.name)
-        return options_for_sequence(self._constructed_options, table, seq.name, self._explicit)
+                        self.name, getattr(constructed, SEQUENCE_OPTION), seq.name)
+        return options_for_sequence(constructed, table, seq.name, self._explicit)
 
     def use_sequence_options(self, seq: SeqInfo | None) -> None:
         """Switch to ``seq``'s options (call first in ``reset``); None: back to the options as constructed."""
-        if self.options is None:
+        if self.__dict__.get("_constructed_options") is None:
             return
         self.options = self._constructed_options if seq is None else self.sequence_options(seq)
         self._bind_options()
@@ -221,7 +226,7 @@ class Tracker(Plugin):
 
     def sequence_input(self, seq: SeqInfo, kind: str) -> Any:
         """Input ``kind`` of ``seq``: what :meth:`provide_inputs` handed over, else read from its file now."""
-        provided = self._provided_inputs
+        provided = self.__dict__.get("_provided_inputs")
         if provided is not None and provided[0] == seq.name and kind in provided[1]:
             return provided[1][kind]
         return self.read_input(kind, Path(self.input_files(seq)[kind]))

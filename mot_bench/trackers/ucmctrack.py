@@ -231,9 +231,12 @@ def read_camera_file(path: str | Path) -> GroundPlane:
     if missing:
         raise InputCheckError(path, f"no {', '.join(missing)} section; expected a UCMCTrack camera file with "
                                     "RotationMatrices, TranslationVectors and IntrinsicMatrix")
-    plane = GroundPlane.from_matrices(found["RotationMatrices"], found["TranslationVectors"][0],
-                                      found["IntrinsicMatrix"])
-    if not np.all(np.isfinite(plane.inv_a)) or np.linalg.matrix_rank(plane.A) < 3:
+    try:
+        plane = GroundPlane.from_matrices(found["RotationMatrices"], found["TranslationVectors"][0],
+                                          found["IntrinsicMatrix"])
+    except np.linalg.LinAlgError:
+        plane = None
+    if plane is None or not np.all(np.isfinite(plane.inv_a)) or np.linalg.matrix_rank(plane.A) < 3:
         raise InputCheckError(path, "this camera maps the ground plane to a line; expected a camera looking at "
                                     "the ground")
     return plane
@@ -384,6 +387,15 @@ class UCMCTracker(Tracker):
         self.x[:, 0, 0] = xy[:, 0, 0]
         self.x[:, 2, 0] = xy[:, 1, 0]
 
+    def _measure(self, tlbr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Ground positions (K, 2, 1) and covariances (K, 2, 2) of boxes' foot points (``Mapper.mapto``:
+        image noise ``clip(0.05 h, 2, 13)`` along u and ``clip(0.05 h, 2, 10)`` along v), and the widths and
+        heights."""
+        w = tlbr[:, 2] - tlbr[:, 0]
+        h = tlbr[:, 3] - tlbr[:, 1]
+        y, R = self._plane.to_ground(tlbr[:, 0] + w / 2, tlbr[:, 3], np.clip(0.05 * h, 2, 13), np.clip(0.05 * h, 2, 10))
+        return y, R, w, h
+
     def _cost(self, y: np.ndarray, R: np.ndarray, dets: np.ndarray, tracks: np.ndarray) -> np.ndarray:
         """(len(dets), len(tracks)) mapped Mahalanobis distance + log det S (``KalmanTracker.distance``)."""
         diff = y[dets][:, None, :, :] - self.x[tracks][None, :, [0, 2], :]  # (n, m, 2, 1)
@@ -425,11 +437,7 @@ class UCMCTracker(Tracker):
             keep &= np.asarray(detections.classes) == 0
         tlbr = np.asarray(detections.tlbr, dtype=np.float64)[keep]
         scores = scores[keep]
-        w = tlbr[:, 2] - tlbr[:, 0]
-        h = tlbr[:, 3] - tlbr[:, 1]
-        sigma_u = np.clip(0.05 * h, 2, 13)
-        sigma_v = np.clip(0.05 * h, 2, 10)
-        y, R = self._plane.to_ground(tlbr[:, 0] + w / 2, tlbr[:, 3], sigma_u, sigma_v)
+        y, R, w, h = self._measure(tlbr)
         high = np.flatnonzero(scores >= self.high_score)
         low = np.flatnonzero(~(scores >= self.high_score))
 
