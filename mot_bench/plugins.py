@@ -183,9 +183,14 @@ class Tracker(Plugin):
         if constructed is None:
             return super().config()
         out = {"name": self.name, **options_dict(constructed)}
-        if self._sequence_table is not None:
-            out["per_sequence_table"] = self._sequence_table
+        if self.sequence_table is not None:
+            out["per_sequence_table"] = self.sequence_table
         return out
+
+    @property
+    def sequence_table(self) -> dict[str, dict[str, Any]] | None:
+        """The per-sequence table in use (sequence -> {option: value}), or None."""
+        return self.__dict__.get("_sequence_table")
 
     def sequence_options(self, seq: SeqInfo) -> Any:
         """This tracker's options for ``seq``: the per-sequence table's row over the options as constructed,

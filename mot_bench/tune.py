@@ -4,7 +4,10 @@ The pieces, in the order a study uses them:
 
 - :func:`build_space`: the search space from the tracker's declared option ranges
   (:func:`mot_bench.options.search_space`), narrowed by a ``--space`` file and ``--fix`` values; every
-  bound and fixed value is checked against the option's declaration before any trial runs.
+  bound and fixed value is checked against the option's declaration before any trial runs. Options that the
+  tracker's active per-sequence table sets are left out of the declared space (trial 0 is then the tracker's
+  defaults, table included); ``--fix per_sequence=none`` or a ``--space`` file naming them searches them, a
+  trial's value then applying to every sequence.
 - :func:`resolve_objectives`: objectives are fields of the metric table (:mod:`mot_bench.metrics.fields`)
   with their direction.
 - :class:`Workload`: what one worker holds for the whole study: the sequences' detections (run once
@@ -168,10 +171,29 @@ def build_space(tracker: str, space: dict | str | Path | None = None,
             params[name] = _param_from_spec(name, spec, rows[name], what)
     for name in fix:
         params.pop(name, None)
+    if space is None:
+        tabled = sorted(set(params) & per_sequence_options(tracker, fix))
+        for name in tabled:
+            params.pop(name, None)
+        if tabled:
+            log.warning("%s: %s not searched: the tracker's per-sequence table sets them for each sequence (a trial's "
+                        "one value would replace every row); --fix per_sequence=none searches them, or name them in "
+                        "--space", what, ", ".join(tabled))
     if not params:
         raise TuneError(f"{what}: nothing left to search (every option of the space is fixed)")
     _check_values(tracker, params, fix)
     return params, fix
+
+
+def per_sequence_options(tracker: str, fix: dict[str, Any]) -> set[str]:
+    """The options the tracker's active per-sequence table sets (with the study's fixed options), if any."""
+    from mot_bench.registry import TRACKERS
+
+    try:
+        table = getattr(TRACKERS.create(tracker, fix), "sequence_table", None) or {}
+    except (OptionError, ValueError, TypeError) as exc:
+        raise TuneError(f"--fix: {exc}") from None
+    return {name for row in table.values() for name in row}
 
 
 def _param_from_spec(name: str, spec: Any, row, what: str) -> Param:

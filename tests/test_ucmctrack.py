@@ -479,3 +479,17 @@ def test_tune_trials_score_what_mot_bench_run_scores(shared_data, tmp_path):
     assert result["metrics"]["HOTA"] > 0.5
     for metric in ("HOTA", "MOTA", "IDF1", "IDSW", "CLR_FP", "CLR_FN"):
         assert combined[metric] == result["metrics"][metric], metric
+
+
+def test_tune_searches_what_the_per_sequence_table_does_not_set():
+    """With the official table active, its options (fps, wx, wy, a, cdt) stay per sequence and trial 0 is the
+    official configuration; without the table every declared range is searched."""
+    from mot_bench.tune import build_space
+
+    params, _ = build_space("ucmctrack")
+    assert set(params) == {"vmax", "high_score", "conf_thresh"}
+    params, fix = build_space("ucmctrack", fix={"per_sequence": "none"})
+    assert set(params) == {"wx", "wy", "vmax", "a", "cdt", "high_score", "conf_thresh"}
+    assert fix == {"per_sequence": "none"}
+    params, _ = build_space("ucmctrack", space={"a": [5, 20]})  # named in --space: searched, one value for all
+    assert set(params) == {"a"}

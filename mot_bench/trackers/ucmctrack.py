@@ -298,7 +298,7 @@ class UCMCTracker(Tracker):
     @property
     def needs_camera_motion(self) -> bool:
         """The runner computes warps when any sequence applies them (a table may switch cmc per sequence)."""
-        table = self._sequence_table or {}
+        table = self.sequence_table or {}
         return bool(self._constructed_options.cmc) or any(row.get("cmc") for row in table.values())
 
     # -- per sequence -----------------------------------------------------------------------------
