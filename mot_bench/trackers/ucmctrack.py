@@ -57,7 +57,8 @@ Unusual rules of the official arithmetic, and how they are matched here:
   matrix), so costs and states equal the official per-track filterpy arithmetic bit for bit.
 * The detector hands boxes as (x1, y1, x2, y2): the foot point's v = y2 is the official y + h exactly,
   but u = x1 + (x2 - x1)/2 can differ from the file's x + w/2 in the last bit (the width is recovered by
-  a subtraction). No association decision changed on the 7 MOT17 half-val sequences.
+  a subtraction). No association decision changed on the 7 MOT17 validation sequences (every frame, and the
+  half-val frames) nor on MOT20-01: every output row equals the official code's.
 
 Options beyond the online tracker, as the official evaluation writes its files:
 
@@ -257,7 +258,7 @@ class UCMCTrackOptions:
     vmax: float = option(0.5, "initial velocity spread: a new track's velocity variance is vmax^2/3",
                          range=(0.1, 3.0), bounds=(0.0, None))
     a: float = option(10.0, "assignment threshold on the cost (mapped Mahalanobis distance + log det S), "
-                            "every round", range=(5.0, 60.0), bounds=(None, None))
+                            "every round", range=(5.0, 60.0))
     cdt: int = option(30, "coasted deletion time: frames a coasted track is kept (its death count)",
                       range=(5, 60), bounds=(1, None))
     high_score: float = option(0.6, "detections scoring at least this go to the first round and start tracks",
