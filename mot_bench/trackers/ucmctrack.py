@@ -49,6 +49,8 @@ Unusual rules of the official arithmetic, and how they are matched here:
   each ``python`` of the batch file); every started track consumes one, so confirmed ids have gaps.
 * Scores are compared in float64 (the official reads the files with ``float``), ``>=`` on both
   thresholds.
+* The official script stops at a frame without any detection row (``get_dets`` looks the frame up in a
+  dict); here such a frame is an update without detections (the YOLOX-X files have rows on every frame).
 * The camera warp is applied with the official matrix products even when it is the identity (the
   ground -> image -> ground round trip moves a position by a few ulps); the warp for frame ``f`` is the
   GMC file's row ``f - 1`` (the runner's ``file`` warps, or the file read by this tracker).
