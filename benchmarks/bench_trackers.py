@@ -58,8 +58,22 @@ numpy < 1.24, where its ``track.score < 0.7`` (a float32 scalar against a Python
 float64, as ours does; numpy 2 compares in float32 and would start tracks for scores of exactly
 float32(0.7) (194 more output rows on MOT17 half-val), a numpy-version effect, not the tracker's.
 
+UCMCTrack (``--trackers ucmctrack``, ``mot17-yolox`` only: it needs each sequence's camera parameters) runs
+with its official MOT17 validation settings (ours: the default per-sequence table; the official side reads
+``run_mot17_val.bat`` itself) and the GMC files (ours: ``gmc/BoT-SORT/MOT17_ablation``; the official side its
+full-sequence ``gmc/mot17``, the same rows). The official code wants ``DIR/UCMCTrack/{tracker,detector}/``
+(corfyi/UCMCTrack @ 7851a49, needs filterpy and lap), ``DIR/UCMCTrack/cam_para/MOT17/``,
+``DIR/UCMCTrack/gmc/mot17/`` and ``DIR/UCMCTrack/run_mot17_val.bat`` (a checkout of the repository), imported
+as ``official_ucmc_tracker``/``official_ucmc_detector`` (``tracker`` is also BoT-SORT's package name). Its
+detector maps every row of the detection file to the ground plane when it loads the file
+(``Detector.load``, ``Mapper.mapto`` per row); that mapping of the frame's rows is inside its timed call here,
+as ours maps inside ``update``, followed by ``get_dets``' threshold, ``UCMCTrack.update`` and
+``run_ucmc``'s output loop. It is fed x, y, x2 - x, y2 - y of our boxes (so both sides map the same
+numbers) and frame numbers of the sequence (its GMC rows are looked up by frame). Without
+``--official-dir`` ours reads the camera files of ``tests/fixtures/ucmctrack/cam_para``.
+
     python benchmarks/bench_trackers.py [--dataset mot15-frcnn|mot17-yolox] [--repeat N]
-        [--trackers sort,bytetrack,ocsort,botsort] [--official-dir /tmp/official_trackers]
+        [--trackers sort,bytetrack,ocsort,botsort,ucmctrack] [--official-dir /tmp/official_trackers]
         [--blas-threads 1]
 
 OpenBLAS may spin threads for tiny matrix solves; ``--blas-threads 1`` (set before numpy loads)
@@ -79,6 +93,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("mot15-frcnn", "mot17-yolox")
 TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort")
+MOT17_ONLY = ("ucmctrack",)  # need per-sequence inputs that exist for MOT17 only; named with --trackers
 # yolox/evaluators/mot_evaluator.py: per-sequence track_buffer overrides (MOT17 names without the detector).
 BYTETRACK_MOT17_BUFFER = {"MOT17-05": 14, "MOT17-06": 14, "MOT17-13": 25, "MOT17-14": 25}
 
@@ -158,6 +173,11 @@ def _ours(name: str, args: argparse.Namespace, seq):
         return TRACKERS.create("bytetrack", opts), None
     if name == "ocsort":  # our defaults are evaluate_ocsort's options; YOLOX's test_conf 0.1
         return TRACKERS.create("ocsort"), _at_least(0.1)
+    if name == "ucmctrack":  # our defaults are run_mot17_val.bat's per-sequence table, with --cmc
+        cams = (args.official_dir / "UCMCTrack" / "cam_para" / "MOT17" if args.official_dir is not None
+                else REPO / "tests" / "fixtures" / "ucmctrack" / "cam_para")
+        return TRACKERS.create("ucmctrack", {"cam_dir": str(cams), "gmc_dir": str(args.data / "gmc" / "BoT-SORT" /
+                                                                                   "MOT17_ablation")}), None
     if name == "botsort":  # our defaults are tools/track.py's; its detector confidence 0.09
         if dataset == "mot15-frcnn":
             opts = {"cmc_method": "none"}
@@ -235,6 +255,16 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
         sys.path.insert(0, str(official_dir / "BoT-SORT"))
         mods["botsort"] = importlib.import_module("tracker.bot_sort")
         where["botsort"] = (official_dir / "BoT-SORT", "BoT-SORT/tracker/bot_sort.py")
+    if "ucmctrack" in names:
+        # upstream's packages are ``tracker`` (also BoT-SORT's) and ``detector``: imported under other names
+        for alias, folder in (("official_ucmc_tracker", "tracker"), ("official_ucmc_detector", "detector")):
+            pkg = types.ModuleType(alias)
+            pkg.__path__ = [str(official_dir / "UCMCTrack" / folder)]
+            sys.modules[alias] = pkg
+        mods["ucmctrack"] = importlib.import_module("official_ucmc_tracker.ucmc")
+        mods["ucmctrack"].kalman = importlib.import_module("official_ucmc_tracker.kalman")
+        mods["ucmctrack"].detector = importlib.import_module("official_ucmc_detector.detector")
+        where["ucmctrack"] = (official_dir / "UCMCTrack", "UCMCTrack/tracker/ucmc.py")
     for name, mod in mods.items():
         root, rel = where[name]
         if not Path(mod.__file__).resolve().is_relative_to(root.resolve()):
@@ -399,6 +429,76 @@ class _OfficialBoTSORT(_Official):
     rows = staticmethod(_OfficialByteTrack.rows)
 
 
+class _OfficialUCMCTrack(_Official):
+    """corfyi/UCMCTrack's ``UCMCTrack`` as ``util/run_ucmc.py`` drives it for ``run_mot17_val.bat``: the
+    frame's rows mapped to the ground (``Mapper.mapto``, what ``Detector.load`` does per row), ``get_dets``'
+    class and ``conf_thresh`` filter, ``update(dets, frame_id)`` with cmc from the GMC file, then the
+    confirmed tracks matched in the frame (the writer without ``--hp``)."""
+
+    def __init__(self, module: types.ModuleType, root: Path) -> None:
+        import shlex
+
+        self.module = module
+        self.root = root
+        self.settings = {}
+        for line in (root / "run_mot17_val.bat").read_text(encoding="utf-8").splitlines():
+            words = shlex.split(line)
+            if "--seq" in words:
+                self.settings[words[words.index("--seq") + 1]] = words[2:]
+
+    def prepare(self, dets) -> object:
+        det_mod = self.module.detector
+        out = []
+        for i, (box, score) in enumerate(zip(dets.tlbr.tolist(), dets.scores.tolist(), strict=True)):
+            d = det_mod.Detection(i, box[0], box[1], box[2] - box[0], box[3] - box[1], score, 0)
+            out.append(d)
+        return (dets.tlbr, out)
+
+    def reset(self, seq) -> None:
+        import argparse
+
+        base = _seq_base(seq.name)
+        ap = argparse.ArgumentParser()  # run_ucmc.make_args' options and defaults, for the batch file's line
+        for flag, default in (("--seq", ""), ("--fps", 30.0), ("--wx", 0.1), ("--wy", 0.1), ("--vmax", 0.5),
+                              ("--a", 10.0), ("--cdt", 30.0), ("--high_score", 0.6), ("--conf_thresh", 0.5)):
+            ap.add_argument(flag, type=type(default), default=default)
+        ap.add_argument("--cmc", action="store_true")
+        ap.add_argument("--hp", action="store_true")
+        self.args = ap.parse_args(self.settings[base])
+        det_mod = self.module.detector
+        holder = det_mod.Detector()
+        holder.mapper = det_mod.Mapper(str(self.root / "cam_para" / "MOT17" / f"{seq.name}.txt"), "MOT17")
+        holder.gmc = det_mod.GMCLoader(str(self.root / "gmc" / "mot17" / f"GMC-{base}.txt"))
+        self.mapper = holder.mapper
+        self.module.kalman.KalmanTracker.count = 1  # a fresh python per sequence in the batch file
+        a = self.args
+        self.tracker = self.module.UCMCTrack(a.a, a.a, a.wx, a.wy, a.vmax, a.cdt, a.fps, "MOT17", a.high_score,
+                                             a.cmc, holder)
+        self.frame_id = seq.num_frames // 2 + 1  # the mot17-yolox frames start at N//2+2
+
+    def update(self, prepared):
+        tlbr, dets = prepared
+        self.frame_id += 1
+        for d in dets:  # Detector.load maps every row of the file
+            d.y, d.R = self.mapper.mapto([d.bb_left, d.bb_top, d.bb_width, d.bb_height])
+        dets = [d for d in dets if d.det_class == 0 and d.conf >= self.args.conf_thresh]  # get_dets
+        self.tracker.update(dets, self.frame_id)
+        out = []
+        for i in self.tracker.confirmed_idx:
+            t = self.tracker.trackers[i]
+            if t.detidx < 0 or t.detidx >= len(dets):
+                continue
+            d = dets[t.detidx]
+            out.append((t.id, tlbr[d.id], d.conf))
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        import numpy as np
+
+        return [(int(tid), np.asarray(box, np.float64).tobytes(), float(score)) for tid, box, score in out]
+
+
 def _our_rows(name: str, tracks) -> list[tuple]:
     import numpy as np
 
@@ -452,15 +552,18 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in args.trackers.split(",") if n]
     official_mods = None
     notes: list[str] = []
+    if args.dataset != "mot17-yolox" and any(n in MOT17_ONLY for n in names):
+        raise SystemExit(f"error: {', '.join(n for n in names if n in MOT17_ONLY)} run on --dataset mot17-yolox only")
     if args.official_dir is not None:
         for name in names:
-            if name not in TRACKER_NAMES:
+            if name not in TRACKER_NAMES + MOT17_ONLY:
                 raise SystemExit(f"error: no official implementation wired for {name!r}")
         mods, notes = _import_official(args.official_dir, names)
         makers = {"sort": lambda: _OfficialSort(mods["sort"]),
                   "bytetrack": lambda: _OfficialByteTrack(mods["bytetrack"], args.dataset),
                   "ocsort": lambda: _OfficialOCSort(mods["ocsort"]),
-                  "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT")}
+                  "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT"),
+                  "ucmctrack": lambda: _OfficialUCMCTrack(mods["ucmctrack"], args.official_dir / "UCMCTrack")}
         official_mods = {n: makers[n] for n in names}
 
     # Per tracker and sequence: our inputs (frame id, Detections) and the official arrays, built now.

@@ -527,6 +527,12 @@ def plugin_table(name: str, cls: type) -> str:
     for preset, values in presets_of(cls).items():
         shown = ", ".join(f"{k}={format_value(v)}" for k, v in values.items()) or "the defaults above"
         lines.append(f"  preset {preset}: {shown}")
+    from mot_bench.options import options_class, sequence_presets
+
+    for table, rows in sequence_presets(options_class(cls)).items():  # per-sequence settings (per_sequence=NAME)
+        shown = "; ".join(f"{seq} ({', '.join(f'{k}={format_value(v)}' for k, v in row.items())})"
+                          for seq, row in rows.items())
+        lines.append(f"  sequence preset {table}: {shown}")
     return "\n".join(lines)
 
 
