@@ -139,5 +139,8 @@ TRACKERS = Registry(
         "deepsort": "mot_bench.trackers.deepsort:DeepSortTracker",
         "strongsort": "mot_bench.trackers.strongsort:StrongSortTracker",
         "deepocsort": "mot_bench.trackers.deepocsort:DeepOCSortTracker",
+        "boosttrack": "mot_bench.trackers.boosttrack:BoostTrackTracker",
+        "boosttrackplus": "mot_bench.trackers.boosttrack:BoostTrackPlusTracker",
+        "boosttrackpp": "mot_bench.trackers.boosttrack:BoostTrackPPTracker",
     },
 )
