@@ -25,6 +25,7 @@ from mot_bench.trackers.boosttrack import (
     BoostTrackPlusTracker,
     BoostTrackPPTracker,
     BoostTrackTracker,
+    kalman_update,
     mahalanobis_similarity,
     measurements,
     official_max_age,
@@ -174,6 +175,28 @@ def test_track_confidence_grows_while_young_then_decays_with_missed_frames():
     assert track_confidence(20, 4) == 0.9 ** 3
 
 
+def test_stacked_kalman_update_equals_the_official_one_track_at_a_time():
+    """``kalman_update`` on a stack: the values of upstream's ``cho_factor``/``cho_solve``/``np.dot``/``multi_dot``
+    on each track, bit for bit."""
+    import scipy.linalg
+
+    rng = np.random.default_rng(0)
+    R = np.diag([1.0, 1.0, 10.0, 0.01])
+    H = np.eye(4, 8)
+    for m in (1, 2, 7, 30):
+        a = rng.normal(size=(m, 8, 8))
+        P = a @ a.transpose(0, 2, 1) + rng.uniform(0.1, 100, (m, 1, 8)) * np.eye(8)
+        x = rng.normal(size=(m, 8)) * 100
+        z = rng.normal(size=(m, 4)) * 100
+        got_x, got_p = kalman_update(x, P, z)
+        for i in range(m):  # the official KalmanFilter.update, verbatim in its calls
+            S = np.linalg.multi_dot((H, P[i], H.T)) + R
+            chol, lower = scipy.linalg.cho_factor(S, lower=True, check_finite=False)
+            gain = scipy.linalg.cho_solve((chol, lower), np.dot(P[i], H.T).T, check_finite=False).T
+            assert np.array_equal(got_x[i], x[i] + np.dot(z[i] - np.dot(H, x[i]), gain.T))
+            assert np.array_equal(got_p[i], P[i] - np.linalg.multi_dot((gain, S, gain.T)))
+
+
 def test_stacked_matmul_equals_the_official_per_corner_product():
     """The camera update moves all corners with one stacked matmul: the same product per vector as the
     official ``transform @ np.array([x, y, 1])`` (a plain ``V @ T.T`` is not)."""
@@ -205,23 +228,16 @@ def test_dlo_boost_lifts_a_weak_detection_on_a_track_into_association():
 
 
 def test_dlo_soft_boost_and_varying_threshold():
-    trk = _tracker(BoostTrackPPTracker, with_reid=False)
     box = np.array([_box(100)])
     trks = np.concatenate([box, [[1.0]]], axis=1)
     mh = np.zeros((1, 1))
-    trk._tsu = np.array([1])
 
     def boosted(score, S=None, tsu=1, **switches):
-        for k, v in {"soft_boost": True, "varying_threshold": True, **switches}.items():
-            setattr(trk.options, k, v)
+        # S given: the plain-IoU path (rich_similarity off) with that similarity
+        trk = _tracker(BoostTrackPPTracker, with_reid=False, rich_similarity=S is None, **switches)
         trk._tsu = np.array([tsu])
         dets = np.array([[*box[0], score]], np.float32)
-        if S is not None:  # plain IoU path (rich_similarity off) with a chosen similarity
-            trk.options.rich_similarity = False
-            trk._dlo_boost(dets, trks, np.array([[S]]), mh)
-            trk.options.rich_similarity = True
-        else:
-            trk._dlo_boost(dets, trks, iou_batch(dets, trks), mh)
+        trk._dlo_boost(dets, trks, iou_batch(dets, trks) if S is None else np.array([[S]]), mh)
         return dets[0, 4]
 
     # rich S of a perfect overlap is 1: soft boost 0.65 * 0.3 + 0.35 * 1 = 0.545, then vt lifts it to 0.6 + 1e-5

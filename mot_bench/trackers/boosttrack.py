@@ -76,8 +76,9 @@ Rules of the official arithmetic that are easy to miss, and how they are kept:
 * Soft buffered IoU: the detection is widened by ``0.25 (1 - c)`` and the track by ``0.5 (1 - c)`` of
   their own sizes on every side, ``c`` the track confidence.
 * Kalman products: F and H are 0/1 matrices, so their products are slices here (bit-identical); the
-  official ``multi_dot`` evaluates F (P F^T), kept. The update uses scipy's Cholesky solve with the
-  official calls and layouts. The camera warp multiplies each corner with the same matrix-vector product.
+  official ``multi_dot`` evaluates F (P F^T), kept. The update makes ``cho_factor``/``cho_solve``'s LAPACK
+  calls on the official layouts and the official products as stacked matmuls (:func:`kalman_update`). The
+  camera warp multiplies each corner with the same matrix-vector product.
 * ``main.py`` calls the tracker only on frames where the detector returned boxes, and YOLOX's
   postprocess drops scores below 0.1 (``test_conf``): detections below ``min_det_score`` (0.1) never
   reach the tracker, and a frame left empty does not advance it (``skip_empty_frames``); its camera
@@ -95,9 +96,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-import scipy.linalg
+from scipy.linalg.lapack import dpotrf, dpotrs
 
-from mot_bench.options import option
+from mot_bench.options import option, options_dict
 from mot_bench.plugins import Tracker
 from mot_bench.trackers.common import cmc
 from mot_bench.trackers.common.association import iou_batch, lapjv_pairs
@@ -218,13 +219,19 @@ def track_confidence(age: int, time_since_update: int) -> float:
     return _CONF_COEF ** (time_since_update - 1)
 
 
-def _kf_update(x: np.ndarray, P: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The official ``KalmanFilter.update`` with the same scipy and BLAS calls on the same layouts."""
-    S = P[:4, :4] + _R
-    chol = scipy.linalg.cho_factor(S, lower=True, check_finite=False)
-    gain = scipy.linalg.cho_solve(chol, np.ascontiguousarray(P[:, :4]).T, check_finite=False).T
-    x = x + np.dot(z - x[:4], gain.T)
-    P = P - np.linalg.multi_dot((gain, S, gain.T))
+def kalman_update(x: np.ndarray, P: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The official ``KalmanFilter.update`` of a stack of tracks, (M, 8), (M, 8, 8), (M, 4): ``cho_factor`` /
+    ``cho_solve``'s LAPACK calls (potrf, potrs) per track on the official layouts, then the official products
+    (``np.dot(innovation, K.T)``, ``multi_dot`` = K (S K^T)) as stacked matmuls, which compute each matrix as
+    ``np.dot`` does (checked bit for bit in the tests)."""
+    S = P[:, :4, :4] + _R
+    gains = np.empty((len(x), 8, 4))
+    for i in range(len(x)):
+        chol, _ = dpotrf(S[i], lower=1, clean=0)
+        gains[i] = dpotrs(chol, np.ascontiguousarray(P[i, :, :4]).T, lower=1)[0].T
+    gains_t = gains.transpose(0, 2, 1)
+    x = x + np.matmul((z - x[:, :4])[:, None, :], gains_t)[:, 0, :]
+    P = P - np.matmul(gains, np.matmul(S, gains_t))
     return x, P
 
 
@@ -324,6 +331,7 @@ class BoostTrackTracker(Tracker):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        vars(self).update(options_dict(self.options))  # plain attributes: read many times per frame
         cmc.check_method(self.cmc_method)
         self.needs_embeddings = self.with_reid
         self.reset(None)
@@ -456,13 +464,13 @@ class BoostTrackTracker(Tracker):
             z = z_all[remain]
             trust = (scores - self.det_thresh) / (1 - self.det_thresh)
             alpha = 0.95 + (1 - 0.95) * (1 - trust)
-            for d, t in matched:
-                self._x[t], self._P[t] = _kf_update(self._x[t], self._P[t], z[d])
-                if embs is not None:
+            rows = matched[:, 1]
+            self._x[rows], self._P[rows] = kalman_update(self._x[rows], self._P[rows], z[matched[:, 0]])
+            if embs is not None:
+                for d, t in matched:
                     e = alpha[d] * self._embs[t] + (1 - alpha[d]) * embs[d]
                     e /= np.linalg.norm(e)
                     self._embs[t] = e
-            rows = matched[:, 1]
             self._tsu[rows] = 0
             self._streak[rows] += 1
         if len(unmatched):
