@@ -95,6 +95,18 @@ def test_three_names_default_to_the_readme_commands():
     assert set(search_space(BoostTrackPPTracker)) == set(search_space(BoostTrackTracker))
 
 
+def test_the_tuner_searches_the_declared_ranges():
+    from mot_bench.tune import build_space
+
+    params, fixed = build_space("boosttrackpp", fix={"cmc_method": "none"})
+    assert fixed == {"cmc_method": "none"}
+    assert {name: (p.kind, p.low, p.high) for name, p in params.items()} == {
+        "det_thresh": ("float", 0.3, 0.8), "iou_threshold": ("float", 0.1, 0.5), "min_hits": ("int", 1, 5),
+        "max_age": ("int", 10, 90), "lambda_iou": ("float", 0.0, 1.0), "lambda_mhd": ("float", 0.0, 1.0),
+        "lambda_shape": ("float", 0.0, 1.0), "dlo_boost_coef": ("float", 0.3, 0.9),
+    }
+
+
 def test_lost_track_length_comes_from_the_official_table_by_sequence_name():
     assert official_max_age("MOT17-09-FRCNN") == 60 and official_max_age("MOT17-13-FRCNN") == 50
     assert official_max_age("MOT17-05-FRCNN") == 30  # 14 fps: max(28, 30)
