@@ -549,3 +549,10 @@ def test_the_runner_computes_the_official_ecc_once_and_caches_it(tmp_path):
     direct = np.concatenate([track_rows(f, trk.update(det(Frame(seq, f)), Frame(seq, f, camera_motion=expected[k])))
                              for k, f in enumerate(seq.frame_ids)])
     assert res.folder.result_path("SYN-01").read_text() == format_rows(direct)
+    # outside the runner, the tracker estimates the same warps from the frames it is given
+    from mot_bench.data.frames import decode_image
+
+    trk.reset(seq)
+    own = np.concatenate([track_rows(f, trk.update(det(Frame(seq, f)), Frame(seq, f, decode_image(seq, f))))
+                          for f in seq.frame_ids])
+    assert np.array_equal(own, direct) and len(direct) > 0

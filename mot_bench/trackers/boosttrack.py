@@ -20,8 +20,9 @@ One update (``BoostTrack.update``):
    and the state's (cx, cy, h, w/h) rebuilt from them; velocities and covariance are untouched. The
    rebuild happens even for the identity warp (it rounds the state). The official warp is its ECC at a
    width of 350 pixels (``cmc_method=ecc_boosttrack``, computed by the runner from the images, once
-   per sequence, and cached); ``file`` takes precomputed warps instead: BoT-SORT's GMC files or the
-   official ECC cache (``<video>.json``), so it runs without images.
+   per sequence, and cached; outside the runner the tracker estimates it from ``frame.image``); ``file``
+   takes precomputed warps instead: BoT-SORT's GMC files or the official ECC cache (``<video>.json``), so it
+   runs without images.
 2. Kalman predict (state cx, cy, h, r = w/h and four velocities; Q = diag(1 x4, 0.01 x4)); age + 1; a
    track missed in the previous frame loses its hit streak.
 3. Track confidence: ``0.9 ** (7 - age)`` while age < 7, then ``0.9 ** (time_since_update - 1)``
@@ -357,6 +358,9 @@ class BoostTrackTracker(Tracker):
         self._file_warps: dict[int, np.ndarray] | None = None
         if self.cmc_method == "file" and self.gmc_dir is not None and seq is not None:
             self._file_warps = cmc.file_warps(self.gmc_dir, seq)
+        # outside the runner, an image method estimates from frame.image, as the official ECC does: only on
+        # frames the tracker processes, so after a skipped frame it compares the two images directly
+        self._estimator = cmc.MotionEstimator(self.cmc_method) if self.cmc_method in cmc.IMAGE_METHODS else None
 
     # -- camera motion -----------------------------------------------------------------------------
     def _frame_warp(self, frame: Frame | None) -> np.ndarray | None:
@@ -368,12 +372,15 @@ class BoostTrackTracker(Tracker):
             warp = self._file_warps.get(frame.frame_id)
             if warp is None and self.frame_count > 1:
                 raise RuntimeError(f"boosttrack: no warp for frame {frame.frame_id} in {self.gmc_dir}")
+        if warp is None and self._estimator is not None and frame is not None and frame.image is not None:
+            warp = self._estimator(frame.image)  # the identity on the first frame
         if warp is None:
             if self.frame_count == 1:
                 warp = cmc.identity()  # the official ECC's first frame
             else:
                 raise RuntimeError(f"boosttrack: cmc_method {self.cmc_method!r} needs frame.camera_motion (the "
-                                   "runner provides it) or, for 'file', gmc_dir; cmc_method=none runs without")
+                                   "runner provides it), frame.image for an image method, or, for 'file', "
+                                   "gmc_dir; cmc_method=none runs without")
         matrix = np.vstack((np.asarray(warp, dtype=np.float64).reshape(2, 3), [[0.0, 0.0, 1.0]]))
         if self._pending_warp is not None:  # a skipped frame's motion is part of this one
             matrix = matrix @ self._pending_warp
