@@ -514,6 +514,15 @@ class _OfficialUCMCTrack(_Official):
                 continue
             d = dets[t.detidx]
             out.append((t.id, tlbr[d.id], d.conf))
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        import numpy as np
+
+        return [(int(tid), np.asarray(box, np.float64).tobytes(), float(score)) for tid, box, score in out]
+
+
 # -- BoostTrack (its own section: the official code's ``tracker`` package shares BoT-SORT's name) -----------
 
 
@@ -624,9 +633,6 @@ class _OfficialBoostTrack(_Official):
 
     @staticmethod
     def rows(out) -> list[tuple]:
-        import numpy as np
-
-        return [(int(tid), np.asarray(box, np.float64).tobytes(), float(score)) for tid, box, score in out]
         return [(int(r[4]), tuple(round(float(v), 1) for v in (r[0], r[1], r[2] - r[0], r[3] - r[1])),
                  round(float(r[5]), 2)) for r in out]
 
