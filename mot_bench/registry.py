@@ -139,5 +139,7 @@ TRACKERS = Registry(
         "deepsort": "mot_bench.trackers.deepsort:DeepSortTracker",
         "strongsort": "mot_bench.trackers.strongsort:StrongSortTracker",
         "deepocsort": "mot_bench.trackers.deepocsort:DeepOCSortTracker",
+        "hybridsort": "mot_bench.trackers.hybridsort:HybridSORT",
+        "hybridsort_reid": "mot_bench.trackers.hybridsort:HybridSORTReID",
     },
 )
