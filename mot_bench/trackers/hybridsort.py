@@ -299,39 +299,45 @@ class HybridSORT(Tracker):
 
     # -- per-track updates -------------------------------------------------------------------
 
-    def _observe(self, matches: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
-        """Update tracks with their detections: (track index, float32 row x1, y1, x2, y2, score, (5, 1)
-        measurement). Velocities first (from the observations before this one), then the bookkeeping; tracks
-        re-found after a gap get ORU one by one, the rest one stacked filter update."""
-        moving = [i for i, (t, _, _) in enumerate(matches) if self.tracks[t].last_obs_sum >= 0]
+    def _observe(self, track_ids: list[int], rows: np.ndarray, z: np.ndarray) -> None:
+        """Update tracks ``track_ids`` with their detections: float32 ``rows`` (K, 5) x1, y1, x2, y2, score and
+        their measurements ``z`` (K, 5, 1). Velocities first (from the observations before this one), then the
+        bookkeeping; tracks re-found after a gap get ORU one by one, the rest one stacked filter update."""
+        if not track_ids:
+            return
+        tracks, delta_t = self.tracks, self.delta_t  # options read once (attribute look-ups are not free)
+        moving = [k for k, t in enumerate(track_ids) if tracks[t].last_obs_sum >= 0]
         if moving:
-            slots = max(self.delta_t, 1)
-            boxes = np.stack([matches[i][1] for i in moving])
+            slots = max(delta_t, 1)
             previous = np.zeros((len(moving), slots, 5), dtype=np.float32)
             present = np.zeros((len(moving), slots), dtype=bool)
-            for k, i in enumerate(moving):
-                trk = self.tracks[matches[i][0]]
-                for s in range(self.delta_t):
+            for m, k in enumerate(moving):
+                trk = tracks[track_ids[k]]
+                found = False
+                for s in range(delta_t):
                     obs = trk.observations.get(trk.age - s - 1)
                     if obs is not None:
-                        previous[k, s] = obs
-                        present[k, s] = True
-                if not present[k].any():
-                    previous[k, 0] = trk.last_obs
-                    present[k, 0] = True
-            velocities = _corner_velocities(boxes, previous, present)
-            for k, i in enumerate(moving):
-                self.tracks[matches[i][0]].velocity = velocities[k]
+                        previous[m, s] = obs
+                        present[m, s] = found = True
+                if not found:
+                    previous[m, 0] = trk.last_obs
+                    present[m, 0] = True
+            velocities = _corner_velocities(rows[moving], previous, present)
+            for m, k in enumerate(moving):
+                tracks[track_ids[k]].velocity = velocities[m]
 
+        sums = rows.sum(axis=1)  # float32, as upstream's per-row ``last_observation.sum()``
         plain: list[int] = []
-        plain_z: list[np.ndarray] = []
-        for t, det, z in matches:
-            trk = self.tracks[t]
+        plain_k: list[int] = []
+        keep_obs = 2 * delta_t + 8
+        for k, t in enumerate(track_ids):
+            trk = tracks[t]
+            det = rows[k]
             trk.last_obs = det
-            trk.last_obs_sum = det.sum()
+            trk.last_obs_sum = sums[k]
             trk.observations[trk.age] = det
-            if len(trk.observations) > 2 * self.delta_t + 8:  # only the last delta_t ages (and the newest) are read
-                trk.observations = {a: o for a, o in trk.observations.items() if a >= trk.age - self.delta_t}
+            if len(trk.observations) > keep_obs:  # only the last delta_t ages (and the newest) are read
+                trk.observations = {a: o for a, o in trk.observations.items() if a >= trk.age - delta_t}
             trk.time_since_update = 0
             trk.hits += 1
             trk.hit_streak += 1
@@ -341,24 +347,24 @@ class HybridSORT(Tracker):
             if not trk.observed and trk.frozen is not None:
                 start_index, start_z = trk.anchor
                 x, P = trk.frozen
-                virtual = virtual_measurements(start_z, z, index - start_index)
+                virtual = virtual_measurements(start_z, z[k], index - start_index)
                 for step, box in enumerate(virtual, start=1):
                     x, P = kf_update(x, P, box[None], _R)
                     if step < len(virtual):
                         x, P = kf_predict(x, P, _Q, 4)
-                x, P = kf_update(x, P, z[None], _R)
+                x, P = kf_update(x, P, z[k : k + 1], _R)
                 self._x[t], self._P[t] = x[0], P[0]
                 trk.frozen = None
                 trk.anchor = (index, virtual[-1])
             else:
                 plain.append(t)
-                plain_z.append(z)
-                trk.anchor = (index, z)
+                plain_k.append(k)
+                trk.anchor = (index, z[k])
             trk.observed = True
             trk.confidence_pre = trk.confidence
             trk.confidence = det[4]
         if plain:
-            x, P = kf_update(self._x[plain], self._P[plain], np.stack(plain_z), _R)
+            x, P = kf_update(self._x[plain], self._P[plain], z[plain_k], _R)
             self._x[plain] = x
             self._P[plain] = P
 
@@ -482,7 +488,7 @@ class HybridSORT(Tracker):
         previous = np.array([previous_obs(t.observations, t.age, t.last_obs, self.delta_t) for t in self.tracks])
 
         matched, u_dets, u_trks = self._first_round(dets, trks, velocities, previous, high_features)
-        self._observe([(int(t), dets[d], z[d]) for d, t in matched])
+        self._observe(matched[:, 1].tolist(), dets[matched[:, 0]], z[matched[:, 0]])
         if high_features is not None:
             for d, t in matched:
                 self._update_feature(self.tracks[t], high_features[d])
@@ -490,8 +496,8 @@ class HybridSORT(Tracker):
         if self.use_byte and len(low) and len(u_trks):
             byte_pairs = self._byte_round(low, trks, u_trks, low_features)
             if byte_pairs is not None:
-                z_low = _tlbr_to_z(low)
-                self._observe([(t, low[d], z_low[d]) for d, t in byte_pairs])
+                rows = low[[d for d, _ in byte_pairs]]
+                self._observe([t for _, t in byte_pairs], rows, _tlbr_to_z(rows))
                 u_trks = np.setdiff1d(u_trks, np.array([t for _, t in byte_pairs]))
 
         thr = self.iou_threshold
@@ -499,7 +505,7 @@ class HybridSORT(Tracker):
             sim = np.asarray(self._similarity(dets[u_dets], last_boxes[u_trks]))
             if sim.max() > thr:
                 pairs = [(u_dets[i], u_trks[j]) for i, j in recovery_pairs(sim, thr)]
-                self._observe([(int(t), dets[d], z[d]) for d, t in pairs])
+                self._observe([int(t) for _, t in pairs], dets[[d for d, _ in pairs]], z[[d for d, _ in pairs]])
                 u_dets = np.setdiff1d(u_dets, np.array([d for d, _ in pairs]))
                 u_trks = np.setdiff1d(u_trks, np.array([t for _, t in pairs]))
 
@@ -513,27 +519,34 @@ class HybridSORT(Tracker):
         """Re-ID only (round-1 matches)."""
 
     def _report(self) -> Tracks:
-        boxes, ids, scores = [], [], []
-        keep = np.ones(len(self.tracks), dtype=bool)
-        early = self.frame_count <= self.min_hits
-        for t in range(len(self.tracks) - 1, -1, -1):
-            trk = self.tracks[t]
-            if trk.time_since_update < 1 and (trk.hit_streak >= self.min_hits or early):
-                if trk.last_obs_sum < 0:
-                    boxes.append(_state_to_tlbr(self._x[t : t + 1])[0])
-                else:
-                    boxes.append(trk.last_obs[:4].astype(np.float64))
-                ids.append(trk.id + 1)
-                scores.append(float(trk.confidence))
-            if trk.time_since_update > self.max_age:
+        """Upstream's output rule, newest track first; then the evaluator's filter. Dead tracks are dropped
+        afterwards."""
+        tracks, min_hits, max_age = self.tracks, self.min_hits, self.max_age
+        early = self.frame_count <= min_hits
+        picked: list[int] = []
+        keep = np.ones(len(tracks), dtype=bool)
+        for t in range(len(tracks) - 1, -1, -1):
+            trk = tracks[t]
+            if trk.time_since_update < 1 and (trk.hit_streak >= min_hits or early):
+                picked.append(t)
+            if trk.time_since_update > max_age:
                 keep[t] = False
+        if picked:
+            tlbr = np.empty((len(picked), 4))
+            observed = [k for k, t in enumerate(picked) if tracks[t].last_obs_sum >= 0]
+            if observed:
+                tlbr[observed] = np.stack([tracks[picked[k]].last_obs[:4] for k in observed])
+            if len(observed) < len(picked):  # never observed (born in the first min_hits frames): the state
+                born = [k for k, t in enumerate(picked) if tracks[t].last_obs_sum < 0]
+                tlbr[born] = _state_to_tlbr(self._x[[picked[k] for k in born]])
+            ids = np.array([tracks[t].id + 1 for t in picked])
+            scores = np.array([tracks[t].confidence for t in picked], dtype=np.float64)
         if not keep.all():
             self._drop(keep)
-        if not boxes:
+        if not picked:
             return Tracks.empty()
-        tlbr = np.stack(boxes)
         ok = output_filter(tlbr, self.min_box_area, self.aspect_ratio_thresh)
-        return Tracks(tlbr[ok], np.asarray(ids)[ok], np.asarray(scores)[ok])
+        return Tracks(tlbr[ok], ids[ok], scores[ok])
 
 
 class HybridSORTReID(HybridSORT):
