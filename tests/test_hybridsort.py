@@ -3,6 +3,8 @@ official trackers' own output on MOT17-09 half-val reproduced row for row (tests
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -324,3 +326,27 @@ def test_reid_matches_the_official_code_on_oracle_mot17_09(shared_data, tmp_path
     ref = np.loadtxt(FIXTURES / "MOT17-09-SDP-halfval-oracle-reid.txt", delimiter=",", ndmin=2)
     assert ref.shape[0] == 1773
     _assert_same_rows(ours, ref)
+
+
+def test_the_tuner_searches_the_declared_ranges(tmp_path, shared_data):
+    """`mot-bench tune --tracker hybridsort`: trial 0 runs the defaults, the others draw every declared option
+    inside its range, and the best configuration is written as a usable tracker config."""
+    from mot_bench.tune import TuneOptions, tune
+
+    out = tmp_path / "study"
+    summary = tune(TuneOptions(tracker="hybridsort", out=str(out), data=str(shared_data), benchmark="MOT17",
+                               split="half-val", seqs=["MOT17-05-SDP"],
+                               detector_options={"det_dir": str(shared_data / "detections" / "MOT17" /
+                                                                 "YOLOX_X_ablation")},
+                               trials=2, sampler="random", seed=5, confirm=False))
+    space = search_space(HybridSORT)
+    assert set(summary["space"]) == set(space)
+    with open(out / "trials.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 and all(r["state"] == "COMPLETE" for r in rows)
+    assert float(rows[0]["det_thresh"]) == 0.6 and float(rows[0]["inertia"]) == 0.05  # trial 0: the defaults
+    for row in rows[1:]:
+        for name, (low, high) in space.items():
+            assert low <= float(row[name]) <= high, name
+    best = json.loads((out / "best.json").read_text())
+    assert best["tracker"] == "hybridsort" and TRACKERS.create("hybridsort", best["options"])

@@ -44,8 +44,9 @@ Rules of the official arithmetic that are easy to miss, and how this file keeps 
   track has one (placeholders are int64, so the arrays become float64).
 * Round 1 skips the solver when no row and no column of ``sim > iou_threshold`` (the gate: hmiou) has more
   than one entry; otherwise ``lapjv`` on ``-(sim + direction - TCM)``; pairs below the threshold are dropped.
-  After the BYTE round the unmatched tracks are sorted (``np.setdiff1d``), which orders the recovery round's
-  columns; unmatched detections keep OC-SORT's order.
+  When the BYTE round ran (its largest similarity above the threshold) the unmatched tracks come out sorted
+  (``np.setdiff1d``), which orders the recovery round's columns and so breaks its ties; unmatched detections
+  keep OC-SORT's order.
 * The evaluator's per-sequence table (track_buffer 14 for MOT17-05, 25 for MOT17-13; track_thresh 0.65/0.7/0.67
   for MOT17-01/06/12/14) has no effect: the tracker never reads track_buffer (max_age stays 30) and the
   threshold is reset to the original value a few lines later by the MOT20-06/08 test. ``min_box_area`` is 100
@@ -281,7 +282,6 @@ class HybridSORT(Tracker):
     name = "hybridsort"
     needs_embeddings = False
     motion_only = True
-    with_reid = False
 
     Options = HybridSORTOptions
 
@@ -556,7 +556,6 @@ class HybridSORTReID(HybridSORT):
     name = "hybridsort_reid"
     needs_embeddings = True
     motion_only = False
-    with_reid = True
 
     Options = HybridSORTReIDOptions
 
