@@ -94,7 +94,7 @@ def first_round(
 def gated_pairs(
     gate: np.ndarray, similarity: Callable[[], np.ndarray], threshold: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first round's decision on an (N, M) gate matrix (IoU; Hybrid-SORT's height-modulated IoU).
+    """The first round's decision on an (N, M > 0) gate matrix (IoU; Hybrid-SORT's height-modulated IoU).
 
     When no row and no column of ``gate > threshold`` has more than one entry (and some pair is
     above), the pairs are those above and nothing else counts; otherwise ``lapjv`` on
