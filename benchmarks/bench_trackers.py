@@ -104,7 +104,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared data folder")
     ap.add_argument("--dataset", choices=DATASETS, default="mot15-frcnn")
     ap.add_argument("--repeat", type=int, default=5, help="passes over the data; medians are reported")
-    ap.add_argument("--trackers", default=",".join(TRACKER_NAMES))
+    ap.add_argument("--trackers", default=",".join(n for n in TRACKER_NAMES if n not in WORKER_TRACKERS),
+                    help="default: all but hybridsort (its official code needs --official-python)")
     ap.add_argument("--official-dir", type=Path, default=None, help="folder with the official code (see above)")
     ap.add_argument("--official-python", type=Path, default=None,
                     help="interpreter with numpy < 1.24 for the official Hybrid-SORT (see above)")
