@@ -1,4 +1,4 @@
-"""Tracking-only throughput of SORT, ByteTrack, OC-SORT and BoT-SORT, optionally against the official code.
+"""Tracking-only throughput of SORT, ByteTrack, OC-SORT, BoT-SORT and Hybrid-SORT, optionally against the official code.
 
 Detections are read and grouped per frame before the clock starts; only the trackers' per-frame
 update is timed (``time.perf_counter`` around each call; CPU work, nothing to synchronise). Datasets:
@@ -53,6 +53,21 @@ as well. DIR must hold, unmodified (their code is not part of this project and i
                                          vukasin-stanojevic/BoostTrack @ 3c391f43 (needs lap, scipy, cv2;
                                          its ``tracker`` package is imported under another name, BoT-SORT's
                                          has the same one; torchreid and its FastReID adaptor are stubbed)
+    DIR/HybridSORT/trackers/hybrid_sort_tracker/{hybrid_sort,association,kalmanfilter_score_new}.py
+                                         ymzis69/HybridSORT @ 396f8d30 (needs numpy < 1.24, scipy, lap,
+                                         filterpy: see below)
+
+Hybrid-SORT's official code fails under numpy 2 (it assigns a one-element array into a float row, which
+numpy 1 allowed) and its arithmetic is numpy 1's, so it runs in a worker process started with
+``--official-python PY`` (an interpreter with numpy < 1.24, scipy, lap and filterpy; this script, run by that
+interpreter with ``--hybridsort-worker DIR``, is the worker). The worker holds each sequence's input arrays,
+sent once before the clock starts, and on request runs one sequence, timing only its update calls (with
+``time.perf_counter``, as here) and sending back the total and, on the first repeat, its rows; the parent
+alternates the order of ours and the worker per sequence and repeat, as for the others. Hybrid-SORT is fed
+as ``evaluate_hybrid_sort`` feeds it (the README's MOT17-val exp: det_thresh 0.6, IoU 0.25, height-modulated
+IoU, delta_t 3, inertia 0.05, BYTE and TCM on; (N, 5) float32 rows scoring >= 0.1, scale 1; frames without
+rows passed as ``None``, which the tracker returns from at once; the evaluator's filter w*h > 100 and
+w/h <= 1.6 inside the timed call) on both datasets (there is no official configuration for MOT15).
 
 The official code is driven as the PROVENANCE.md files of ``tests/fixtures/{ocsort,botsort}``
 describe: float32 (x1, y1, x2, y2, score) arrays as YOLOX hands them over, image size equal to the
@@ -88,8 +103,8 @@ numbers) and frame numbers of the sequence (its GMC rows are looked up by frame)
 ``--official-dir`` ours reads the camera files of ``tests/fixtures/ucmctrack/cam_para``.
 
     python benchmarks/bench_trackers.py [--dataset mot15-frcnn|mot17-yolox] [--repeat N]
-        [--trackers sort,bytetrack,ocsort,botsort,boosttrack,boosttrackpp,ucmctrack]
-        [--official-dir /tmp/official_trackers]
+        [--trackers sort,bytetrack,ocsort,botsort,hybridsort,boosttrack,boosttrackpp,ucmctrack]
+        [--official-dir /tmp/official_trackers] [--official-python /path/to/numpy1/python]
         [--blas-threads 1]
 
 OpenBLAS may spin threads for tiny matrix solves; ``--blas-threads 1`` (set before numpy loads)
@@ -108,7 +123,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("mot15-frcnn", "mot17-yolox")
-TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort")
+TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort", "hybridsort")
+WORKER_TRACKERS = ("hybridsort",)  # official code that runs under numpy < 1.24, in a worker process
 MOT17_ONLY = ("ucmctrack",)  # need per-sequence inputs that exist for MOT17 only; named with --trackers
 BOOSTTRACK_NAMES = ("boosttrack", "boosttrackpp")  # compared at the written precision (see the docstring)
 TRACKER_NAMES = (*TRACKER_NAMES, *BOOSTTRACK_NAMES)
@@ -121,8 +137,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared data folder")
     ap.add_argument("--dataset", choices=DATASETS, default="mot15-frcnn")
     ap.add_argument("--repeat", type=int, default=5, help="passes over the data; medians are reported")
-    ap.add_argument("--trackers", default=",".join(TRACKER_NAMES))
+    ap.add_argument("--trackers", default=",".join(n for n in TRACKER_NAMES if n not in WORKER_TRACKERS),
+                    help="default: all but hybridsort (its official code needs --official-python)")
     ap.add_argument("--official-dir", type=Path, default=None, help="folder with the official code (see above)")
+    ap.add_argument("--official-python", type=Path, default=None,
+                    help="interpreter with numpy < 1.24 for the official Hybrid-SORT (see above)")
     ap.add_argument("--blas-threads", type=int, default=None, help="OPENBLAS/OMP threads (before numpy loads)")
     return ap.parse_args(argv)
 
@@ -204,6 +223,8 @@ def _ours(name: str, args: argparse.Namespace, seq):
         return TRACKERS.create("botsort", opts), _at_least(0.09)
     if name in BOOSTTRACK_NAMES:
         return _ours_boosttrack(name, args), _at_least(0.1)
+    if name == "hybridsort":  # our defaults are the MOT17-val exp's; YOLOX's test_conf 0.1
+        return TRACKERS.create("hybridsort"), _at_least(0.1)
     return TRACKERS.create(name), None
 
 
@@ -637,13 +658,122 @@ class _OfficialBoostTrack(_Official):
                  round(float(r[5]), 2)) for r in out]
 
 
+class _WorkerOfficial(_Official):
+    """An official tracker running in the ``--official-python`` worker process (see the module docstring):
+    ``prepare`` builds its input arrays here, ``run`` has the worker time one whole sequence."""
+
+    def __init__(self, worker: _Worker, name: str) -> None:
+        self.worker = worker
+        self.name = name
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        arr = np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
+        return arr if len(arr) else None  # the evaluator hands the tracker None when YOLOX kept nothing
+
+    def run(self, seq, inputs: list, keep_outputs: bool) -> tuple[float, list | None]:
+        return self.worker.run(self.name, seq, inputs, keep_outputs)
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        return out  # the worker sends comparable rows
+
+
+class _Worker:
+    """The ``--official-python`` process: sequences' inputs are sent once (untimed), runs on request."""
+
+    def __init__(self, python: Path, official_dir: Path) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([str(python), str(Path(__file__).resolve()), "--hybridsort-worker",
+                                      str(official_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.sent: set[tuple[str, str]] = set()
+        self.numpy = self._call(("version",))
+
+    def _call(self, msg: tuple):
+        import pickle
+
+        pickle.dump(msg, self.proc.stdin)
+        self.proc.stdin.flush()
+        try:
+            return pickle.load(self.proc.stdout)
+        except EOFError:
+            raise SystemExit(f"error: the official worker ({self.proc.args[0]}) stopped (see above)") from None
+
+    def run(self, name: str, seq, inputs: list, keep_outputs: bool) -> tuple[float, list | None]:
+        if (name, seq.name) not in self.sent:
+            # raw float32 bytes: a numpy 2 pickle does not load under numpy 1
+            raw = [None if a is None else (a.shape, a.tobytes()) for a in inputs]
+            self._call(("load", name, seq.name, (seq.height, seq.width), raw))
+            self.sent.add((name, seq.name))
+        return self._call(("run", name, seq.name, keep_outputs))
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def _hybridsort_worker(official_dir: str) -> None:
+    """The worker's loop (run by the numpy < 1.24 interpreter): imports the official Hybrid-SORT under another
+    package name (upstream's is ``trackers``), builds it per sequence as ``evaluate_hybrid_sort`` does with the
+    MOT17-val exp's arguments, and times its update calls plus the evaluator's filter."""
+    import pickle
+    import time
+
+    import numpy as np
+
+    folder = Path(official_dir) / "HybridSORT" / "trackers" / "hybrid_sort_tracker"
+    pkg = types.ModuleType("official_hybrid_sort_tracker")
+    pkg.__path__ = [str(folder)]
+    sys.modules[pkg.__name__] = pkg
+    module = importlib.import_module("official_hybrid_sort_tracker.hybrid_sort")
+    if not Path(module.__file__).resolve().is_relative_to(folder.resolve()):
+        raise SystemExit(f"error: hybrid_sort.py not imported from {folder}")
+    args = types.SimpleNamespace(track_thresh=0.6, TCM_first_step=True, TCM_byte_step=True,
+                                 TCM_first_step_weight=1.0, TCM_byte_step_weight=1.0)
+    inputs: dict[tuple[str, str], tuple] = {}
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            msg = pickle.load(stdin)
+        except EOFError:
+            return
+        reply: object = None
+        if msg[0] == "version":
+            reply = np.__version__
+        elif msg[0] == "load":
+            arrays = [None if a is None else np.frombuffer(a[1], dtype=np.float32).reshape(a[0]).copy()
+                      for a in msg[4]]
+            inputs[(msg[1], msg[2])] = (msg[3], arrays)
+        elif msg[0] == "run":
+            info, arrays = inputs[(msg[1], msg[2])]
+            keep = msg[3]
+            tracker = module.Hybrid_Sort(args, det_thresh=0.6, iou_threshold=0.25, asso_func="Height_Modulated_IoU",
+                                         delta_t=3, inertia=0.05, use_byte=True)
+            total, outputs = 0.0, []
+            for arr in arrays:
+                t0 = time.perf_counter()
+                kept = []
+                for t in tracker.update(arr, info, info):
+                    tlwh = [t[0], t[1], t[2] - t[0], t[3] - t[1]]
+                    if tlwh[2] * tlwh[3] > 100 and not tlwh[2] / tlwh[3] > 1.6:
+                        kept.append(t)
+                total += time.perf_counter() - t0
+                if keep:
+                    outputs.append([(int(r[4]), r[:4].tobytes(), None) for r in kept])
+            reply = (total, outputs if keep else None)
+        pickle.dump(reply, stdout)
+        stdout.flush()
+
+
 def _our_rows(name: str, tracks) -> list[tuple]:
     import numpy as np
 
     if name in BOOSTTRACK_NAMES:  # the official writer's precision
         return [(int(i), tuple(round(float(v), 1) for v in (b[0], b[1], b[2] - b[0], b[3] - b[1])),
                  round(float(s), 2)) for b, i, s in zip(tracks.tlbr, tracks.ids, tracks.scores, strict=True)]
-    if name in ("sort", "ocsort"):  # SORT reports confidence 1, OC-SORT's evaluator writes no score
+    if name in ("sort", "ocsort", "hybridsort"):  # SORT reports confidence 1; the others' evaluators write no score
         return [(int(i), np.asarray(b, np.float64).tobytes(), None)
                 for b, i in zip(tracks.tlbr, tracks.ids, strict=True)]
     return [(int(i), np.asarray(b, np.float64).tobytes(), float(s))
@@ -659,6 +789,8 @@ def _time_sequence(tracker, seq, inputs, keep_outputs: bool):
 
     from mot_bench.types import Frame
 
+    if isinstance(tracker, _WorkerOfficial):
+        return tracker.run(seq, inputs, keep_outputs)
     tracker.reset(seq)
     outputs = [] if keep_outputs else None
     total = 0.0
@@ -692,6 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     data = _load(args)
     names = [n for n in args.trackers.split(",") if n]
     official_mods = None
+    worker = None
     notes: list[str] = []
     if args.dataset != "mot17-yolox" and any(n in MOT17_ONLY for n in names):
         raise SystemExit(f"error: {', '.join(n for n in names if n in MOT17_ONLY)} run on --dataset mot17-yolox only")
@@ -699,8 +832,15 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             if name not in TRACKER_NAMES + MOT17_ONLY:
                 raise SystemExit(f"error: no official implementation wired for {name!r}")
-        mods, notes = _import_official(args.official_dir, names)
-        makers = {"sort": lambda: _OfficialSort(mods["sort"]),
+        in_process = [n for n in names if n not in WORKER_TRACKERS]
+        mods, notes = _import_official(args.official_dir, in_process) if in_process else ({}, [])
+        if any(n in WORKER_TRACKERS for n in names):
+            if args.official_python is None:
+                raise SystemExit("error: the official Hybrid-SORT needs --official-python (numpy < 1.24)")
+            worker = _Worker(args.official_python, args.official_dir)
+            notes.append(f"official Hybrid-SORT in a worker process: {args.official_python}, numpy {worker.numpy}")
+        makers = {"hybridsort": lambda: _WorkerOfficial(worker, "hybridsort"),
+                  "sort": lambda: _OfficialSort(mods["sort"]),
                   "bytetrack": lambda: _OfficialByteTrack(mods["bytetrack"], args.dataset),
                   "ocsort": lambda: _OfficialOCSort(mods["ocsort"]),
                   "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT"),
@@ -786,8 +926,13 @@ def main(argv: list[str] | None = None) -> int:
         if name in BOOSTTRACK_NAMES:
             verdict += " at 0.1 px (official code under numpy 2 here; numpy 1.24: see the docstring)"
         print(f"# outputs {name}: ours {n_ours} rows, official {n_off} rows: {verdict}")
+    if worker is not None:
+        worker.close()
     return 1 if any(bad for n, (_, _, bad) in equal.items() if n not in BOOSTTRACK_NAMES) else 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--hybridsort-worker"]:
+        _hybridsort_worker(sys.argv[2])
+        raise SystemExit(0)
     raise SystemExit(main())

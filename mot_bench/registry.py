@@ -143,5 +143,7 @@ TRACKERS = Registry(
         "boosttrack": "mot_bench.trackers.boosttrack:BoostTrackTracker",
         "boosttrackplus": "mot_bench.trackers.boosttrack:BoostTrackPlusTracker",
         "boosttrackpp": "mot_bench.trackers.boosttrack:BoostTrackPPTracker",
+        "hybridsort": "mot_bench.trackers.hybridsort:HybridSORT",
+        "hybridsort_reid": "mot_bench.trackers.hybridsort:HybridSORTReID",
     },
 )
