@@ -139,5 +139,6 @@ TRACKERS = Registry(
         "deepsort": "mot_bench.trackers.deepsort:DeepSortTracker",
         "strongsort": "mot_bench.trackers.strongsort:StrongSortTracker",
         "deepocsort": "mot_bench.trackers.deepocsort:DeepOCSortTracker",
+        "tracktrack": "mot_bench.trackers.tracktrack:TrackTrack",
     },
 )
