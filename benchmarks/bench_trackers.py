@@ -78,7 +78,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("mot15-frcnn", "mot17-yolox")
-TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort")
+TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort", "tracktrack")
 # yolox/evaluators/mot_evaluator.py: per-sequence track_buffer overrides (MOT17 names without the detector).
 BYTETRACK_MOT17_BUFFER = {"MOT17-05": 14, "MOT17-06": 14, "MOT17-13": 25, "MOT17-14": 25}
 
@@ -164,7 +164,18 @@ def _ours(name: str, args: argparse.Namespace, seq):
         else:
             opts = {"cmc_method": "file", "gmc_dir": str(args.data / "gmc" / "BoT-SORT" / "MOT17_ablation")}
         return TRACKERS.create("botsort", opts), _at_least(0.09)
+    if name == "tracktrack":  # our defaults are run.py's MOT17 ones; its detector confidence 0.1
+        opts = {"cmc_method": "none"} if dataset == "mot15-frcnn" else {"gmc_dir": str(_tracktrack_gmc(args))}
+        return TRACKERS.create("tracktrack", opts), _at_least(0.1)
     return TRACKERS.create(name), None
+
+
+def _tracktrack_gmc(args: argparse.Namespace) -> Path:
+    """TrackTrack's own GMC files (DIR/TrackTrack/3. Tracker/trackers/cmc) when the official code is given, else
+    BoT-SORT's half-val files under --data (the same for 02/10/11/13; other estimates for 04/05/09)."""
+    if args.official_dir is not None:
+        return args.official_dir / "TrackTrack" / "3. Tracker" / "trackers" / "cmc"
+    return args.data / "gmc" / "BoT-SORT" / "MOT17_ablation"
 
 
 # -- the official code ----------------------------------------------------------------------------
@@ -179,7 +190,7 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
     if not hasattr(np, "float"):
         np.float = float  # numpy >= 1.24 removed the alias the official code uses
         notes.append("np.float aliased to float")
-    if "botsort" in names and not hasattr(np, "float_"):
+    if {"botsort", "tracktrack"} & set(names) and not hasattr(np, "float_"):
         np.float_ = np.float64  # numpy 2 removed it; BoT-SORT's gmc.py builds its warp with it
         notes.append("np.float_ aliased to np.float64")
     for mod in ("torch", "torch.nn", "torch.nn.functional", "skimage", "skimage.io"):
@@ -235,6 +246,24 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
         sys.path.insert(0, str(official_dir / "BoT-SORT"))
         mods["botsort"] = importlib.import_module("tracker.bot_sort")
         where["botsort"] = (official_dir / "BoT-SORT", "BoT-SORT/tracker/bot_sort.py")
+    if "tracktrack" in names:
+        # its modules import each other as ``trackers.*`` (a folder without __init__.py); another installed
+        # ``trackers`` (roboflow's) would win, so the name points at the official folder while they load
+        folder = official_dir / "TrackTrack" / "3. Tracker" / "trackers"
+        saved = {k: v for k, v in sys.modules.items() if k == "trackers" or k.startswith("trackers.")}
+        for k in saved:
+            del sys.modules[k]
+        pkg = types.ModuleType("trackers")
+        pkg.__path__ = [str(folder)]
+        sys.modules["trackers"] = pkg
+        try:
+            mods["tracktrack"] = importlib.import_module("trackers.tracker")
+        finally:
+            for k in [k for k in sys.modules if k == "trackers" or k.startswith("trackers.")]:
+                sys.modules[f"official_tracktrack{k[len('trackers'):]}"] = sys.modules.pop(k)
+            sys.modules.update(saved)
+        where["tracktrack"] = (folder, "TrackTrack/3. Tracker/trackers/tracker.py")
+        notes.append("TrackTrack det_thr passed as np.float64(0.6): numpy < 1.24's float64 comparison")
     for name, mod in mods.items():
         root, rel = where[name]
         if not Path(mod.__file__).resolve().is_relative_to(root.resolve()):
@@ -399,6 +428,69 @@ class _OfficialBoTSORT(_Official):
     rows = staticmethod(_OfficialByteTrack.rows)
 
 
+class _OfficialTrackTrack(_Official):
+    """kamkyu94/TrackTrack's ``Tracker`` as ``run.py``'s ``track()`` drives it on MOT17 val: (N, 6) float32 rows
+    (x1, y1, x2, y2, score, class 0) given as both detection sets (no looser-NMS run here, so no deleted
+    detections), ``update_without_detections`` on a frame without rows, then its filter (not w/h > 1.6 on MOT,
+    w*h > 100). Its GMC file is read one row per frame from the first timed frame: a full-sequence file is
+    handed over from the row of that frame (a copy in memory, the official file untouched); MOT15 has no GMC
+    files, so it reads identity rows."""
+
+    def __init__(self, module: types.ModuleType, dataset: str, gmc_dir: Path) -> None:
+        self.module = module
+        self.dataset = dataset
+        self.gmc_dir = gmc_dir
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        if not len(dets):
+            return None
+        return np.concatenate([dets.tlbr, dets.scores[:, None], np.zeros((len(dets), 1))], axis=1).astype(np.float32)
+
+    def reset(self, seq) -> None:
+        import io
+
+        import numpy as np
+
+        self.args = types.SimpleNamespace(
+            min_len=3, min_box_area=100.0, max_time_lost=int(seq.fps) * 2, penalty_p=0.20, penalty_q=0.40,
+            reduce_step=0.05, tai_thr=0.55, det_thr=np.float64(0.6), init_thr=0.7, match_thr=0.7,
+            data_path="MOT/" if self.dataset == "mot17-yolox" else "")
+        if self.dataset == "mot17-yolox":
+            path = self.gmc_dir / f"GMC-{_seq_base(seq.name)}.txt"
+            lines = path.read_text().splitlines(keepends=True)
+            first = len(lines) - (seq.num_frames - seq.num_frames // 2 - 1)  # the first timed frame's row
+            text = "".join(lines[first:])
+        else:
+            text = "0\t1\t0\t0\t0\t1\t0\t\n" * (seq.num_frames + 1)
+        cmc_class = self.module.CMC
+        reader = cmc_class.__new__(cmc_class)  # its __init__ opens ./trackers/cmc/GMC-<seq>.txt
+        reader.gmcFile = io.StringIO(text)
+        self.module.CMC = lambda vid_name: reader
+        try:
+            self.tracker = self.module.Tracker(self.args, seq.name)
+        finally:
+            self.module.CMC = cmc_class
+
+    def update(self, arr):
+        tracks = self.tracker.update(arr, arr) if arr is not None else self.tracker.update_without_detections()
+        out = []
+        for t in tracks:
+            x1, y1, w, h = t.x1y1wh
+            if self.args.data_path and w / h > 1.6:
+                continue
+            if w * h > self.args.min_box_area:
+                out.append((t.x1y1x2y2, t.track_id, t.score))
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        import numpy as np
+
+        return [(int(i), np.asarray(b, np.float64).tobytes(), float(s)) for b, i, s in out]
+
+
 def _our_rows(name: str, tracks) -> list[tuple]:
     import numpy as np
 
@@ -460,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
         makers = {"sort": lambda: _OfficialSort(mods["sort"]),
                   "bytetrack": lambda: _OfficialByteTrack(mods["bytetrack"], args.dataset),
                   "ocsort": lambda: _OfficialOCSort(mods["ocsort"]),
-                  "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT")}
+                  "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT"),
+                  "tracktrack": lambda: _OfficialTrackTrack(mods["tracktrack"], args.dataset, _tracktrack_gmc(args))}
         official_mods = {n: makers[n] for n in names}
 
     # Per tracker and sequence: our inputs (frame id, Detections) and the official arrays, built now.

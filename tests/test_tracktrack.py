@@ -480,3 +480,47 @@ def test_deterministic_and_ids_restart_per_sequence(shared_data):
     b = run_tracker(trk, det, seq)
     np.testing.assert_array_equal(a, b)
     assert a[:, 1].min() == 1
+
+
+def test_zero_size_velocity_freezes_w_and_h_of_lost_and_new_tracks():
+    """The DanceTrack rule (preset dancetrack): before predicting, a lost or new track's w, h velocities are
+    zeroed; a tracked one keeps them."""
+    growing = [_dets([(100, 100, 140 + 4 * k, 200 + 10 * k)], [0.9]) for k in range(4)]
+    far = _dets([_box(1500, 800)], [0.9])
+    widths = {}
+    for zero in (False, True):
+        trk = _tracker(zero_size_velocity=zero)
+        _feed(trk, growing + [far, far])
+        (track,) = [t for t in trk.tracks if t.box[0] < 1000]
+        assert track.state == LOST
+        widths[zero] = track.mean[2]
+    assert widths[True] < widths[False]
+
+
+def test_public_detector_hands_over_the_looser_set(tmp_path):
+    """``loose_det_dir``: each frame's Detections.loose from <SEQ>.txt there, ``min_score`` applied to both sets,
+    an empty looser set on a frame without rows; declared as an input file; float32 and read-only copies carry
+    it."""
+    from mot_bench.runner import _read_only
+
+    seq = SeqInfo("S", tmp_path, 3, 640, 480, 30.0)
+    (tmp_path / "main").mkdir()
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "main" / "S.txt").write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n2,-1,10,10,20,40,0.9,-1,-1,-1\n")
+    (tmp_path / "loose" / "S.txt").write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n1,-1,15,10,20,40,0.7,-1,-1,-1\n"
+                                              "1,-1,50,10,20,40,0.2,-1,-1,-1\n")
+    det = PublicDetector(det_dir=str(tmp_path / "main"), loose_det_dir=str(tmp_path / "loose"), min_score=0.5)
+    assert det.input_files(seq) == {"det": tmp_path / "main" / "S.txt",
+                                    "looser-NMS det": tmp_path / "loose" / "S.txt"}
+    det.reset(seq)
+    one, two = det(Frame(seq, 1)), det(Frame(seq, 2))
+    assert len(one) == 1 and one.loose.scores.tolist() == [0.9, 0.7]
+    assert len(two) == 1 and len(two.loose) == 0
+    assert PublicDetector(det_dir=str(tmp_path / "main"))(Frame(seq, 1)).loose is None
+    f32 = one.as_float32()
+    assert f32.loose.tlbr.dtype == np.float32 and f32.loose.tlbr[1, 0] == 15
+    shared = _read_only(one)
+    with pytest.raises(ValueError):
+        shared.loose.tlbr[0, 0] = 0
+    with pytest.raises(ValueError, match="cannot carry"):
+        Detections(one.tlbr, one.scores, loose=one)

@@ -206,24 +206,26 @@ def _corner_parts(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndar
     deltas their norms use, (..., 4, 2): lt (dx1, dy1), lb (dx1, y2new - y1old), rt (dx2, dy1),
     rb (dx2, y2new - y1old); norms from (dx1, dy1), (dx1, dy2), (dx2, dy1), (dx2, dy2)."""
     d = new - old
-    down = new[..., 3] - old[..., 1]
-    vec = np.stack([np.stack([d[..., 0], d[..., 1]], -1), np.stack([d[..., 0], down], -1),
-                    np.stack([d[..., 2], d[..., 1]], -1), np.stack([d[..., 2], down], -1)], axis=-2)
-    norm_parts = np.stack([np.stack([d[..., 0], d[..., 1]], -1), np.stack([d[..., 0], d[..., 3]], -1),
-                           np.stack([d[..., 2], d[..., 1]], -1), np.stack([d[..., 2], d[..., 3]], -1)], axis=-2)
-    return vec, norm_parts
+    vec = np.empty(d.shape[:-1] + (4, 2), dtype=d.dtype)
+    vec[..., 0, 0] = vec[..., 1, 0] = d[..., 0]
+    vec[..., 2, 0] = vec[..., 3, 0] = d[..., 2]
+    vec[..., 0, 1] = vec[..., 2, 1] = d[..., 1]
+    vec[..., 1, 1] = vec[..., 3, 1] = new[..., 3] - old[..., 1]
+    parts = vec.copy()
+    parts[..., 1, 1] = parts[..., 3, 1] = d[..., 3]
+    return vec, parts
 
 
-def track_velocity(prev_boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """A track's velocity at an update: the sum over its boxes 1..3 frames back (``prev_boxes``, (3, 4)
-    float32) of the corner vectors to ``box``, each divided by its norm + 1e-5. Under numpy < 1.24 the
-    scalar squares promote to float64, so the norm is float64 and then rounded to float32 for the division;
-    the sum is float64 (4, 2)."""
-    vec, parts = _corner_parts(prev_boxes, box[None, :])
+def track_velocity(prev_boxes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Tracks' velocities at an update: for each track the sum over its boxes 1..3 frames back
+    (``prev_boxes``, (K, 3, 4) or (3, 4), float32) of the corner vectors to its new box (``boxes``, (K, 4) or
+    (4,)), each divided by its norm + 1e-5. Under numpy < 1.24 the scalar squares promote to float64, so the
+    norm is float64, rounded to float32 for the division; the sum is float64, (K, 4, 2) or (4, 2)."""
+    vec, parts = _corner_parts(prev_boxes, boxes[..., None, :])
     p64 = parts.astype(np.float64)
     norm = (np.sqrt(p64[..., 0] ** 2 + p64[..., 1] ** 2) + 1e-5).astype(_F32)
     unit = (vec / norm[..., None]).astype(np.float64)
-    return (unit[0] + unit[1]) + unit[2]
+    return (unit[..., 0, :, :] + unit[..., 1, :, :]) + unit[..., 2, :, :]
 
 
 def angle_distance(velocities: np.ndarray, old_boxes: np.ndarray, det_boxes: np.ndarray,
@@ -349,6 +351,7 @@ class _Track:
         return np.array([m[0] - m[2] / 2, m[1] - m[3] / 2, m[0] + m[2] / 2, m[1] + m[3] / 2])
 
     def update(self, frame: int, box: np.ndarray, score: np.float32, feat: np.ndarray | None, min_len: int) -> None:
+        """Kalman update, feature EMA and the box record; the velocity is set by :func:`_set_velocities`."""
         self.mean, self.cov = TrackTrackKalman.update(self.mean, self.cov, measurement(box), 1 - np.float64(score))
         if feat is not None and self.feat is not None:
             beta = FEATURE_ALPHA + (1 - FEATURE_ALPHA) * (1 - np.float64(score))
@@ -358,11 +361,20 @@ class _Track:
         for old in [k for k in self.boxes if k < frame - DELTA_T]:
             del self.boxes[old]
         self.n_obs += 1
-        prev = np.stack([self.boxes.get(frame - d, box) for d in range(1, DELTA_T + 1)])
-        self.velocity = track_velocity(prev, box)
         self.prev_score = self.score
         self.box, self.score, self.end_frame = box, score, frame
         self.state = TRACKED if self.n_obs >= min_len else NEW
+
+
+def _set_velocities(tracks: list[_Track], frame: int) -> None:
+    """The official velocity update of tracks just updated at ``frame`` (their boxes 1..3 frames back, the
+    current box where one is missing), all at once."""
+    if not tracks:
+        return
+    prev = np.stack([np.stack([t.boxes.get(frame - d, t.box) for d in range(1, DELTA_T + 1)]) for t in tracks])
+    velocities = track_velocity(prev, np.stack([t.box for t in tracks]))
+    for t, v in zip(tracks, velocities, strict=True):
+        t.velocity = v
 
 
 def _warp_tracks(tracks: list[_Track], warp: np.ndarray) -> None:
@@ -429,9 +441,9 @@ class TrackTrack(Tracker):
     def _kept(self, dets: Detections) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """float32 boxes, scores and (with appearance) embeddings of the detections scoring >= min_score."""
         dets = dets.as_float32()
-        keep = dets.scores >= _F32(self.min_score)
+        keep = dets.scores >= _F32(self.options.min_score)
         feats = None
-        if self.appearance and dets.embeddings is not None:
+        if self.options.appearance and dets.embeddings is not None:
             feats = np.ascontiguousarray(dets.embeddings[keep], dtype=_F32)
         return dets.tlbr[keep], dets.scores[keep], feats
 
@@ -456,8 +468,8 @@ class TrackTrack(Tracker):
             l_boxes, l_scores = l_boxes[deleted], l_scores[deleted]
             l_feats = None if feats is None else l_feats[deleted]
         # numpy < 1.24: a float32 scalar against a Python float is compared in float64
-        high = scores.astype(np.float64) > self.det_thresh
-        del_high = l_scores.astype(np.float64) > self.det_thresh
+        high = scores.astype(np.float64) > self.options.det_thresh
+        del_high = l_scores.astype(np.float64) > self.options.det_thresh
         order = np.concatenate([np.flatnonzero(high), np.flatnonzero(~high)])
         n_high, n_low = int(high.sum()), int((~high).sum())
         d_boxes = np.concatenate([boxes[order], l_boxes[del_high]])
@@ -474,8 +486,10 @@ class TrackTrack(Tracker):
         matches = self._match(tracked_lost, d_boxes, d_scores, d_feats, n_high, n_low)
         matched_t = {t for t, _ in matches}
         matched_d = {d for _, d in matches}
+        updated = []
         for t, d in matches:
             self._update_track(tracked_lost[t], d_boxes[d], d_scores[d], None if d_feats is None else d_feats[d])
+            updated.append(tracked_lost[t])
         for i, t in enumerate(tracked_lost):
             if i not in matched_t:
                 t.state = LOST
@@ -489,9 +503,11 @@ class TrackTrack(Tracker):
         matched_d = {d for _, d in matches}
         for t, d in matches:
             self._update_track(new[t], h_boxes[d], h_scores[d], None if h_feats is None else h_feats[d])
+            updated.append(new[t])
         for i, t in enumerate(new):
             if i not in matched_t:
                 t.state = REMOVED
+        _set_velocities(updated, f)
 
         for t in self.tracks:
             if f - t.end_frame > self._max_lost:
@@ -513,7 +529,7 @@ class TrackTrack(Tracker):
         if not tracks:
             return
         means = np.stack([t.mean for t in tracks])
-        if self.zero_size_velocity:
+        if self.options.zero_size_velocity:
             still = np.array([t.state != TRACKED for t in tracks])
             means[still, 6:8] = 0
         means, covs = TrackTrackKalman.multi_predict(means, np.stack([t.cov for t in tracks]))
@@ -532,18 +548,19 @@ class TrackTrack(Tracker):
             np.stack([t.tlbr() for t in tracks]), d_boxes, t_feats, d_feats,
             np.array([t.score for t in tracks], dtype=_F32), np.array([t.prev_score for t in tracks], dtype=_F32),
             d_scores, np.stack([t.velocity for t in tracks]), np.stack([t.box_back(f, DELTA_T) for t in tracks]),
-            n_high, n_low, self.penalty_p, self.penalty_q)
-        return iterative_matching(cost, self.match_thresh, self.reduce_step)
+            n_high, n_low, self.options.penalty_p, self.options.penalty_q)
+        return iterative_matching(cost, self.options.match_thresh, self.options.reduce_step)
 
     def _update_track(self, track: _Track, box: np.ndarray, score: np.float32, feat: np.ndarray | None) -> None:
-        track.update(self.frame_id, box.copy(), score, feat, self.min_len)
+        track.update(self.frame_id, box.copy(), score, feat, self.options.min_len)
 
     def _init_tracks(self, boxes: np.ndarray, scores: np.ndarray, feats: np.ndarray | None) -> None:
         if not len(boxes):
             return
         alive = [t for t in self.tracks if t.state in (TRACKED, NEW)]
         track_boxes = np.stack([t.tlbr() for t in alive]) if alive else np.zeros((0, 4))
-        allow = track_aware_nms(boxes.astype(np.float64), scores, track_boxes, self.tai_thresh, self.init_thresh)
+        opts = self.options
+        allow = track_aware_nms(boxes.astype(np.float64), scores, track_boxes, opts.tai_thresh, opts.init_thresh)
         for i in np.flatnonzero(allow):
             self._next_id += 1
             self.tracks.append(_Track(self._next_id, self.frame_id, boxes[i].copy(), scores[i],
@@ -552,12 +569,13 @@ class TrackTrack(Tracker):
     # -- output -----------------------------------------------------------------------------------
     def _report(self) -> Tracks:
         rows = []
+        aspect, area = self.options.aspect_ratio_thresh, self.options.min_box_area
         for t in self.tracks:
             if t.state != TRACKED:
                 continue
             w, h = t.mean[2], t.mean[3]
-            if self.aspect_ratio_thresh is not None and w / h > self.aspect_ratio_thresh:
+            if aspect is not None and w / h > aspect:
                 continue
-            if w * h > self.min_box_area:
+            if w * h > area:
                 rows.append((t.tlbr(), t.track_id, float(t.score)))
         return Tracks.from_list(rows)
