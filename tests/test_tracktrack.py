@@ -76,12 +76,12 @@ def test_defaults_are_the_mot17_evaluation_settings():
     assert cfg == {
         "name": "tracktrack", "preset": "mot17", "det_thresh": 0.6, "init_thresh": 0.7, "match_thresh": 0.7,
         "reduce_step": 0.05, "penalty_p": 0.2, "penalty_q": 0.4, "tai_thresh": 0.55, "min_len": 3,
-        "max_time_lost": None, "min_score": 0.1, "appearance": True, "zero_size_velocity": False,
+        "lost_seconds": 2.0, "min_score": 0.1, "appearance": True, "zero_size_velocity": False,
         "aspect_ratio_thresh": 1.6, "min_box_area": 100.0, "cmc_method": "file", "gmc_dir": None,
         "cmc_downscale": 2,
     }
     assert set(search_space(TrackTrack)) == {"det_thresh", "init_thresh", "match_thresh", "reduce_step", "penalty_p",
-                                            "penalty_q", "tai_thresh", "min_len", "max_time_lost"}
+                                            "penalty_q", "tai_thresh", "min_len", "lost_seconds"}
     assert TrackTrack.needs_camera_motion and not TrackTrack.needs_embeddings
     dance = TRACKERS.create("tracktrack", {"preset": "dancetrack"}).config()
     assert (dance["match_thresh"], dance["init_thresh"], dance["aspect_ratio_thresh"], dance["zero_size_velocity"]) \
@@ -105,7 +105,7 @@ def test_lost_tracks_live_twice_the_frame_rate(fps, frames):
         first_id = out[4].ids[np.argmin(out[4].tlbr[:, 0])]
         last_id = out[-1].ids[np.argmin(out[-1].tlbr[:, 0])]
         assert bool(first_id == last_id) is same
-    assert _tracker(fps, max_time_lost=5)._max_lost == 5
+    assert _tracker(fps, lost_seconds=0.5)._max_lost == int(int(fps) * 0.5)
 
 
 # -- the matching ---------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ One update (frame ``f``, counting updates from 1):
 5. tracked + lost tracks vs high + low + deleted-high detections (:func:`association_cost`, then
    :func:`iterative_matching`); matched tracks are updated, unmatched ones marked lost;
 6. new tracks vs the high detections left, the same cost and matching; unmatched new tracks removed;
-7. tracks unseen for more than ``max_time_lost`` frames are removed (default: twice the sequence's
-   frame rate, ``run.py``'s ``int(frameRate) * 2``: 60 frames at 30 fps, 28 at 14, 50 at 25);
+7. tracks unseen for more than int(frame rate) x ``lost_seconds`` frames are removed (``run.py``'s
+   ``max_time_lost = int(frameRate) * 2``: 60 frames at 30 fps, 28 at 14, 50 at 25);
 8. the high detections still left start tracks through the track-aware NMS (:func:`track_aware_nms`);
 9. output: tracks in the tracked state (``min_len`` = 3 updates make a new track tracked), box from the
    Kalman state, then ``run.py``'s filter: not w/h > ``aspect_ratio_thresh`` (MOT data) and w*h >
@@ -113,8 +113,8 @@ class TrackTrackOptions:
     tai_thresh: float = option(0.55, "track-aware NMS: IoU above which a new track is suppressed",
                                range=(0.3, 0.9), bounds=(0.0, 1.0))
     min_len: int = option(3, "updates a new track needs to be tracked (and reported)", range=(1, 6), bounds=(1, None))
-    max_time_lost: int | None = option(None, "frames a lost track is kept (none: twice the sequence's frame rate, "
-                                              "run.py's int(frameRate) * 2)", range=(10, 120), bounds=(0, None))
+    lost_seconds: float = option(2.0, "a lost track is kept int(int(frame rate) * this) frames (run.py: "
+                                      "int(frameRate) * 2)", range=(0.5, 4.0), bounds=(0.0, None))
     min_score: float = option(0.1, "detections scoring below this are dropped, from both sets (the official "
                                    "detector's --conf 0.1; compared in float32)", bounds=(0.0, 1.0))
     appearance: bool = option(True, "use the detector's embeddings when it has them (off, or without embeddings: "
@@ -413,7 +413,7 @@ class TrackTrack(Tracker):
         self._next_id = 0
         self._seq = seq
         fps = seq.fps if seq is not None else 30.0
-        self._max_lost = self.max_time_lost if self.max_time_lost is not None else int(fps) * 2
+        self._max_lost = int(int(fps) * self.options.lost_seconds)
         self._file_warps: dict[int, np.ndarray] | None = None
         if self.cmc_method == "file" and self.gmc_dir is not None and seq is not None:
             self._file_warps = cmc.file_warps(self.gmc_dir, seq)
