@@ -524,3 +524,21 @@ def test_public_detector_hands_over_the_looser_set(tmp_path):
         shared.loose.tlbr[0, 0] = 0
     with pytest.raises(ValueError, match="cannot carry"):
         Detections(one.tlbr, one.scores, loose=one)
+
+
+def test_reid_stage_refuses_a_base_with_a_looser_set(tmp_path):
+    """The reid stage embeds one set: a base detector with loose_det_dir is refused up front rather than
+    handing TrackTrack a looser set without embeddings (or silently none)."""
+    from mot_bench.detectors.reid.detector import ReIDDetector
+
+    base = PublicDetector(det_dir=str(tmp_path), loose_det_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="loose_det_dir"):
+        ReIDDetector.wrap(base, allow_random=True)
+
+
+def test_detector_config_names_the_looser_set_only_when_used(tmp_path):
+    """Run folders (and reid caches) keyed on a detector's config before loose_det_dir existed still match."""
+    assert "loose_det_dir" not in PublicDetector().config()
+    assert PublicDetector(loose_det_dir=str(tmp_path)).config()["loose_det_dir"] == str(tmp_path)
+    assert "loose_det_dir" not in PrecomputedDetector(det_dir=str(tmp_path)).config()
+    assert PrecomputedDetector(det_dir=str(tmp_path), loose_det_dir="x").config()["loose_det_dir"] == "x"

@@ -62,14 +62,20 @@ Unusual rules of the official arithmetic, kept here:
   Python float threshold (``det_thresh``) is compared in float64 (a score of 0.6 is above 0.6), and
   float32 scalar ** 2, 1 - score and similar promote to float64; array expressions stay in float32
   (the ``init_thresh`` test, the confidence term, the angle directions).
-* Camera motion: 2x3 warp, mean and covariance moved with ``kron(I4, R)`` (the same ``@`` products);
-  the official GMC files are read one row per frame. ``frame.camera_motion`` (the runner's warps: with
-  ``cmc_method=file`` the files in ``gmc_dir`` mapped to frame numbers) is used when given.
+* Camera motion: 2x3 warp, mean and covariance moved with ``kron(I4, R)`` (the same ``@`` products).
+  The official code reads its GMC file one row per frame from the first row. Its MOT17 files: ten cover
+  whole sequences (its own estimates, row i = frame i + 1), four (02, 10, 11, 13) are BoT-SORT's half-val
+  files (frames N//2+2..N only). Here rows are mapped to frame numbers by their count
+  (:func:`mot_bench.trackers.common.cmc.file_warps`), through the runner (``frame.camera_motion``) or
+  ``gmc_dir``; a frame a file does not cover gets the identity (the first half of 02/10/11/13 on a
+  whole-sequence run, where the official code would apply the half-val rows from frame 1 on).
 * Lost and new tracks keep their w, h velocities (the official code zeroes them only on DanceTrack:
   ``zero_size_velocity``).
 
 Not in the tracker: ``run.py``'s offline post-processing (gradient-boosting interpolation on MOT,
-AFLink on DanceTrack), which its published numbers include.
+AFLink on DanceTrack), which its published numbers include. Its MOT17 validation inputs were its own
+YOLOX-X (``mot17_half.pth.tar``, conf 0.1) at NMS 0.80 and 0.95 with FastReID SBS-S50 features, published
+as pickles outside its repository (docs/leaderboard.md, tests/fixtures/tracktrack/PROVENANCE.md).
 """
 
 from __future__ import annotations

@@ -110,6 +110,10 @@ class ReIDDetector(Detector):
         self._attach(make_detector(self.options.base, self.base_options))
 
     def _attach(self, base: Detector) -> None:
+        if getattr(base, "loose_det_dir", None) is not None:
+            # its boxes would reach the trackers without embeddings (and the cache holds one set): refuse
+            raise ValueError("reid: the base detector's looser-NMS set (loose_det_dir) is not embedded by the reid "
+                             "stage; give both runs embeddings with the precomputed detector and its loose_det_dir")
         self._base = base
         base.runtime = self.runtime
         base.timer = self.timer
