@@ -24,7 +24,8 @@ class Detections:
     (N, D) L2-normalised, same rule for the precision, or None when the detector has no re-ID branch.
     ``loose``: the same detector's output for the same frame under a looser NMS (more overlapping boxes
     survive), when the detector made that second run (``public``/``precomputed`` with ``loose_det_dir``);
-    None otherwise. TrackTrack tracks these boxes and picks up the ones only the looser run kept.
+    None otherwise. TrackTrack tracks these boxes and can still match, at a cost, the ones only the looser
+    run kept (boxes of people occluded by another).
     """
 
     tlbr: np.ndarray

@@ -536,9 +536,13 @@ def test_reid_stage_refuses_a_base_with_a_looser_set(tmp_path):
         ReIDDetector.wrap(base, allow_random=True)
 
 
-def test_detector_config_names_the_looser_set_only_when_used(tmp_path):
-    """Run folders (and reid caches) keyed on a detector's config before loose_det_dir existed still match."""
-    assert "loose_det_dir" not in PublicDetector().config()
-    assert PublicDetector(loose_det_dir=str(tmp_path)).config()["loose_det_dir"] == str(tmp_path)
-    assert "loose_det_dir" not in PrecomputedDetector(det_dir=str(tmp_path)).config()
-    assert PrecomputedDetector(det_dir=str(tmp_path), loose_det_dir="x").config()["loose_det_dir"] == "x"
+def test_reid_cache_key_ignores_the_unset_looser_set(tmp_path):
+    """A reid cache made before loose_det_dir existed keeps its key (the option is always unset for its base)."""
+    from mot_bench.detectors.reid.detector import ReIDDetector
+
+    det = ReIDDetector.wrap(PublicDetector(det_dir=str(tmp_path)), allow_random=True)
+    cfg = {"name": "public", "det_dir": str(tmp_path), "min_score": None}
+    import hashlib
+    import json
+
+    assert det.base_config_hash() == hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]

@@ -115,14 +115,6 @@ class PrecomputedDetector(Detector):
         self._dim: int | None = None
         self.provides_embeddings = True
 
-    def config(self) -> dict:
-        """Its options; ``loose_det_dir`` only when set, so run folders and reid caches keyed on this config
-        before the option existed still match."""
-        cfg = super().config()
-        if cfg.get("loose_det_dir") is None:
-            cfg.pop("loose_det_dir", None)
-        return cfg
-
     def reset(self, seq: SeqInfo) -> None:
         path = self.det_dir / f"{seq.name}.npy"
         if not path.is_file():

@@ -52,14 +52,6 @@ class PublicDetector(Detector):
         self._frames: dict[int, Detections] = {}
         self._loose: dict[int, Detections] | None = None
 
-    def config(self) -> dict:
-        """Its options; ``loose_det_dir`` only when set, so run folders and reid caches keyed on this config
-        before the option existed still match."""
-        cfg = super().config()
-        if cfg.get("loose_det_dir") is None:
-            cfg.pop("loose_det_dir", None)
-        return cfg
-
     def det_file(self, seq: SeqInfo) -> Path:
         return self.det_dir / f"{seq.name}.txt" if self.det_dir else seq.det_path
 

@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 ReIDModel = Literal["osnet_x0_25", "osnet_x0_5", "osnet_x0_75", "osnet_x1_0", "bot_r50"]
 # Base-detector config entries that do not change its boxes: left out of the cache key.
-_NOT_OUTPUT = frozenset({"device", "channels_last", "threads", "cache_dir", "dcn"})
+# loose_det_dir: always unset for a base here (refused in _attach), left out so caches made before it existed match
+_NOT_OUTPUT = frozenset({"device", "channels_last", "threads", "cache_dir", "dcn", "loose_det_dir"})
 
 
 @dataclass
