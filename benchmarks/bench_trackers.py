@@ -1,4 +1,4 @@
-"""Tracking-only throughput of SORT, ByteTrack, OC-SORT and BoT-SORT, optionally against the official code.
+"""Tracking-only throughput of SORT, ByteTrack, OC-SORT, BoT-SORT and TrackTrack, optionally against the official code.
 
 Detections are read and grouped per frame before the clock starts; only the trackers' per-frame
 update is timed (``time.perf_counter`` around each call; CPU work, nothing to synchronise). Datasets:
@@ -21,6 +21,11 @@ update is timed (``time.perf_counter`` around each call; CPU work, nothing to sy
   0.1 / new track 0.7, buffer 30, match 0.8, frame rate 30, ablation, output filter w*h > 10 and
   w/h <= 1.6) on the rows scoring >= 0.09 (its detector confidence), with the official camera-motion
   files (``cmc_method`` file; ours reads ``gmc/BoT-SORT/MOT17_ablation`` under ``--data``).
+  TrackTrack as its ``run.py`` drives it on MOT17 (det 0.6, init 0.7, match 0.7, lost tracks kept twice the
+  frame rate, output filter w*h > 100 and w/h <= 1.6) on the rows scoring >= 0.1 (its detector confidence),
+  without embeddings or a looser-NMS set, with its own GMC files (``DIR/TrackTrack/3. Tracker/trackers/cmc``;
+  without ``--official-dir`` ours reads BoT-SORT's under ``--data``, other estimates for 04/05/09); on MOT15
+  without camera motion.
 
 ``--official-dir DIR`` times the official implementations interleaved with ours on the same
 pre-parsed arrays: per repeat and per sequence, ours and the official one run back to back (the
@@ -38,6 +43,8 @@ as well. DIR must hold, unmodified (their code is not part of this project and i
     DIR/BoT-SORT/tracker/GMC_files/MOT17_ablation/GMC-MOT17-*.txt
                                          the GMC files (``gmc.py`` opens them from this relative
                                          path; a link to ``gmc/BoT-SORT/MOT17_ablation`` will do)
+    DIR/TrackTrack/3. Tracker/trackers/{tracker,track,utils,kalman_filter,cmc}.py and cmc/GMC-MOT17-*.txt
+                                         kamkyu94/TrackTrack @ eac4df28 (needs lap; cython_bbox or the shim)
 
 The official code is driven as the PROVENANCE.md files of ``tests/fixtures/{ocsort,botsort}``
 describe: float32 (x1, y1, x2, y2, score) arrays as YOLOX hands them over, image size equal to the
@@ -456,7 +463,7 @@ class _OfficialTrackTrack(_Official):
         self.args = types.SimpleNamespace(
             min_len=3, min_box_area=100.0, max_time_lost=int(seq.fps) * 2, penalty_p=0.20, penalty_q=0.40,
             reduce_step=0.05, tai_thr=0.55, det_thr=np.float64(0.6), init_thr=0.7, match_thr=0.7,
-            data_path="MOT/" if self.dataset == "mot17-yolox" else "")
+            data_path="MOT/")  # run.py filters w/h > 1.6 on MOT data (and ours by default)
         if self.dataset == "mot17-yolox":
             path = self.gmc_dir / f"GMC-{_seq_base(seq.name)}.txt"
             lines = path.read_text().splitlines(keepends=True)
