@@ -1,4 +1,5 @@
-"""Tracking-only throughput of SORT, ByteTrack, OC-SORT, BoT-SORT and Hybrid-SORT, optionally against the official code.
+"""Tracking-only throughput of SORT, ByteTrack, OC-SORT, BoT-SORT and the newer trackers, optionally against the
+official code.
 
 Detections are read and grouped per frame before the clock starts; only the trackers' per-frame
 update is timed (``time.perf_counter`` around each call; CPU work, nothing to synchronise). Datasets:
@@ -21,6 +22,11 @@ update is timed (``time.perf_counter`` around each call; CPU work, nothing to sy
   0.1 / new track 0.7, buffer 30, match 0.8, frame rate 30, ablation, output filter w*h > 10 and
   w/h <= 1.6) on the rows scoring >= 0.09 (its detector confidence), with the official camera-motion
   files (``cmc_method`` file; ours reads ``gmc/BoT-SORT/MOT17_ablation`` under ``--data``).
+  TrackTrack as its ``run.py`` drives it on MOT17 (det 0.6, init 0.7, match 0.7, lost tracks kept twice the
+  frame rate, output filter w*h > 100 and w/h <= 1.6) on the rows scoring >= 0.1 (its detector confidence),
+  without embeddings or a looser-NMS set, with its own GMC files (``DIR/TrackTrack/3. Tracker/trackers/cmc``;
+  without ``--official-dir`` ours reads BoT-SORT's under ``--data``, other estimates for 04/05/09); on MOT15
+  without camera motion.
 
 BoostTrack (``boosttrack``: the README's BoostTrack command) and BoostTrack++ without re-ID (``boosttrackpp``
 with ``with_reid`` off; the benchmark has no embeddings), as ``main.py`` runs them: MOT17 settings
@@ -38,6 +44,8 @@ pre-parsed arrays: per repeat and per sequence, ours and the official one run ba
 order alternates), so the per-repeat ratio official/ours sees the same machine load; the median
 over repeats is reported. Every output row (ids, boxes to the bit, scores) of both is compared
 as well. DIR must hold, unmodified (their code is not part of this project and is never copied in):
+    DIR/TrackTrack/3. Tracker/trackers/{tracker,track,utils,kalman_filter,cmc}.py and cmc/GMC-MOT17-*.txt
+                                         kamkyu94/TrackTrack @ eac4df28 (needs lap; cython_bbox or the shim)
 
     DIR/sort.py                          abewley/sort @ 2236dff ``sort.py`` (needs filterpy)
     DIR/yolox/tracker/{byte_tracker,basetrack,kalman_filter,matching}.py
@@ -123,7 +131,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("mot15-frcnn", "mot17-yolox")
-TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort", "hybridsort")
+TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort", "hybridsort", "tracktrack")
 WORKER_TRACKERS = ("hybridsort",)  # official code that runs under numpy < 1.24, in a worker process
 MOT17_ONLY = ("ucmctrack",)  # need per-sequence inputs that exist for MOT17 only; named with --trackers
 BOOSTTRACK_NAMES = ("boosttrack", "boosttrackpp")  # compared at the written precision (see the docstring)
@@ -225,7 +233,18 @@ def _ours(name: str, args: argparse.Namespace, seq):
         return _ours_boosttrack(name, args), _at_least(0.1)
     if name == "hybridsort":  # our defaults are the MOT17-val exp's; YOLOX's test_conf 0.1
         return TRACKERS.create("hybridsort"), _at_least(0.1)
+    if name == "tracktrack":  # our defaults are run.py's MOT17 ones; its detector confidence 0.1
+        opts = {"cmc_method": "none"} if dataset == "mot15-frcnn" else {"gmc_dir": str(_tracktrack_gmc(args))}
+        return TRACKERS.create("tracktrack", opts), _at_least(0.1)
     return TRACKERS.create(name), None
+
+
+def _tracktrack_gmc(args: argparse.Namespace) -> Path:
+    """TrackTrack's own GMC files (DIR/TrackTrack/3. Tracker/trackers/cmc) when the official code is given, else
+    BoT-SORT's half-val files under --data (the same for 02/10/11/13; other estimates for 04/05/09)."""
+    if args.official_dir is not None:
+        return args.official_dir / "TrackTrack" / "3. Tracker" / "trackers" / "cmc"
+    return args.data / "gmc" / "BoT-SORT" / "MOT17_ablation"
 
 
 # -- the official code ----------------------------------------------------------------------------
@@ -240,7 +259,7 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
     if not hasattr(np, "float"):
         np.float = float  # numpy >= 1.24 removed the alias the official code uses
         notes.append("np.float aliased to float")
-    if "botsort" in names and not hasattr(np, "float_"):
+    if {"botsort", "tracktrack"} & set(names) and not hasattr(np, "float_"):
         np.float_ = np.float64  # numpy 2 removed it; BoT-SORT's gmc.py builds its warp with it
         notes.append("np.float_ aliased to np.float64")
     for mod in ("torch", "torch.nn", "torch.nn.functional", "skimage", "skimage.io"):
@@ -296,6 +315,24 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
         sys.path.insert(0, str(official_dir / "BoT-SORT"))
         mods["botsort"] = importlib.import_module("tracker.bot_sort")
         where["botsort"] = (official_dir / "BoT-SORT", "BoT-SORT/tracker/bot_sort.py")
+    if "tracktrack" in names:
+        # its modules import each other as ``trackers.*`` (a folder without __init__.py); another installed
+        # ``trackers`` (roboflow's) would win, so the name points at the official folder while they load
+        folder = official_dir / "TrackTrack" / "3. Tracker" / "trackers"
+        saved = {k: v for k, v in sys.modules.items() if k == "trackers" or k.startswith("trackers.")}
+        for k in saved:
+            del sys.modules[k]
+        pkg = types.ModuleType("trackers")
+        pkg.__path__ = [str(folder)]
+        sys.modules["trackers"] = pkg
+        try:
+            mods["tracktrack"] = importlib.import_module("trackers.tracker")
+        finally:
+            for k in [k for k in sys.modules if k == "trackers" or k.startswith("trackers.")]:
+                sys.modules[f"official_tracktrack{k[len('trackers'):]}"] = sys.modules.pop(k)
+            sys.modules.update(saved)
+        where["tracktrack"] = (folder, "TrackTrack/3. Tracker/trackers/tracker.py")
+        notes.append("TrackTrack det_thr passed as np.float64(0.6): numpy < 1.24's float64 comparison")
     if "ucmctrack" in names:
         # upstream's packages are ``tracker`` (also BoT-SORT's) and ``detector``: imported under other names
         for alias, folder in (("official_ucmc_tracker", "tracker"), ("official_ucmc_detector", "detector")):
@@ -767,6 +804,69 @@ def _hybridsort_worker(official_dir: str) -> None:
         stdout.flush()
 
 
+class _OfficialTrackTrack(_Official):
+    """kamkyu94/TrackTrack's ``Tracker`` as ``run.py``'s ``track()`` drives it on MOT17 val: (N, 6) float32 rows
+    (x1, y1, x2, y2, score, class 0) given as both detection sets (no looser-NMS run here, so no deleted
+    detections), ``update_without_detections`` on a frame without rows, then its filter (not w/h > 1.6 on MOT,
+    w*h > 100). Its GMC file is read one row per frame from the first timed frame: a full-sequence file is
+    handed over from the row of that frame (a copy in memory, the official file untouched); MOT15 has no GMC
+    files, so it reads identity rows."""
+
+    def __init__(self, module: types.ModuleType, dataset: str, gmc_dir: Path) -> None:
+        self.module = module
+        self.dataset = dataset
+        self.gmc_dir = gmc_dir
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        if not len(dets):
+            return None
+        return np.concatenate([dets.tlbr, dets.scores[:, None], np.zeros((len(dets), 1))], axis=1).astype(np.float32)
+
+    def reset(self, seq) -> None:
+        import io
+
+        import numpy as np
+
+        self.args = types.SimpleNamespace(
+            min_len=3, min_box_area=100.0, max_time_lost=int(seq.fps) * 2, penalty_p=0.20, penalty_q=0.40,
+            reduce_step=0.05, tai_thr=0.55, det_thr=np.float64(0.6), init_thr=0.7, match_thr=0.7,
+            data_path="MOT/")  # run.py filters w/h > 1.6 on MOT data (and ours by default)
+        if self.dataset == "mot17-yolox":
+            path = self.gmc_dir / f"GMC-{_seq_base(seq.name)}.txt"
+            lines = path.read_text().splitlines(keepends=True)
+            first = len(lines) - (seq.num_frames - seq.num_frames // 2 - 1)  # the first timed frame's row
+            text = "".join(lines[first:])
+        else:
+            text = "0\t1\t0\t0\t0\t1\t0\t\n" * (seq.num_frames + 1)
+        cmc_class = self.module.CMC
+        reader = cmc_class.__new__(cmc_class)  # its __init__ opens ./trackers/cmc/GMC-<seq>.txt
+        reader.gmcFile = io.StringIO(text)
+        self.module.CMC = lambda vid_name: reader
+        try:
+            self.tracker = self.module.Tracker(self.args, seq.name)
+        finally:
+            self.module.CMC = cmc_class
+
+    def update(self, arr):
+        tracks = self.tracker.update(arr, arr) if arr is not None else self.tracker.update_without_detections()
+        out = []
+        for t in tracks:
+            x1, y1, w, h = t.x1y1wh
+            if self.args.data_path and w / h > 1.6:
+                continue
+            if w * h > self.args.min_box_area:
+                out.append((t.x1y1x2y2, t.track_id, t.score))
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        import numpy as np
+
+        return [(int(i), np.asarray(b, np.float64).tobytes(), float(s)) for b, i, s in out]
+
+
 def _our_rows(name: str, tracks) -> list[tuple]:
     import numpy as np
 
@@ -845,6 +945,7 @@ def main(argv: list[str] | None = None) -> int:
                   "ocsort": lambda: _OfficialOCSort(mods["ocsort"]),
                   "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT"),
                   "ucmctrack": lambda: _OfficialUCMCTrack(mods["ucmctrack"], args.official_dir / "UCMCTrack"),
+                  "tracktrack": lambda: _OfficialTrackTrack(mods["tracktrack"], args.dataset, _tracktrack_gmc(args)),
                   **{n: (lambda n=n: _OfficialBoostTrack(mods["boosttrack"], n, args.dataset, args.data))
                      for n in BOOSTTRACK_NAMES}}
         official_mods = {n: makers[n] for n in names}

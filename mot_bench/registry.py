@@ -145,5 +145,6 @@ TRACKERS = Registry(
         "boosttrackpp": "mot_bench.trackers.boosttrack:BoostTrackPPTracker",
         "hybridsort": "mot_bench.trackers.hybridsort:HybridSORT",
         "hybridsort_reid": "mot_bench.trackers.hybridsort:HybridSORTReID",
+        "tracktrack": "mot_bench.trackers.tracktrack:TrackTrack",
     },
 )

@@ -199,7 +199,7 @@ def test_base_options_pass_through_and_runtime_reaches_every_part():
     det = make_detector("reid", {"allow_random": "true", "base.min_score": "0.5", "det_dir": None}, rt)
     assert det.base_detector.name == "public" and det.base_detector.min_score == 0.5
     assert det.base_detector.runtime is rt and det.embedder.runtime is rt
-    assert det.config()["base_config"] == {"name": "public", "det_dir": None, "min_score": 0.5}
+    assert det.config()["base_config"] == {"name": "public", "det_dir": None, "min_score": 0.5, "loose_det_dir": None}
     with pytest.raises(OptionError, match="min_score given both"):
         DETECTORS.create("reid", {"base_options": '{"min_score": 0.1}', "base.min_score": "0.5",
                                   "allow_random": "true"})
