@@ -103,13 +103,16 @@ def _grey(image: np.ndarray, downscale: int, blur: bool = False) -> np.ndarray:
 
 
 def _feature_mask(grey: np.ndarray, boxes: np.ndarray | None, downscale: int) -> np.ndarray:
+    """Keypoints are searched inside the 2%..98% border and outside the boxes, exactly as the official
+    mask: each box divided in its own dtype (float32 from the tracker) and truncated, then used as a Python
+    slice, so a negative coordinate counts from the far edge (a box with x1 < 0 usually masks nothing)."""
     h, w = grey.shape[:2]
     mask = np.zeros_like(grey)
     mask[int(0.02 * h) : int(0.98 * h), int(0.02 * w) : int(0.98 * w)] = 255
     if boxes is not None:
-        for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        for box in np.asarray(boxes).reshape(-1, 4):
             x1, y1, x2, y2 = (box / downscale).astype(np.int_)
-            mask[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = 0
+            mask[y1:y2, x1:x2] = 0
     return mask
 
 
@@ -234,9 +237,11 @@ def strongsort_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.nd
         _, warp = cv2.findTransformECC(prev, curr, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
     except cv2.error:
         return identity()
-    # in place on the float32 matrix, as the official code (the division's rounding follows numpy's rules)
-    warp[0, 2] = warp[0, 2] / scale
-    warp[1, 2] = warp[1, 2] / scale
+    # In place on the float32 matrix, as the official code under the numpy it ran with (< 2): there a
+    # float32 scalar divided by a Python float is computed in float64 and rounded once to float32 when stored
+    # (numpy 2 divides in float32, which can differ by one float32 ulp).
+    warp[0, 2] = float(warp[0, 2]) / scale
+    warp[1, 2] = float(warp[1, 2]) / scale
     return np.asarray(warp, dtype=np.float64)
 
 
