@@ -10,7 +10,8 @@ full-resolution pixels:
   outliers with the official one-sided 2.5-sigma test, then fit a partial affine (rotation, uniform
   scale, translation) with RANSAC (``cv2.estimateAffinePartial2D``); keypoints are searched inside
   the 2%..98% border and outside the given detection boxes (``prev_boxes``/``curr_boxes``, tlbr in
-  full-resolution pixels), as the official code masks the current detections;
+  full-resolution pixels), as the official code masks the current detections (its mask slices boxes as
+  Python does: a box with x1 < 0 usually masks nothing, see :func:`_feature_mask`);
 * ``sparseOptFlow``: up to 1000 Shi-Tomasi corners on the previous frame followed by pyramidal
   Lucas-Kanade, then the same RANSAC fit;
 * ``ecc``: ``cv2.findTransformECC`` with a Euclidean model (5000 iterations, eps 1e-6) after a
@@ -22,19 +23,21 @@ full-resolution pixels:
   ``__main__`` calls it per pair of consecutive frames): grey (``cv2.COLOR_BGR2GRAY``), both frames
   resized by the fixed scale 0.1 (``fx = fy = 0.1``, ``INTER_LINEAR``), ``cv2.findTransformECC``
   from a float32 2x3 identity with a Euclidean model, criteria EPS|COUNT (100 iterations, eps
-  1e-5), no mask, Gaussian filter size 1, then the float32 translation divided by 0.1. No blur, no
+  1e-5), no mask, Gaussian filter size 1, then the float32 translation divided by 0.1 (in float64
+  and stored as float32, as under the numpy < 1.24 the script ran with). No blur, no
   border handling; ``downscale`` is ignored (the scale is always the official 0.1, recorded as
   downscale 10 by the runner). A failed estimate (``cv2.error``, e.g. no convergence, where the
-  official script would stop) gives the identity. Identical, bit for bit, to the official function
-  on PETS09-S2L1 and TUD-Campus frame pairs (OpenCV 5.0, numpy 2.4);
+  official script would stop) gives the identity;
 * ``file``: the official precomputed GMC files (``GMC-<SEQ>.txt``, one tab-separated row
   ``k a11 a12 tx a21 a22 ty`` per frame; see :func:`read_gmc_file` and :func:`file_warps`);
 * ``none``: the identity.
 
-Checked against the official ``GMC`` class (OpenCV 4.8, stateful, on 15 frames of PETS09-S2L1):
-identical warps for ``orb``, ``sift`` and ``sparseOptFlow``, and for ``ecc`` on the first pair
-once its translation is scaled. OpenCV 5.0 gives the same warps to 5 decimals except ``ecc``
-(translations within 0.01 px).
+Checked against the official code (``tests/test_cmc.py``, fixtures and their driver in
+``tests/fixtures/cmc``): on TUD-Campus and PETS09-S2L1 frames with their detections, every image method
+gives the official warps bit for bit (``orb``, ``sift``, ``sparseOptFlow``: a stateful ``GMC`` over the
+frames; ``ecc``: per pair, translation scaled; ``ecc_strongsort``: StrongSORT's ``ECC``) under the same
+OpenCV, for every OpenCV from 4.10 to 5.1 and for 4.6 (the one the official code ran with). The OpenCV
+version itself moves the warps (docs/architecture.md, "OpenCV").
 
 A warp ``W`` maps a pixel of the previous frame to the current one: ``x_cur = W[:, :2] @ x_prev +
 W[:, 2]``. A failed estimate (too few points, no convergence) gives the identity, as the official
