@@ -168,7 +168,6 @@ def _panning_sequence(root: Path, length: int = 8) -> Path:
 
 
 def test_ecc_through_the_runner_keeps_ids_across_a_camera_pan_and_caches_the_warps(tmp_path, monkeypatch) -> None:
-    pytest.importorskip("cv2")
     from mot_bench.data import frames as frames_mod
     from mot_bench.runner import RunOptions, run
 
