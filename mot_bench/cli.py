@@ -22,6 +22,8 @@ LAZY_COMMANDS = {
     "check": ("mot_bench.reports.commands:check",
               "Check run folders against a committed baseline (CI regression gate)."),
     "tune": ("mot_bench.tune:tune_cmd", "Search a tracker's options on cached detections (Optuna; local or Ray)."),
+    "show": ("mot_bench.reports.commands:show",
+             "View a run's frames with its boxes and the scoring's errors (HTML viewer, video)."),
 }
 
 
@@ -174,9 +176,12 @@ class RunCommand(click.Command):
                    "(runs/.cache/cmc); 'off' computes them every run.")
 @click.option("--engine", type=click.Choice(["fast", "trackeval"]), default="fast", show_default=True,
               help="Scoring engine (fast: TrackEval's numbers bit for bit, vectorised; trackeval: TrackEval itself).")
+@click.option("--events", is_flag=True,
+              help="Also write the scoring's error events (TP/FP/FN/IDSW/FRAG per box), a per-identity table and "
+                   "per-frame statistics to <run>/events/ (what `report` timelines and intervals and `show` read).")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, tracker_config,
         device, precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, postprocess,
-        postprocess_opt, cmc_cache, engine) -> None:
+        postprocess_opt, cmc_cache, engine, events) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
@@ -208,6 +213,7 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
             overwrite=overwrite, progress=not no_progress, eval_engine=engine, postprocess=list(postprocess),
             postprocess_options=parse_kv(postprocess_opt, "--postprocess-opt"), cmc_cache=cmc_cache,
+            events=events,
         )
         results = run_many(opts)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
@@ -330,7 +336,13 @@ def summary_table(results) -> str:
               help="Score with both engines and print a per-field difference table (all zeros expected).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes scoring sequences in parallel.")
-def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare_engines, workers) -> None:
+@click.option("--events", is_flag=True,
+              help="Also write the scoring's error events, per-identity table and per-frame statistics of every "
+                   "sequence to RUN/events/ when --results is RUN/results of a run folder (else give --events-dir).")
+@click.option("--events-dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the events (implies --events).")
+def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare_engines, workers, events,
+             events_dir) -> None:
     """Score existing result files with the official MOTChallenge (TrackEval) metrics."""
     from mot_bench.atomic import atomic_write_json
     from mot_bench.data.sequences import DataError, find_sequences
@@ -357,6 +369,8 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare
     if json_out:
         atomic_write_json(json_out, metrics)
     click.echo(metrics_table(metrics))
+    if events or events_dir:
+        write_events(seq_infos, Path(results), benchmark, events_dir)
     if other is not None:
         from mot_bench.metrics.compare import engine_diff_table
 
@@ -365,6 +379,19 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare
         if n_diff:  # a finding, not an input error: status 1
             click.echo(f"Error: the engines differ in {n_diff} field value(s)", err=True)
             click.get_current_context().exit(1)
+
+
+def write_events(seq_infos, results: Path, benchmark: str | None, events_dir: str | None) -> None:
+    """``eval --events``: explain every sequence (mot_bench.metrics.explain) into the run folder's events/."""
+    from mot_bench.metrics.explain import explain_results, write_explanations
+
+    if events_dir is None:
+        if results.name != "results" or not (results.parent / "config.json").is_file():
+            raise click.ClickException(f"--events: {results} is not the results/ folder of a run folder; give "
+                                       "--events-dir DIR")
+        events_dir = str(results.parent / "events")
+    write_explanations(events_dir, explain_results(seq_infos, results, benchmark))
+    click.echo(f"wrote events of {len(seq_infos)} sequence(s) to {events_dir}", err=True)
 
 
 def metrics_table(metrics: dict[str, Any]) -> str:
@@ -500,6 +527,12 @@ def plugin_table(name: str, cls: type) -> str:
     for preset, values in presets_of(cls).items():
         shown = ", ".join(f"{k}={format_value(v)}" for k, v in values.items()) or "the defaults above"
         lines.append(f"  preset {preset}: {shown}")
+    from mot_bench.options import options_class, sequence_presets
+
+    for table, rows in sequence_presets(options_class(cls)).items():  # per-sequence settings (per_sequence=NAME)
+        shown = "; ".join(f"{seq} ({', '.join(f'{k}={format_value(v)}' for k, v in row.items())})"
+                          for seq, row in rows.items())
+        lines.append(f"  sequence preset {table}: {shown}")
     return "\n".join(lines)
 
 

@@ -15,6 +15,8 @@ Layout (see ../shared/DESIGN.md)::
     RUN/metrics.json         TrackEval fields per sequence and combined
     RUN/complete/<SEQ>.json  the completion record of a sequence: sha256 and size of its result and
                              timing files, written after both
+    RUN/events/              on request (``--events``): the scoring's error events, per-identity table and
+                             per-frame statistics of each sequence (:mod:`mot_bench.metrics.explain`)
 
 Every file is written atomically (a temporary ``.NAME.*.tmp`` beside it, then a rename). A resumed run
 keeps a sequence only when its completion record matches its files (:meth:`RunFolder.verified_sequences`):
@@ -79,6 +81,10 @@ class RunFolder:
     @property
     def complete_dir(self) -> Path:
         return self.path / "complete"
+
+    @property
+    def events_dir(self) -> Path:
+        return self.path / "events"
 
     def exists(self) -> bool:
         return self.config_path.is_file()

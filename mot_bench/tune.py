@@ -4,7 +4,10 @@ The pieces, in the order a study uses them:
 
 - :func:`build_space`: the search space from the tracker's declared option ranges
   (:func:`mot_bench.options.search_space`), narrowed by a ``--space`` file and ``--fix`` values; every
-  bound and fixed value is checked against the option's declaration before any trial runs.
+  bound and fixed value is checked against the option's declaration before any trial runs. Options that the
+  tracker's active per-sequence table sets are left out of the declared space (trial 0 is then the tracker's
+  defaults, table included); ``--fix per_sequence=none`` or a ``--space`` file naming them searches them, a
+  trial's value then applying to every sequence.
 - :func:`resolve_objectives`: objectives are fields of the metric table (:mod:`mot_bench.metrics.fields`)
   with their direction.
 - :class:`Workload`: what one worker holds for the whole study: the sequences' detections (run once
@@ -170,10 +173,29 @@ def build_space(tracker: str, space: dict | str | Path | None = None,
             params[name] = _param_from_spec(name, spec, rows[name], what)
     for name in fix:
         params.pop(name, None)
+    if space is None:
+        tabled = sorted(set(params) & per_sequence_options(tracker, fix))
+        for name in tabled:
+            params.pop(name, None)
+        if tabled:
+            log.warning("%s: %s not searched: the tracker's per-sequence table sets them for each sequence (a trial's "
+                        "one value would replace every row); --fix per_sequence=none searches them, or name them in "
+                        "--space", what, ", ".join(tabled))
     if not params:
         raise TuneError(f"{what}: nothing left to search (every option of the space is fixed)")
     _check_values(tracker, params, fix)
     return params, fix
+
+
+def per_sequence_options(tracker: str, fix: dict[str, Any]) -> set[str]:
+    """The options the tracker's active per-sequence table sets (with the study's fixed options), if any."""
+    from mot_bench.registry import TRACKERS
+
+    try:
+        table = getattr(TRACKERS.create(tracker, fix), "sequence_table", None) or {}
+    except (OptionError, ValueError, TypeError) as exc:
+        raise TuneError(f"--fix: {exc}") from None
+    return {name for row in table.values() for name in row}
 
 
 def _param_from_spec(name: str, spec: Any, row, what: str) -> Param:
@@ -310,7 +332,18 @@ class Workload:
         self.evaluator = FastEvaluator(self.seqs, spec.get("benchmark") if spec.get("benchmark") in BENCHMARKS
                                        else None)
         self.warps: dict[tuple, np.ndarray] = {}  # (sequence, camera-motion request) -> read-only warps
+        self.inputs: dict[tuple, Any] = {}  # (tracker class, kind, file) -> parsed per-sequence input
+        self._check_tracker_inputs(spec)
         self.load_seconds = time.perf_counter() - t0
+
+    def _check_tracker_inputs(self, spec: dict[str, Any]) -> None:
+        """The per-sequence input files of the tracker with the study's fixed options: present and parsed
+        before any trial (a trial whose own options point elsewhere reads its files when it runs)."""
+        from mot_bench.data.validate import check_tracker_inputs
+
+        tracker = self.tracker_cls(**spec.get("fixed", {}))
+        for seq in self.seqs:
+            check_tracker_inputs(tracker, seq)
 
     def camera_motion(self, seq, request: tuple) -> np.ndarray:
         """One sequence's warps for one camera-motion request, obtained once per worker (as the runner does)."""
@@ -323,20 +356,26 @@ class Workload:
         return self.warps[key]
 
     def track(self, options: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Result rows per sequence for one configuration (a fresh tracker, reset per sequence)."""
-        from mot_bench.runner import camera_motion_request, track_rows
+        """Result rows per sequence for one configuration (a fresh tracker, reset per sequence), as the
+        runner makes them: per-sequence input files read once per worker and handed over before ``reset``,
+        the tracker's ``finish`` applied to each sequence's online rows."""
+        from mot_bench.runner import camera_motion_request, finish_rows, track_rows, tracker_inputs
 
         tracker = self.tracker_cls(**options)
         request = camera_motion_request(tracker)  # the trial's options decide it (cmc_method may be searched)
         out = {}
         for seq in self.seqs:
             warps = None if request is None else self.camera_motion(seq, request)
+            inputs = tracker_inputs(tracker, seq, self.inputs)
+            if inputs:
+                tracker.provide_inputs(seq, inputs)
             tracker.reset(seq)
             rows = []
             for f, d in zip(self.frames[seq.name], self.dets[seq.name], strict=True):
                 f.camera_motion = None if warps is None else warps[f.frame_id - seq.first_frame]
                 rows.append(track_rows(f.frame_id, tracker.update(d, f)))
-            out[seq.name] = as_written(np.concatenate(rows) if rows else np.zeros((0, 10)))
+            rows = finish_rows(tracker, np.concatenate(rows) if rows else np.zeros((0, 10)))
+            out[seq.name] = as_written(rows)
         return out
 
     def run_trial(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -888,6 +927,7 @@ def finish(study, opts: TuneOptions, params: dict[str, Param], objectives: list[
     }
     if opts.confirm:
         summary["confirm"] = confirm(opts, best, defaults_trial, tune_seqs, report_seqs, objectives)
+        summary["confirm_intervals"] = confirm_intervals(summary["confirm"])
     atomic_write_json(out / "study.json", summary)
     atomic_write_text(out / "summary.md", summary_markdown(summary))
     try:
@@ -940,7 +980,8 @@ def confirm(opts: TuneOptions, best: dict[str, Any], defaults_trial, tune_seqs: 
                                  detector_options=dict(opts.detector_options),
                                  tracker_options={opts.tracker: options}, device=opts.device, out=str(folder),
                                  progress=False, label=f"{opts.tracker}-{label}-{part}",
-                                 eval_engine=opts.confirm_engine, overwrite=True, cmc_cache=opts.cmc_cache))
+                                 eval_engine=opts.confirm_engine, overwrite=True, cmc_cache=opts.cmc_cache,
+                                 events=True))
             comb = res.metrics.get("combined", {})
             entry[part] = {"folder": str(folder), "metrics": {m: comb[m] for m in TRIAL_METRICS if m in comb}}
             if part == "tune":
@@ -948,6 +989,35 @@ def confirm(opts: TuneOptions, best: dict[str, Any], defaults_trial, tune_seqs: 
                 entry["matches_trial"] = bool(recorded) and all(  # bit for bit, every scored field
                     float(comb[m]) == float(recorded[m]) for m in TRIAL_METRICS if m in comb and m in recorded)
         out[label] = entry
+    return out
+
+
+INTERVAL_COLUMNS = ("HOTA", "MOTA", "IDF1", "AssA", "DetA", "IDSW")
+
+
+def confirm_intervals(conf: dict[str, Any]) -> dict[str, Any]:
+    """Is the tuned configuration really better? Paired bootstrap intervals of (best - defaults) on the
+    held-out sequences (on the tuning ones when there are none), from the confirmation runs' events."""
+    from mot_bench.metrics.bootstrap import Settings
+    from mot_bench.reports.explain import intervals, run_events, settings_text
+    from mot_bench.reports.runs import ReportError, load_run
+
+    default = conf.get("default")
+    if not default:
+        return {}
+    part = "report" if "report" in default else "tune"
+    settings = Settings()
+    out: dict[str, Any] = {"part": part, "bootstrap": settings_text(settings), "configurations": {}}
+    try:
+        base = run_events(load_run(default[part]["folder"]))
+        for label, entry in conf.items():
+            if label == "default" or part not in entry:
+                continue
+            found = intervals(base, run_events(load_run(entry[part]["folder"])), settings, INTERVAL_COLUMNS)
+            if found is not None:
+                out["configurations"][label] = {m: iv.to_dict() for m, iv in found[0].items()}
+    except ReportError as exc:  # a confirmation folder that cannot be read: the summary says so
+        out["note"] = str(exc)
     return out
 
 
@@ -998,6 +1068,7 @@ def summary_markdown(s: dict[str, Any]) -> str:
         lines.append("The runner's scores on the tuning sequences equal the trials' for every configuration."
                      if not bad else f"MISMATCH: the runner's scores differ from the trial's for {', '.join(bad)}.")
         lines.append("")
+        lines += _intervals_markdown(s.get("confirm_intervals") or {})
     lines.append("Best configurations (`mot-bench run --tracker-config FILE`):")
     lines.append("")
     for o, b in s["best"].items():
@@ -1010,6 +1081,23 @@ def summary_markdown(s: dict[str, Any]) -> str:
         for o, imp in s["importance"].items():
             lines.append(f"- {o}: " + ", ".join(f"{k} {v:.2f}" for k, v in imp.items()))
     return "\n".join(lines) + "\n"
+
+
+def _intervals_markdown(found: dict[str, Any]) -> list[str]:
+    from mot_bench.reports.format import interval_text
+
+    if not found.get("configurations"):
+        return []
+    where = "held-out" if found["part"] == "report" else "tuning (there are no held-out ones)"
+    lines = [f"Is it real? Each configuration minus the defaults on the {where} sequences, points for ratios, with "
+             f"its {found['bootstrap']}; `*`: the interval excludes zero.", "",
+             "| configuration | " + " | ".join(METRIC_FIELDS[m].title for m in INTERVAL_COLUMNS) + " |",
+             "|---|" + "---:|" * len(INTERVAL_COLUMNS)]
+    for label, ivs in found["configurations"].items():
+        cells = [interval_text(m, ivs[m]["delta"], ivs[m]["low"], ivs[m]["high"])
+                 + (" *" if ivs[m]["low"] > 0 or ivs[m]["high"] < 0 else "") for m in INTERVAL_COLUMNS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 # ------------------------------------------------------------------------------------------ the command

@@ -31,6 +31,6 @@ def test_group_help_lists_every_command_without_heavy_imports() -> None:
     assert _heavy_imports("--help") == []
 
 
-@pytest.mark.parametrize("command", ["run", "eval", "report", "check", "train", "ablate"])
+@pytest.mark.parametrize("command", ["run", "eval", "report", "check", "train", "ablate", "show"])
 def test_command_help_without_heavy_imports(command: str) -> None:
     assert _heavy_imports(command, "--help") == []

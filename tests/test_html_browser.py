@@ -109,3 +109,84 @@ def test_screenshot(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) ->
         target = REPO / "docs" / "img" / "report.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, target)
+
+
+# --------------------------------------------------------------------------------------------------
+# the identity timelines and the frame viewer (mot_bench.reports.explain, mot_bench.reports.viewer)
+
+
+def _js_errors(dom: str) -> list:
+    return json.loads(htmlmod.unescape(re.search(r'<pre id="js-errors"[^>]*>(.*?)</pre>', dom, re.S).group(1)))
+
+
+@pytest.fixture(scope="module")
+def explained_pages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    """A comparison report (SORT vs ByteTrack on the bundled TUD-Campus, events computed from its gt) and
+    the viewer of the SORT run; plus the timeline data the report embeds."""
+    from mot_bench.reports import load_run, write_comparison
+    from mot_bench.reports.viewer import show
+
+    root = tmp_path_factory.mktemp("explained")
+    sort, byte = real_sample_run(root, "sort"), real_sample_run(root, "bytetrack")
+    report = Path(write_comparison(sort, [(byte, {})], root / "cmp", figures=False)["files"]["html"])
+    viewer = Path(show(load_run(sort), "TUD-Campus", compare=load_run(byte), html_out=root / "view.html",
+                       max_width=480)["html"])
+    data = json.loads(re.search(r'<script type="application/json" id="timeline-data">(.*?)</script>',
+                                report.read_text(), re.S).group(1))
+    return report, viewer, data
+
+
+def test_timeline_responds_to_clicks(explained_pages, tmp_path: Path) -> None:
+    report, _, data = explained_pages
+    dom = _dom(tmp_path, report, "?tl-run=0&tl-sort=errors&tl-click=IDSW")
+    assert _js_errors(dom) == []
+    info = htmlmod.unescape(re.search(r'<p id="tl-info"[^>]*>(.*?)</p>', dom, re.S).group(1))
+    assert "ID switch, predicted id" in info  # the clicked switch, kept below the timeline
+    order = [int(g) for g in re.findall(r'<g class="tl-row[^"]*" data-gt="(\d+)"', dom)]
+    errors = {i["id"]: i["errors"] for i in data["seqs"]["TUD-Campus"]["runs"]["0"]["ids"]}
+    assert sorted(order) == sorted(errors) and [errors[g] for g in order] == sorted(errors.values(), reverse=True)
+    by_id = re.findall(r'<g class="tl-row[^"]*" data-gt="(\d+)"', _dom(tmp_path, report, "?tl-run=0&tl-sort=id"))
+    assert [int(g) for g in by_id] == sorted(errors)
+    # a window of frames keeps the identities present in it
+    dom = _dom(tmp_path, report, "?tl-run=0&tl-frames=20:40")
+    assert "frames 20\u201340 of 1\u201371" in htmlmod.unescape(re.search(r'id="tl-count">(.*?)<', dom).group(1))
+    present = {i["id"] for i in data["seqs"]["TUD-Campus"]["runs"]["0"]["ids"] if i["last"] >= 20 and i["first"] <= 40}
+    assert {int(g) for g in re.findall(r'<g class="tl-row[^"]*" data-gt="(\d+)"', dom)} == present
+    # a link of the "changed" tables jumps to that identity's row and opens its event
+    dom = _dom(tmp_path, report, "?tl-jump=0")
+    assert _js_errors(dom) == [] and re.search(r'<g class="tl-row hl" data-gt="\d+"', dom)
+    assert re.search(r'<p id="tl-info"[^>]*>[^<]*gt \d+', dom)
+
+
+def test_viewer_responds_to_clicks(explained_pages, tmp_path: Path) -> None:
+    _, viewer, _ = explained_pages
+    html = viewer.read_text()
+    meta = json.loads(re.search(r'<script type="application/json" id="viewer-meta">(.*?)</script>', html, re.S)
+                      .group(1))
+    switch_frames = [f for f, per_run in zip(meta["frames"], meta["events"], strict=True)
+                     if any(t.startswith("IDSW") for t in per_run[0] + per_run[1])]
+    assert switch_frames
+
+    def state(query: str) -> dict:
+        dom = _dom(tmp_path, viewer, query)
+        assert _js_errors(dom) == []
+        return json.loads(htmlmod.unescape(re.search(r'<pre id="viewer-state"[^>]*>(.*?)</pre>', dom, re.S).group(1)))
+
+    first = switch_frames[0]
+    assert state("?click=next-err&kind=IDSW") == {"index": first - 1, "frame": first, "visible": 1}
+    assert state("?frame=30&click=next&times=3")["frame"] == 33
+    assert state("?frame=71&click=next")["frame"] == 71  # the last frame stays the last
+
+
+def test_explained_screenshots(explained_pages, tmp_path: Path) -> None:
+    """Screenshots of the timeline and the viewer (docs/img/timeline.png, viewer.png when refreshing)."""
+    report, viewer, _ = explained_pages
+    shots = {"timeline.png": (report, "?only=identities&tl-run=0&tl-click=IDSW", "1280,1100"),
+             "viewer.png": (viewer, "?click=next-err&kind=IDSW", "1040,820")}
+    for name, (page, query, size) in shots.items():
+        shot = tmp_path / name
+        _chromium(tmp_path, f"--window-size={size}", f"--screenshot={shot}", page.as_uri() + query)
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 40_000, name
+        if os.environ.get("MOT_BENCH_UPDATE_SCREENSHOT") == "1":
+            shutil.copyfile(shot, REPO / "docs" / "img" / name)

@@ -415,3 +415,20 @@ def test_ablate_grid_is_a_study_that_resumes_and_runs_on_ray(tmp_path):
     b = pd.read_csv(tmp_path / "ray" / "comparison.csv").drop(columns=["run"], errors="ignore")
     cols = [c for c in a.columns if c in ("MOTA", "IDF1", "HOTA", "IDSW")]
     assert a[cols].equals(b[cols])
+
+
+def test_summary_says_whether_the_tuned_gain_is_real(tmp_path):
+    """The confirmation runs carry their events, and the summary gives paired bootstrap intervals of
+    (tuned - defaults); with no held-out sequence (the one-sequence sample) on the tuning one, and says so."""
+    out = tmp_path / "s"
+    summary = tune(_sample_opts(out, trials=6, confirm=True, seed=1))
+    found = summary["confirm_intervals"]
+    assert found["part"] == "tune" and found["configurations"], found
+    for label, ivs in found["configurations"].items():
+        entry, default = summary["confirm"][label]["tune"], summary["confirm"]["default"]["tune"]
+        for m in ("HOTA", "MOTA", "IDF1"):
+            assert ivs[m]["delta"] == pytest.approx(entry["metrics"][m] - default["metrics"][m], abs=1e-9)
+            assert ivs[m]["low"] <= ivs[m]["high"]
+        assert (Path(entry["folder"]) / "events" / "TUD-Campus.csv.gz").is_file()
+    text = (out / "summary.md").read_text()
+    assert "Is it real?" in text and "tuning (there are no held-out ones)" in text

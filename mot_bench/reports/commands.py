@@ -16,7 +16,10 @@ from mot_bench.reports.check import (
     text_report,
     write_baseline,
 )
-from mot_bench.reports.runs import ReportError, check_comparable, load_runs
+from mot_bench.reports.runs import ReportError, check_comparable, load_run, load_runs
+
+DEFAULT_REPLICATES = 1000  # mot_bench.metrics.bootstrap's defaults, repeated so --help imports no numpy
+DEFAULT_BLOCK = 30
 
 
 class UsageProblem(click.ClickException):
@@ -52,8 +55,19 @@ def _metric_option(ctx: click.Context, param: click.Parameter, value: str) -> st
 @click.option("--allow-mixed", is_flag=True,
               help="Rank or compare runs of different benchmarks, splits or sequence sets (refused otherwise, "
                    "exit 2); the benchmark and split columns tell them apart.")
+@click.option("--no-events", is_flag=True,
+              help="Leave out what the scoring's events add: identity timelines, per-identity changes against "
+                   "--base, and bootstrap intervals (vs the best run, vs the base).")
+@click.option("--data", type=click.Path(exists=True, file_okay=False), default=None, metavar="ROOT",
+              help="Where the runs' gt lives when it moved since the run (for runs without current events/).")
+@click.option("--replicates", type=click.IntRange(min=2), default=DEFAULT_REPLICATES, show_default=True,
+              help="Bootstrap replicates of every interval.")
+@click.option("--block-frames", type=click.IntRange(min=1), default=DEFAULT_BLOCK, show_default=True,
+              help="Bootstrap block length in frames (consecutive frames resampled together).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same intervals).")
 def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, no_plots: bool,
-           allow_mixed: bool) -> None:
+           allow_mixed: bool, no_events: bool, data: Path | None, replicates: int, block_frames: int,
+           seed: int) -> None:
     """Write a leaderboard and a self-contained HTML report for run folders.
 
     RUN_DIR is a folder written by `mot-bench run` (and scored). Instead of run folders you may
@@ -61,16 +75,18 @@ def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, n
     its base run, the manifest's axes becoming columns. Nothing is re-run: the report reads
     config.json, env.json, metrics.json and timing/ only.
     """
+    from mot_bench.metrics.bootstrap import Settings
     from mot_bench.reports.compare import read_manifest, write_comparison  # matplotlib: only when a report is written
     from mot_bench.reports.report import write_report
 
+    extra = {"explain": not no_events, "data": data, "bootstrap": Settings(replicates, block_frames, seed)}
     manifests = [p for p in runs if p.is_file()]
     try:
         if manifests:
             if len(runs) != 1 or base is not None:
                 raise UsageProblem(f"{manifests[0]}: an ablation manifest must be the only argument (without --base)")
             base_dir, variants = read_manifest(manifests[0])
-            files = write_comparison(base_dir, variants, out, sort_by=sort_by, figures=not no_plots)["files"]
+            files = write_comparison(base_dir, variants, out, sort_by=sort_by, figures=not no_plots, **extra)["files"]
         elif base is not None:
             others = [p for p in runs if p.resolve() != base.resolve()]
             if not others:
@@ -78,12 +94,12 @@ def report(runs: tuple[Path, ...], out: Path, sort_by: str, base: Path | None, n
             if not allow_mixed:
                 check_comparable(load_runs([base, *others]), "compare")
             files = write_comparison(base, [(p, {}) for p in others], out, sort_by=sort_by,
-                                     figures=not no_plots)["files"]
+                                     figures=not no_plots, **extra)["files"]
         else:
             loaded = load_runs(list(runs))
             if not allow_mixed:
                 check_comparable(loaded, "rank")
-            files = write_report(loaded, out, sort_by=sort_by, figures=not no_plots)
+            files = write_report(loaded, out, sort_by=sort_by, figures=not no_plots, **extra)
     except ReportError as exc:
         raise UsageProblem(str(exc)) from None
     for path in files.values():
@@ -144,3 +160,50 @@ def check(runs: tuple[Path, ...], baseline: Path | None, write_to: Path | None, 
             fh.write("".join(markdown_report(r) for r in results))
     if not all(r.passed for r in results):
         click.get_current_context().exit(1)
+
+
+@click.command("show")
+@click.argument("run", metavar="RUN_DIR", type=click.Path(path_type=Path))
+@click.option("--seq", default=None, help="Sequence to show (needed when the run has several).")
+@click.option("--compare", type=click.Path(path_type=Path), default=None, metavar="RUN2",
+              help="A second run folder on the same sequence: its panel beside the first, frame by frame.")
+@click.option("--frames", default=None, metavar="A:B",
+              help="Frames to show, inclusive, in the sequence's own numbering (default: every frame the run "
+                   "scored; A: or :B leave one end open).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The HTML viewer to write (default: show-<SEQ>.html; with --video and no --out, no HTML).")
+@click.option("--video", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a video of the same frames: .mp4 (MPEG-4 Part 2, what opencv-python's FFmpeg can "
+                   "encode; VLC/ffplay play it, browsers may not) or .avi (Motion JPEG).")
+@click.option("--max-width", type=click.IntRange(min=64), default=960, show_default=True,
+              help="Width in pixels each run's panel is drawn at (frames larger than this are reduced).")
+@click.option("--quality", type=click.IntRange(1, 100), default=70, show_default=True,
+              help="JPEG quality of the frames embedded in the HTML.")
+@click.option("--trail", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Frames of past positions drawn behind each predicted box.")
+@click.option("--data", type=click.Path(exists=True, file_okay=False), default=None, metavar="ROOT",
+              help="Where the sequence's images and gt live, when they moved since the run.")
+def show(run: Path, seq: str | None, compare: Path | None, frames: str | None, out: Path | None,
+         video: Path | None, max_width: int, quality: int, trail: int, data: Path | None) -> None:
+    """Look at a run's frames: predicted boxes coloured by id with trails, the gt, and the scoring's own
+    errors of each frame (missed, false, switched, fragmented), as one self-contained HTML viewer with a
+    scrubber and/or a video. Sequences without images are drawn on a neutral canvas of their size."""
+    from mot_bench.data.frames import FrameError
+    from mot_bench.data.sequences import DataError
+    from mot_bench.metrics.common import EvalError
+    from mot_bench.reports.viewer import show as write_viewer
+
+    try:
+        first = load_run(run)
+        second = load_run(compare) if compare is not None else None
+        if seq is None:
+            if len(first.sequences) != 1:
+                raise UsageProblem(f"{run} holds {len(first.sequences)} sequences ({', '.join(first.sequences)}); "
+                                   "choose one with --seq")
+            seq = first.sequences[0]
+        html_out = out if out is not None or video is not None else Path(f"show-{seq}.html")
+        files = write_viewer(first, seq, second, frames, html_out, video, max_width, quality, trail, data)
+    except (ReportError, DataError, EvalError, FrameError) as exc:
+        raise UsageProblem(str(exc)) from None
+    for path in files.values():
+        click.echo(f"wrote {path}")

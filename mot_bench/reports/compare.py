@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from mot_bench.atomic import atomic_write_text
+from mot_bench.metrics.bootstrap import HEADLINE, Settings
 from mot_bench.metrics.fields import COMPARE as COMPARE_METRICS
-from mot_bench.reports.format import better, delta_text, fmt_value, header
+from mot_bench.reports.explain import INTERVAL_METRICS, RunEvents, all_run_events, intervals, settings_text
+from mot_bench.reports.format import better, delta_text, fmt_value, header, interval_text
 from mot_bench.reports.report import write_report
 from mot_bench.reports.runs import ReportError, RunSummary, load_runs
 
@@ -60,16 +63,57 @@ def comparison_table(base: RunSummary, variants: Sequence[tuple[RunSummary, dict
             "rows": rows}
 
 
+def add_intervals(table: dict[str, Any], events: Sequence[RunEvents], settings: Settings) -> None:
+    """Paired bootstrap intervals of every variant minus the base (``events[0]`` is the base's), combined and
+    per sequence, into the table's rows (``intervals``, ``sequence_intervals``); why not, in ``notes``."""
+    table["bootstrap"] = {**asdict(settings), "text": settings_text(settings)}
+    table["notes"] = [e.note for e in events if e.note]
+    for row, ev in zip(table["rows"][1:], events[1:], strict=True):
+        found = intervals(events[0], ev, settings, INTERVAL_METRICS, per_sequence=True)
+        if found is None:
+            continue
+        combined, per_seq = found
+        row["intervals"] = {m: iv.to_dict() for m, iv in combined.items()}
+        row["sequence_intervals"] = {s: {m: ivs[m].to_dict() for m in HEADLINE} for s, ivs in per_seq.items()}
+
+
 def comparison_frame(table: dict[str, Any]) -> pd.DataFrame:
-    """CSV form: label, run, one column per axis, then each metric and its delta (metrics.json units)."""
+    """CSV form: label, run, one column per axis, then each metric and its delta (metrics.json units), and
+    with intervals ``<M>_low`` / ``<M>_high`` of the bootstrapped difference."""
     records = []
     for row in table["rows"]:
         rec: dict[str, Any] = {"label": row["label"], "run": row["run"], **row["axes"]}
         for m in table["metrics"]:
             rec[m] = row["metrics"][m]["value"]
             rec[f"{m}_delta"] = row["metrics"][m]["delta"]
+            if m in row.get("intervals", {}):
+                rec[f"{m}_low"] = row["intervals"][m]["low"]
+                rec[f"{m}_high"] = row["intervals"][m]["high"]
         records.append(rec)
     return pd.DataFrame(records)
+
+
+def intervals_markdown(table: dict[str, Any]) -> str:
+    """The "is it real?" table: each variant's difference to the base with its interval."""
+    rows = [r for r in table["rows"] if r.get("intervals")]
+    if not rows:
+        return ""
+    metrics = [m for m in INTERVAL_METRICS if m in rows[0]["intervals"]]
+    lines = ["", f"## Is it real? Differences to {table['base_label']} with intervals", "",
+             f"Each cell: variant minus base, points for ratios, with its {table['bootstrap']['text']}. "
+             "✓/✗: the interval excludes zero (better/worse).", "",
+             "| variant | " + " | ".join(header(m) for m in metrics) + " |",
+             "|---|" + "---:|" * len(metrics)]
+    for row in rows:
+        cells = []
+        for m in metrics:
+            iv = row["intervals"][m]
+            mark = ""
+            if iv["low"] > 0 or iv["high"] < 0:
+                mark = {1: " ✓", -1: " ✗", 0: ""}[better(m, iv["delta"])]
+            cells.append(interval_text(m, iv["delta"], iv["low"], iv["high"]) + mark)
+        lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def comparison_markdown(table: dict[str, Any]) -> str:
@@ -91,16 +135,19 @@ def comparison_markdown(table: dict[str, Any]) -> str:
                 text += f" ({delta_text(m, c)}{marks[c['direction']]})"
             cells.append(text)
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + intervals_markdown(table)
 
 
 def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, sort_by: str = "HOTA",
-                     figures: bool = True) -> dict:
+                     figures: bool = True, explain: bool = True, data: str | Path | None = None,
+                     bootstrap: Settings | None = None) -> dict:
     """Compare variant run folders to a base run folder; write comparison.csv/.md and the full HTML report.
 
     ``variants`` pairs each run folder with its axis values (e.g. ``{"head": "anchor_free"}``); pass
     empty dicts to use the options that differ from the base. Returns the comparison table as a dict,
-    with ``files`` naming what was written.
+    with ``files`` naming what was written. ``explain``: with the runs' scoring events (read, or computed
+    from the gt under ``data`` or their config's), bootstrap intervals of each difference and the
+    identities that changed.
     """
     runs = load_runs([base, *(Path(v) for v, _ in variants)])
     base_run, var_runs = runs[0], runs[1:]
@@ -109,11 +156,16 @@ def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, s
     if not any(axes):
         base_axes, axes = differing_axes(base_run, var_runs)
     table = comparison_table(base_run, list(zip(var_runs, axes, strict=True)), base_axes)
+    bootstrap = bootstrap or Settings()
+    events = all_run_events(runs, data) if explain else None
+    if events is not None:
+        add_intervals(table, events, bootstrap)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "comparison.csv", comparison_frame(table).to_csv(index=False))
     atomic_write_text(out / "comparison.md", comparison_markdown(table))
-    files = write_report(runs, out, sort_by=sort_by, comparison=table, figures=figures)
+    files = write_report(runs, out, sort_by=sort_by, comparison=table, figures=figures, events=events,
+                         explain=explain, bootstrap=bootstrap)
     table["files"] = {"comparison_csv": str(out / "comparison.csv"), "comparison_md": str(out / "comparison.md"),
                       **files}
     return table

@@ -56,6 +56,15 @@ def delta_text(metric: str, cell: dict[str, Any]) -> str:
     return fmt_delta(metric, cell["delta"])
 
 
+def interval_text(metric: str, delta: float, low: float, high: float) -> str:
+    """A difference with its interval, ``+0.62 [-0.21, +1.40]``, in display units (points for ratios,
+    whole numbers for counts: a percentile of integer replicates can fall between two)."""
+    meta = METRIC_FIELDS.get(metric)
+    if meta is not None and meta.kind == "count":
+        delta, low, high = round(delta), round(low), round(high)
+    return f"{fmt_delta(metric, delta)} [{fmt_delta(metric, low)}, {fmt_delta(metric, high)}]"
+
+
 def title(metric: str) -> str:
     """The field's display title (``FP`` for ``CLR_FP``); unknown names as they are."""
     meta = METRIC_FIELDS.get(metric)
@@ -69,4 +78,6 @@ def header(column: str) -> str:
         return f"{meta.title} %" if meta.percent else meta.title
     if column.startswith("FPS_"):
         return f"FPS {column[4:]}"
+    if column == "vs_best":
+        return "vs best"
     return column

@@ -122,12 +122,36 @@ def markdown_table(df: pd.DataFrame, columns: Sequence[str]) -> str:
 
 
 LEADERBOARD_MD_COLUMNS = (
-    "label", "detector", "tracker", "options", "benchmark", "split", *LEADERBOARD_METRICS, "FPS", *STAGE_FPS_COLUMNS,
-    "hardware",
+    "label", "detector", "tracker", "options", "benchmark", "split", *LEADERBOARD_METRICS, "vs_best", "FPS",
+    *STAGE_FPS_COLUMNS, "hardware",
 )
 
 
-def leaderboard_markdown(board: pd.DataFrame, per_seq: pd.DataFrame, sort_by: str) -> str:
+def add_interval_columns(board: pd.DataFrame, vs_best: dict[str, dict[str, Any]], shown: str) -> None:
+    """Beside each run, its difference to the best run (the board's first row) with a bootstrap interval:
+    ``<M>_vs_best`` / ``_low`` / ``_high`` for every bootstrapped metric (metrics.json units, for the CSV)
+    and ``vs_best``, the ``shown`` metric as text (Markdown, HTML). No-op without intervals."""
+    if not vs_best or board.empty:
+        return
+    from mot_bench.reports.format import interval_text
+
+    best = board["label"].iloc[0]
+    metrics = list(dict.fromkeys(m for ivs in vs_best.values() for m in ivs))
+    for m in metrics:
+        for part, key in (("", "delta"), ("_low", "low"), ("_high", "high")):
+            board[f"{m}_vs_best{part}"] = [0.0 if label == best else
+                                           getattr(vs_best[label][m], key) if label in vs_best else None
+                                           for label in board["label"]]
+    texts = []
+    for label in board["label"]:
+        iv = vs_best.get(label, {}).get(shown)
+        texts.append("best" if label == best else "–" if iv is None else
+                     interval_text(shown, iv.delta, iv.low, iv.high))
+    board["vs_best"] = texts
+    board["vs_best_sort"] = board[f"{shown}_vs_best"]
+
+
+def leaderboard_markdown(board: pd.DataFrame, per_seq: pd.DataFrame, sort_by: str, interval_note: str = "") -> str:
     """The whole leaderboard.md: the main table, then one table per sequence."""
     stage_cols = [c for c in STAGE_FPS_COLUMNS if c in board.columns and board[c].notna().any()]
     cols = [c for c in LEADERBOARD_MD_COLUMNS if not c.startswith("FPS_") or c in stage_cols]
@@ -136,7 +160,8 @@ def leaderboard_markdown(board: pd.DataFrame, per_seq: pd.DataFrame, sort_by: st
     parts = [
         "# Leaderboard\n",
         f"Sorted by {METRICS[resolve_metric(sort_by)].title}. Ratios in percent; FPS counts every stage of "
-        "the pipeline (warm-up frames excluded); `FPS <stage>` is frames per second of that stage alone.\n",
+        "the pipeline (warm-up frames excluded); `FPS <stage>` is frames per second of that stage alone."
+        + (f" {interval_note}" if interval_note else "") + "\n",
         markdown_table(board, cols),
     ]
     seq_cols = ["label", *PER_SEQUENCE_METRICS, "FPS"]

@@ -10,6 +10,8 @@ MT/PT/ML then follow from the list of matches with array operations.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -84,6 +86,54 @@ def _matches(data: SeqData) -> np.ndarray:
     return np.flatnonzero(chosen)
 
 
+@dataclass
+class Matching:
+    """CLEAR's matches of one sequence and what the kit reads from their order.
+
+    ``match`` lists the matched pairs in frame order (the order MOTP is summed in); ``frame``, ``gt`` and
+    ``trk`` are theirs (relabelled ids). ``order`` sorts the matches by (gt id, frame); ``switch``,
+    ``run_start`` and ``resumed`` are per match in that sorted order: the match gives its gt id another
+    tracker id than its previous match (an IDSW), starts a run of matches over consecutive active frames,
+    or starts a run that is not the gt id's first (a fragmentation: Frag counts these).
+    """
+
+    match: np.ndarray
+    frame: np.ndarray
+    gt: np.ndarray
+    trk: np.ndarray
+    order: np.ndarray
+    switch: np.ndarray
+    run_start: np.ndarray
+    resumed: np.ndarray
+
+
+def matching(data: SeqData) -> Matching:
+    """The matches TrackEval's CLEAR makes on ``data`` (which has both gt and tracker boxes)."""
+    match = _matches(data)
+    m_frame = data.pair_frame[match]
+    m_gt = data.gt_id[data.pair_gt[match]]
+    m_trk = data.trk_id[data.pair_trk[match]]
+    num_matches = len(match)
+
+    # IDSW: a gt id matched to another tracker id than at its previous match (any frame before)
+    order = np.lexsort((m_frame, m_gt))
+    g_sorted, t_sorted = m_gt[order], m_trk[order]
+    same_gt = g_sorted[1:] == g_sorted[:-1]
+    switch = np.zeros(num_matches, dtype=bool)
+    switch[1:] = same_gt & (t_sorted[1:] != t_sorted[:-1])
+
+    # Frag: starts of runs of matches over the frames that have both gt and tracker boxes
+    active = (data.gt_count > 0) & (data.trk_count > 0)
+    rank = np.cumsum(active) - 1
+    r_sorted = rank[m_frame[order]]
+    starts = np.ones(num_matches, dtype=bool)
+    starts[1:] = ~(same_gt & (r_sorted[1:] == r_sorted[:-1] + 1))
+    resumed = starts.copy()
+    resumed[:1] = False
+    resumed[1:] &= same_gt
+    return Matching(match, m_frame, m_gt, m_trk, order, switch, starts, resumed)
+
+
 def eval_sequence(data: SeqData) -> dict:
     res: dict = {f: 0 for f in FIELDS}
     if data.num_tracker_dets == 0:
@@ -96,25 +146,11 @@ def eval_sequence(data: SeqData) -> dict:
         res["MLR"] = 1.0
         return res
 
-    match = _matches(data)
-    m_frame = data.pair_frame[match]
-    m_gt = data.gt_id[data.pair_gt[match]]
-    m_trk = data.trk_id[data.pair_trk[match]]
+    m = matching(data)
+    match, m_gt = m.match, m.gt
     num_matches = len(match)
-
-    # IDSW: a gt id matched to another tracker id than at its previous match (any frame before)
-    order = np.lexsort((m_frame, m_gt))
-    g_sorted, t_sorted = m_gt[order], m_trk[order]
-    same_gt = g_sorted[1:] == g_sorted[:-1]
-    idsw = int(np.sum(same_gt & (t_sorted[1:] != t_sorted[:-1])))
-
-    # Frag: starts of runs of matches over the frames that have both gt and tracker boxes
-    active = (data.gt_count > 0) & (data.trk_count > 0)
-    rank = np.cumsum(active) - 1
-    r_sorted = rank[m_frame[order]]
-    starts = np.ones(num_matches, dtype=bool)
-    starts[1:] = ~(same_gt & (r_sorted[1:] == r_sorted[:-1] + 1))
-    frag_count = np.bincount(g_sorted[starts], minlength=data.num_gt_ids).astype(np.float64)
+    idsw = int(np.sum(m.switch))
+    frag_count = np.bincount(m.gt[m.order][m.run_start], minlength=data.num_gt_ids).astype(np.float64)
 
     gt_id_count = np.bincount(data.gt_id, minlength=data.num_gt_ids).astype(np.float64)
     gt_matched_count = np.bincount(m_gt, minlength=data.num_gt_ids).astype(np.float64)
@@ -128,7 +164,7 @@ def eval_sequence(data: SeqData) -> dict:
     res["CLR_TP"] = num_matches
     res["CLR_FN"] = data.num_gt_dets - num_matches
     res["CLR_FP"] = data.num_tracker_dets - num_matches
-    res["MOTP_sum"] = frame_totals_in_order(m_frame, data.sim[match], data.num_timesteps) if num_matches else 0
+    res["MOTP_sum"] = frame_totals_in_order(m.frame, data.sim[match], data.num_timesteps) if num_matches else 0
     res["CLR_Frames"] = data.num_timesteps
     return final_fields(res)
 
@@ -147,7 +183,10 @@ def final_fields(res: dict) -> dict:
     res["sMOTA"] = (res["MOTP_sum"] - fp - idsw) / np.maximum(1.0, tp + fn)
     res["CLR_F1"] = tp / np.maximum(1.0, tp + 0.5 * fn + 0.5 * fp)
     res["FP_per_frame"] = fp / np.maximum(1.0, res["CLR_Frames"])
-    safe_log_idsw = np.log10(idsw) if idsw > 0 else idsw
+    if np.ndim(idsw):  # many totals at once (bootstrap replicates)
+        safe_log_idsw = np.where(idsw > 0, np.log10(np.maximum(idsw, 1)), idsw)
+    else:
+        safe_log_idsw = np.log10(idsw) if idsw > 0 else idsw
     res["MOTAL"] = (tp - fp - safe_log_idsw) / np.maximum(1.0, tp + fn)
     return res
 

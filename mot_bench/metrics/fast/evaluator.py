@@ -31,7 +31,7 @@ from mot_bench.metrics.common import (
     resolve_benchmark,
 )
 from mot_bench.metrics.fast import clear, count, hota, identity
-from mot_bench.metrics.fast.preprocess import Boxes, PreprocessError, preprocess
+from mot_bench.metrics.fast.preprocess import Boxes, PreprocessError, SeqData, preprocess
 from mot_bench.types import SeqInfo
 
 MODULES = {"HOTA": hota, "CLEAR": clear, "Identity": identity}
@@ -56,17 +56,22 @@ def load_gt(seq: SeqInfo, cache: dict | None = None) -> Boxes:
     return Boxes.from_rows(text.rows, seq.first_frame, seq.last_frame)
 
 
-def score_sequence(seq: SeqInfo, gt: Boxes, rows: np.ndarray, benchmark: str,
-                   metrics: tuple[str, ...]) -> dict[str, dict]:
-    """TrackEval's per-sequence result ``{metric name: {field: value}}`` for checked result rows."""
+def prepare(seq: SeqInfo, gt: Boxes, rows: np.ndarray, benchmark: str) -> SeqData:
+    """The preprocessed sequence TrackEval's metrics see, for checked result rows (errors name the gt line)."""
     trk = Boxes.from_rows(rows, seq.first_frame, seq.last_frame)
     try:
-        data = preprocess(gt, trk, seq.num_frames, benchmark)
+        return preprocess(gt, trk, seq.num_frames, benchmark)
     except PreprocessError as exc:
         if exc.row is None:
             raise EvalError(f"{seq.name}: {exc}") from None
         line = int(nonblank_line_numbers(seq.gt_path.read_bytes())[exc.row])
         raise EvalError(f"{seq.gt_path}:{line}: {exc}", seq.gt_path, line) from None
+
+
+def score_sequence(seq: SeqInfo, gt: Boxes, rows: np.ndarray, benchmark: str,
+                   metrics: tuple[str, ...]) -> dict[str, dict]:
+    """TrackEval's per-sequence result ``{metric name: {field: value}}`` for checked result rows."""
+    data = prepare(seq, gt, rows, benchmark)
     out = {m: MODULES[m].eval_sequence(data) for m in metrics}
     out["Count"] = count.eval_sequence(data)
     return out

@@ -11,6 +11,8 @@ Same fields, arithmetic and summation order as TrackEval 1.3.0's HOTA:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mot_bench.metrics.fast.preprocess import (
@@ -56,19 +58,24 @@ def matched_pairs(data: SeqData, score: np.ndarray) -> np.ndarray:
     return np.flatnonzero(chosen)
 
 
-def eval_sequence(data: SeqData) -> dict:
-    res = _empty()
-    if data.num_tracker_dets == 0:
-        res["HOTA_FN"] = data.num_gt_dets * np.ones(len(ALPHAS))
-        res["LocA"] = np.ones(len(ALPHAS))
-        res["LocA(0)"] = 1.0
-        return res
-    if data.num_gt_dets == 0:
-        res["HOTA_FP"] = data.num_tracker_dets * np.ones(len(ALPHAS))
-        res["LocA"] = np.ones(len(ALPHAS))
-        res["LocA(0)"] = 1.0
-        return res
+@dataclass
+class Association:
+    """HOTA's per-frame matches of one sequence and the id-pair counts its association scores read.
 
+    ``match``: matched pair indices (frames in order); ``hit`` (alphas, matches): the match counts as a
+    true positive at that localisation threshold; ``counts`` (alphas, gt ids, tracker ids): true
+    positives of each id pair; ``gt_id_count`` / ``trk_id_count``: boxes of each id.
+    """
+
+    match: np.ndarray
+    hit: np.ndarray
+    counts: np.ndarray
+    gt_id_count: np.ndarray
+    trk_id_count: np.ndarray
+
+
+def association(data: SeqData) -> Association:
+    """The matching TrackEval's HOTA makes on ``data`` (which has both gt and tracker boxes)."""
     n_gt, n_trk = data.num_gt_ids, data.num_tracker_ids
     sim = data.sim
     g_of = data.gt_id[data.pair_gt]
@@ -88,8 +95,32 @@ def eval_sequence(data: SeqData) -> dict:
 
     match = matched_pairs(data, alignment * sim)
     m_sim = sim[match]
-    m_frame = data.pair_frame[match]
     hit = m_sim[np.newaxis, :] >= (ALPHAS - EPS)[:, np.newaxis]  # (alphas, matches)
+    n_alpha = len(ALPHAS)
+    m_cell = cell[match]
+    counts = np.bincount(((np.arange(n_alpha) * (n_gt * n_trk))[:, np.newaxis] + m_cell).ravel(),
+                         weights=hit.ravel().astype(np.float64), minlength=n_alpha * n_gt * n_trk)
+    counts = counts.reshape(n_alpha, n_gt, n_trk)
+    return Association(match, hit, counts, gt_id_count, trk_id_count)
+
+
+def eval_sequence(data: SeqData) -> dict:
+    res = _empty()
+    if data.num_tracker_dets == 0:
+        res["HOTA_FN"] = data.num_gt_dets * np.ones(len(ALPHAS))
+        res["LocA"] = np.ones(len(ALPHAS))
+        res["LocA(0)"] = 1.0
+        return res
+    if data.num_gt_dets == 0:
+        res["HOTA_FP"] = data.num_tracker_dets * np.ones(len(ALPHAS))
+        res["LocA"] = np.ones(len(ALPHAS))
+        res["LocA(0)"] = 1.0
+        return res
+
+    assoc = association(data)
+    hit = assoc.hit
+    m_sim = data.sim[assoc.match]
+    m_frame = data.pair_frame[assoc.match]
     tp = hit.sum(1).astype(np.float64)
     res["HOTA_TP"] = tp
     res["HOTA_FN"] = data.num_gt_dets - tp
@@ -101,12 +132,9 @@ def eval_sequence(data: SeqData) -> dict:
                             minlength=n_alpha * n_frames).reshape(n_alpha, n_frames)
     loca = np.cumsum(per_frame, axis=1)[:, -1] if n_frames else np.zeros(n_alpha)
 
-    m_cell = cell[match]
-    counts = np.bincount(((np.arange(n_alpha) * (n_gt * n_trk))[:, np.newaxis] + m_cell).ravel(),
-                         weights=hit.ravel().astype(np.float64), minlength=n_alpha * n_gt * n_trk)
-    counts = counts.reshape(n_alpha, n_gt, n_trk)
-    gt_col = gt_id_count[:, np.newaxis]
-    trk_row = trk_id_count[np.newaxis, :]
+    counts = assoc.counts
+    gt_col = assoc.gt_id_count[:, np.newaxis]
+    trk_row = assoc.trk_id_count[np.newaxis, :]
     for a in range(n_alpha):
         mc = counts[a]
         ass_a = mc / np.maximum(1, gt_col + trk_row - mc)

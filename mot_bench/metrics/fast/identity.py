@@ -7,6 +7,8 @@ optimum with several IDFN/IDFP splits resolves the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -21,14 +23,22 @@ INTEGER_ARRAY_FIELDS: tuple[str, ...] = ()
 FIELDS = FLOAT_FIELDS + INTEGER_FIELDS
 
 
-def eval_sequence(data: SeqData) -> dict:
-    res: dict = {f: 0 for f in FIELDS}
-    if data.num_tracker_dets == 0:
-        res["IDFN"] = data.num_gt_dets
-        return res
-    if data.num_gt_dets == 0:
-        res["IDFP"] = data.num_tracker_dets
-        return res
+@dataclass
+class Assignment:
+    """The global gt id <-> tracker id assignment of IDF1: ``rows``/``cols`` solve the square cost matrix
+    (gt ids, then one dummy per tracker id; tracker ids, then one dummy per gt id); ``potential`` (gt ids,
+    tracker ids) counts the frames each pair overlaps with IoU >= 0.5."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    potential: np.ndarray
+    fn_mat: np.ndarray
+    fp_mat: np.ndarray
+    gt_id_count: np.ndarray
+
+
+def assignment(data: SeqData) -> Assignment:
+    """The assignment TrackEval's Identity metric makes on ``data`` (which has both gt and tracker boxes)."""
     n_gt, n_trk = data.num_gt_ids, data.num_tracker_ids
     hit = data.sim >= THRESHOLD
     cell = data.gt_id[data.pair_gt[hit]] * n_trk + data.trk_id[data.pair_trk[hit]]
@@ -48,9 +58,21 @@ def eval_sequence(data: SeqData) -> dict:
     fn_mat[:n_gt, :n_trk] -= potential
     fp_mat[:n_gt, :n_trk] -= potential
     rows, cols = linear_sum_assignment(fn_mat + fp_mat)
-    res["IDFN"] = int(fn_mat[rows, cols].sum())
-    res["IDFP"] = int(fp_mat[rows, cols].sum())
-    res["IDTP"] = int(gt_id_count.sum() - res["IDFN"])
+    return Assignment(rows, cols, potential, fn_mat, fp_mat, gt_id_count)
+
+
+def eval_sequence(data: SeqData) -> dict:
+    res: dict = {f: 0 for f in FIELDS}
+    if data.num_tracker_dets == 0:
+        res["IDFN"] = data.num_gt_dets
+        return res
+    if data.num_gt_dets == 0:
+        res["IDFP"] = data.num_tracker_dets
+        return res
+    a = assignment(data)
+    res["IDFN"] = int(a.fn_mat[a.rows, a.cols].sum())
+    res["IDFP"] = int(a.fp_mat[a.rows, a.cols].sum())
+    res["IDTP"] = int(a.gt_id_count.sum() - res["IDFN"])
     return final_fields(res)
 
 

@@ -20,7 +20,7 @@ What TrackEval does per frame, and how it is reproduced here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -99,6 +99,8 @@ class SeqData:
     pair_row: np.ndarray  # row / column of the cell in its frame matrix
     pair_col: np.ndarray
     sim: np.ndarray
+    gt_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # file id of relabelled id i
+    trk_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def num_gt_dets(self) -> int:
@@ -329,6 +331,8 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
         pair_row=kept_gt - _exclusive_cumsum(gcount_kept)[pair_frame[keep_pair]],
         pair_col=kept_trk - _exclusive_cumsum(tcount_kept)[pair_frame[keep_pair]],
         sim=sim[keep_pair],
+        gt_labels=uniq_gt,
+        trk_labels=uniq_trk,
     )
 
 
