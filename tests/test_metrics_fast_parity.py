@@ -25,11 +25,21 @@ def both(seqs, results, benchmark=None) -> tuple[dict, dict]:
 
 @pytest.mark.slow  # about 2 s of CPU: parse and score 21 folders (more wall time on a loaded machine)
 def test_lift_default_engine_reproduces_official_devkit(shared_data: Path) -> None:
-    """The MOTChallenge devkit's Lif_T totals on the 21 MOT17 train folders (FP, FN, IDs, MT, PT, ML, FM)."""
+    """The MOTChallenge devkit's Lif_T totals on the 21 MOT17 train folders (FP, FN, IDs, MT, PT, ML, FM).
+
+    Source: py-motmetrics issue 126 (https://github.com/cheind/py-motmetrics/issues/126, "Difference between
+    official MOTChallenge code and this (with examples)", J. Luiten, 2020-09-17), the "MOTCha" row: these
+    Lif_T files (its Lif_T.zip, kept on that repository's branch ``issue126``, see ../shared/data/PROVENANCE.md,
+    source PYMM-126) scored by the official devkit (dendorferpatrick/MOTChallengeEvalKit): FP 2655,
+    FN 107803, MT 679, PT 595, ML 364, FM 1153, IDSW 791, and in percent, as printed there, MOTA 66.98,
+    MOTP 89.09, IDF1 72.35, IDP 88.77, IDR 61.06, Rcll 68, Prcn 98.85."""
     seqs = find_sequences(shared_data, "MOT17", "train")
     c = evaluate(seqs, shared_data / "trackers" / "MOT17" / "Lif_T")["combined"]
     assert (c["CLR_FP"], c["CLR_FN"], c["IDSW"], c["MT"], c["PT"], c["ML"], c["Frag"]) == (
         2655, 107803, 791, 679, 595, 364, 1153)
+    printed = {k: round(100 * c[k], 2) for k in ("MOTA", "MOTP", "IDF1", "IDP", "IDR", "CLR_Re", "CLR_Pr")}
+    assert printed == {"MOTA": 66.98, "MOTP": 89.09, "IDF1": 72.35, "IDP": 88.77, "IDR": 61.06, "CLR_Re": 68.0,
+                       "CLR_Pr": 98.85}
 
 
 @pytest.mark.slow

@@ -10,7 +10,8 @@ full-resolution pixels:
   outliers with the official one-sided 2.5-sigma test, then fit a partial affine (rotation, uniform
   scale, translation) with RANSAC (``cv2.estimateAffinePartial2D``); keypoints are searched inside
   the 2%..98% border and outside the given detection boxes (``prev_boxes``/``curr_boxes``, tlbr in
-  full-resolution pixels), as the official code masks the current detections;
+  full-resolution pixels), as the official code masks the current detections (its mask slices boxes as
+  Python does: a box with x1 < 0 usually masks nothing, see :func:`_feature_mask`);
 * ``sparseOptFlow``: up to 1000 Shi-Tomasi corners on the previous frame followed by pyramidal
   Lucas-Kanade, then the same RANSAC fit;
 * ``ecc``: ``cv2.findTransformECC`` with a Euclidean model (5000 iterations, eps 1e-6) after a
@@ -22,11 +23,11 @@ full-resolution pixels:
   ``__main__`` calls it per pair of consecutive frames): grey (``cv2.COLOR_BGR2GRAY``), both frames
   resized by the fixed scale 0.1 (``fx = fy = 0.1``, ``INTER_LINEAR``), ``cv2.findTransformECC``
   from a float32 2x3 identity with a Euclidean model, criteria EPS|COUNT (100 iterations, eps
-  1e-5), no mask, Gaussian filter size 1, then the float32 translation divided by 0.1. No blur, no
+  1e-5), no mask, Gaussian filter size 1, then the float32 translation divided by 0.1 (in float64
+  and stored as float32, as under the numpy < 1.24 the script ran with). No blur, no
   border handling; ``downscale`` is ignored (the scale is always the official 0.1, recorded as
   downscale 10 by the runner). A failed estimate (``cv2.error``, e.g. no convergence, where the
-  official script would stop) gives the identity. Identical, bit for bit, to the official function
-  on PETS09-S2L1 and TUD-Campus frame pairs (OpenCV 5.0, numpy 2.4);
+  official script would stop) gives the identity;
 * ``ecc_boosttrack``: BoostTrack's ECC (vukasin-stanojevic/BoostTrack ``tracker/ecc.py``, ``ECC(scale=350)``
   as ``BoostTrack`` builds it): grey, both frames resized to a width of 350 pixels (``fx = fy = 350 /
   width``, ``INTER_LINEAR``), ``cv2.findTransformECC`` from a float32 2x3 identity with a Euclidean model,
@@ -43,10 +44,12 @@ full-resolution pixels:
   :func:`read_boosttrack_cache`);
 * ``none``: the identity.
 
-Checked against the official ``GMC`` class (OpenCV 4.8, stateful, on 15 frames of PETS09-S2L1):
-identical warps for ``orb``, ``sift`` and ``sparseOptFlow``, and for ``ecc`` on the first pair
-once its translation is scaled. OpenCV 5.0 gives the same warps to 5 decimals except ``ecc``
-(translations within 0.01 px).
+Checked against the official code (``tests/test_cmc.py``, fixtures and their driver in
+``tests/fixtures/cmc``): on TUD-Campus and PETS09-S2L1 frames with their detections, ``orb``, ``sift``,
+``sparseOptFlow`` (a stateful ``GMC`` over the frames), ``ecc`` (per pair, translation scaled) and
+``ecc_strongsort`` (StrongSORT's ``ECC``) give the official warps bit for bit under the same OpenCV, for
+every OpenCV from 4.10 to 5.1 and for 4.6 (the one the official code ran with). The OpenCV version itself
+moves the warps (docs/architecture.md, "OpenCV"). ``ecc_boosttrack`` is checked by BoostTrack's tests.
 
 A warp ``W`` maps a pixel of the previous frame to the current one: ``x_cur = W[:, :2] @ x_prev +
 W[:, 2]``. A failed estimate (too few points, no convergence) gives the identity, as the official
@@ -117,13 +120,16 @@ def _grey(image: np.ndarray, downscale: int, blur: bool = False) -> np.ndarray:
 
 
 def _feature_mask(grey: np.ndarray, boxes: np.ndarray | None, downscale: int) -> np.ndarray:
+    """Keypoints are searched inside the 2%..98% border and outside the boxes, exactly as the official
+    mask: each box divided in its own dtype (float32 from the tracker) and truncated, then used as a Python
+    slice, so a negative coordinate counts from the far edge (a box with x1 < 0 usually masks nothing)."""
     h, w = grey.shape[:2]
     mask = np.zeros_like(grey)
     mask[int(0.02 * h) : int(0.98 * h), int(0.02 * w) : int(0.98 * w)] = 255
     if boxes is not None:
-        for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        for box in np.asarray(boxes).reshape(-1, 4):
             x1, y1, x2, y2 = (box / downscale).astype(np.int_)
-            mask[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = 0
+            mask[y1:y2, x1:x2] = 0
     return mask
 
 
@@ -248,9 +254,11 @@ def strongsort_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.nd
         _, warp = cv2.findTransformECC(prev, curr, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
     except cv2.error:
         return identity()
-    # in place on the float32 matrix, as the official code (the division's rounding follows numpy's rules)
-    warp[0, 2] = warp[0, 2] / scale
-    warp[1, 2] = warp[1, 2] / scale
+    # In place on the float32 matrix, as the official code under the numpy it ran with (< 2): there a
+    # float32 scalar divided by a Python float is computed in float64 and rounded once to float32 when stored
+    # (numpy 2 divides in float32, which can differ by one float32 ulp).
+    warp[0, 2] = float(warp[0, 2]) / scale
+    warp[1, 2] = float(warp[1, 2]) / scale
     return np.asarray(warp, dtype=np.float64)
 
 
