@@ -537,7 +537,7 @@ def test_the_runner_computes_the_official_ecc_once_and_caches_it(tmp_path):
     cfg = res.folder.read_config()["camera_motion"]
     assert cfg == {"method": "ecc_boosttrack", "downscale": 1, "gmc_dir": None, "provided_by": "runner"}
     (cache,) = (tmp_path / "cache").rglob("*.npy")
-    assert cache.name == "SYN-01-ecc_boosttrack-1-12-w350.npy"
+    assert cache.name == "SYN-01-ecc_boosttrack-1-12-w350-r2.npy"
     seq = find_sequences(root, "MOT17", "train", ["SYN-01"])[0]
     expected = cmc.sequence_warps(seq, "ecc_boosttrack")
     assert np.array_equal(np.load(cache), expected)

@@ -220,5 +220,5 @@ def test_strongsort_ecc_sequence_warps_equal_the_official_ones(shared_data, tmp_
     assert np.array_equal(warps[0], np.eye(2, 3))  # the split's first frame: no warp
     # the fixed 0.1 scale is the cache key, whatever downscale was asked
     first, last = seq.first_frame, seq.last_frame
-    assert [f.name for f in tmp_path.glob("*.npy")] == [f"{name}-ecc_strongsort-{first}-{last}-s0.1.npy"]
+    assert [f.name for f in tmp_path.glob("*.npy")] == [f"{name}-ecc_strongsort-{first}-{last}-s0.1-r2.npy"]
     assert np.array_equal(cmc.sequence_warps(seq, "ecc_strongsort", tmp_path, downscale=10), warps)

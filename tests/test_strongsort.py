@@ -196,7 +196,7 @@ def test_ecc_through_the_runner_keeps_ids_across_a_camera_pan_and_caches_the_war
     assert res.folder.read_config()["camera_motion"] == {"method": "ecc_strongsort", "downscale": 10,
                                                          "gmc_dir": None, "provided_by": "runner"}
     cached = list((tmp_path / "cmc").rglob("*.npy"))
-    assert [f.name for f in cached] == ["PAN-01-ecc_strongsort-1-8-s0.1.npy"]
+    assert [f.name for f in cached] == ["PAN-01-ecc_strongsort-1-8-s0.1-r2.npy"]
     np.testing.assert_array_equal(np.load(cached[0])[1:], warps)
 
     decodes.clear(), seen.clear()

@@ -138,7 +138,7 @@ def test_pixel_warps_reach_the_tuned_tracker_as_the_runner_caches_them(tmp_path)
     run(RunOptions(detector="public", tracker="tune_recording", data=str(tmp_path / "data"), benchmark="MOT17",
                    progress=False, evaluate=False, out=str(tmp_path / "run"), cmc_cache=str(cache)))
     runner_seen = [w.copy() for w in Recording.seen]
-    (cached,) = cache.rglob("SYN-01-sparseOptFlow-1-12-d2.npy")
+    (cached,) = cache.rglob("SYN-01-sparseOptFlow-1-12-d2-r2.npy")
     np.testing.assert_array_equal(np.stack(runner_seen), np.load(cached))
     assert not np.allclose(np.stack(runner_seen), np.eye(2, 3))  # the synthetic camera moves
 

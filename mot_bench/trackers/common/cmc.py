@@ -441,6 +441,12 @@ def file_warps(gmc_dir: str | Path, seq: SeqInfo) -> dict[int, np.ndarray]:
 # --------------------------------------------------------------------------------------------------
 # per-sequence cache
 # --------------------------------------------------------------------------------------------------
+# The revision of the pixel methods' arithmetic, part of their cache key: bumped whenever a fix changes the warps
+# they compute, so a cache written before the fix is recomputed rather than reused (r2: boxes with x < 0 masked
+# as the official slicing masks them; ecc_strongsort's translation divided in float64).
+PIXEL_WARPS_REVISION = 2
+
+
 def _cache_key(seq: SeqInfo, method: str, downscale: int, gmc_dir: str | Path | None) -> str:
     extra = ""
     if method == "file":
@@ -452,6 +458,8 @@ def _cache_key(seq: SeqInfo, method: str, downscale: int, gmc_dir: str | Path | 
         extra = f"w{BOOSTTRACK_ECC_WIDTH}"  # the fixed official width
     else:
         extra = f"d{downscale}"
+    if method not in ("file", "none"):
+        extra += f"-r{PIXEL_WARPS_REVISION}"
     return f"{seq.name}-{method}-{seq.first_frame}-{seq.last_frame}-{extra}"
 
 
