@@ -1163,5 +1163,9 @@ def tune_cmd(tracker, data, benchmark, split, seqs, tune_seqs, report_seqs, dete
         summary = tune(opts, progress=True)
     except (TuneError, OptionError, ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:  # as ``run``: say what was kept, exit 130 (not 1, which reads as a failure)
+        click.echo(f"Aborted! every finished trial is kept in the study under {out}; re-run the same command to "
+                   "resume (the interrupted trial is marked failed and its parameters run again)", err=True)
+        raise click.exceptions.Exit(130) from None
     click.echo(Path(out, "summary.md").read_text(encoding="utf-8"))
     click.echo(f"study folder {out} ({summary['trials_complete']} complete trials)", err=True)
