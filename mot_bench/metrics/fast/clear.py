@@ -11,8 +11,8 @@ MT/PT/ML then follow from the list of matches with array operations.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from mot_bench.metrics.fast.lsap import linear_sum_assignment
 from mot_bench.metrics.fast.preprocess import EPS, FrameMatrices, SeqData, ambiguous_frames, frame_totals_in_order
 
 NAME = "CLEAR"
@@ -33,55 +33,54 @@ def _matches(data: SeqData) -> np.ndarray:
                             data.num_gt_dets, data.num_tracker_dets, data.num_timesteps)
     if not len(hard):
         return np.flatnonzero(candidate)
+    n = len(data.sim)
     hard_mask = np.zeros(data.num_timesteps, dtype=bool)
     hard_mask[hard] = True
-    chosen = candidate & ~hard_mask[data.pair_frame]
+    # chosen[n] stays False (the "no predecessor" pair), chosen[n + 1] absorbs the solver's zero cells
+    chosen = np.zeros(n + 2, dtype=bool)
+    chosen[:n] = candidate & ~hard_mask[data.pair_frame]
+    mats = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row, data.pair_col)
+    # -(score) as TrackEval hands it to the solver; the bonus is subtracted from it (negation is exact, so
+    # -(s + 1000) and -s - 1000 are the same double)
+    neg_base = mats.negated(np.where(candidate, data.sim, 0.0))
+    # a solved cell is a match iff its score is > eps, i.e. iff it is a candidate (bonus or not)
+    match_of_cell = np.full(mats.size, n + 1, dtype=np.int64)
+    listed_candidate = candidate[mats.pairs]
+    match_of_cell[mats.pos[listed_candidate]] = mats.pairs[listed_candidate]
+
+    # The bonus goes to the candidates of a hard frame that continue a match of the previous active frame
+    # (the same gt id and tracker id): find, for each, that pair of the previous active frame, if any.
     active = np.flatnonzero((data.gt_count > 0) & (data.trk_count > 0))
     rank = np.full(data.num_timesteps, -1, dtype=np.int64)
     rank[active] = np.arange(len(active))
-    g_of = data.gt_id[data.pair_gt]
-    t_of = data.trk_id[data.pair_trk]
-    mats = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row, data.pair_col)
-    base = mats.buffer(np.where(candidate, data.sim, 0.0))
-    slot_pos = np.full(len(data.sim), -1, dtype=np.int64)
-    slot_pos[mats.pairs] = mats.pos
-
-    # The bonus cells of a frame whose previous active frame needs no solver are known in advance:
-    # the candidates (gt id, tracker id) that are matches of that previous frame.
     n_trk = data.num_tracker_ids
     span = data.num_gt_ids * n_trk
     cand = np.flatnonzero(candidate)
-    c_frame = data.pair_frame[cand]
-    c_key = g_of[cand] * n_trk + t_of[cand]
-    fixed = ~hard_mask[c_frame]
-    in_hard = np.flatnonzero(~fixed)
-    known = np.isin(rank[c_frame[in_hard]] * span + c_key[in_hard], (rank[c_frame[fixed]] + 1) * span + c_key[fixed])
-    pre_bonus = cand[in_hard[known]]  # pair indices, in frame order
-    pre_lo = np.searchsorted(pre_bonus, data.pair_start[hard])
-    pre_hi = np.searchsorted(pre_bonus, data.pair_start[hard + 1])
-    pred_hard = np.zeros(len(hard), dtype=bool)
-    pred_hard[1:] = rank[hard[1:]] - 1 == rank[hard[:-1]]  # the previous active frame was solved just before
+    c_key = (rank[data.pair_frame[cand]] * span + data.gt_id[data.pair_gt[cand]] * n_trk
+             + data.trk_id[data.pair_trk[cand]])  # unique: one id per frame on each side
+    order = np.argsort(c_key)
+    sorted_key = c_key[order]
+    in_hard = hard_mask[data.pair_frame[cand]]
+    query = c_key[in_hard] - span
+    found = np.minimum(np.searchsorted(sorted_key, query), len(cand) - 1)
+    hc_pred = np.where(sorted_key[found] == query, cand[order[found]], n)  # n: no predecessor
+    hc = cand[in_hard]  # the candidates of hard frames, in frame order
+    slot_pos = np.zeros(n, dtype=np.int64)
+    slot_pos[mats.pairs] = mats.pos
+    # hard frame i's candidates are hc[bounds[i]:bounds[i + 1]] (hc holds no pair of the frames in between)
+    hc_bounds = np.searchsorted(hc, data.pair_start[np.concatenate((hard, hard[-1:] + 1))])
+    hc_rel = slot_pos[hc] - np.repeat(mats.start, np.diff(hc_bounds))  # position inside its frame matrix
 
-    prev = np.full(data.num_gt_ids, -1, dtype=np.int64)  # tracker id matched in the previous active frame
-    last_g = last_t = np.zeros(0, dtype=np.int64)
     starts, heights, widths = mats.start.tolist(), mats.heights.tolist(), mats.widths.tolist()
-    for i, f in enumerate(hard.tolist()):
+    bounds = hc_bounds.tolist()
+    for i in range(len(hard)):
         start, h, w = starts[i], heights[i], widths[i]
-        score = base[start:start + h * w].copy()
-        if pred_hard[i]:
-            lo, hi = int(data.pair_start[f]), int(data.pair_start[f + 1])
-            prev[last_g] = last_t
-            bonus = lo + np.flatnonzero(candidate[lo:hi] & (t_of[lo:hi] == prev[g_of[lo:hi]]))
-            prev[last_g] = -1
-        else:
-            bonus = pre_bonus[pre_lo[i]:pre_hi[i]]
-        score[slot_pos[bonus] - start] += 1000
-        rows, cols = linear_sum_assignment(-score.reshape(h, w))
-        used = rows * w + cols
-        cells = mats.lookup[start + used[score[used] > 0 + EPS]]
-        chosen[cells] = True
-        last_g, last_t = g_of[cells], t_of[cells]
-    return np.flatnonzero(chosen)
+        lo, hi = bounds[i], bounds[i + 1]
+        neg_score = neg_base[start:start + h * w].copy()
+        neg_score[hc_rel[lo:hi][chosen[hc_pred[lo:hi]]]] -= 1000
+        rows, cols = linear_sum_assignment(neg_score.reshape(h, w))
+        chosen[match_of_cell[rows * w + cols + start]] = True
+    return np.flatnonzero(chosen[:n])
 
 
 def eval_sequence(data: SeqData) -> dict:

@@ -107,14 +107,14 @@ def eval_sequence(data: SeqData) -> dict:
     counts = counts.reshape(n_alpha, n_gt, n_trk)
     gt_col = gt_id_count[:, np.newaxis]
     trk_row = trk_id_count[np.newaxis, :]
-    for a in range(n_alpha):
-        mc = counts[a]
-        ass_a = mc / np.maximum(1, gt_col + trk_row - mc)
-        res["AssA"][a] = np.sum(mc * ass_a) / np.maximum(1, tp[a])
-        ass_re = mc / np.maximum(1, gt_col)
-        res["AssRe"][a] = np.sum(mc * ass_re) / np.maximum(1, tp[a])
-        ass_pr = mc / np.maximum(1, trk_row)
-        res["AssPr"][a] = np.sum(mc * ass_pr) / np.maximum(1, tp[a])
+    # TrackEval's per-alpha arithmetic on all alphas at once; each alpha's np.sum over its (gt ids x tracker
+    # ids) matrix is one contiguous row of a (alphas, cells) array reduced by .sum(1): numpy's same pairwise sum
+    ass_a = counts / np.maximum(1, gt_col + trk_row - counts)
+    res["AssA"] = (counts * ass_a).reshape(n_alpha, -1).sum(1) / np.maximum(1, tp)
+    ass_re = counts / np.maximum(1, gt_col)
+    res["AssRe"] = (counts * ass_re).reshape(n_alpha, -1).sum(1) / np.maximum(1, tp)
+    ass_pr = counts / np.maximum(1, trk_row)
+    res["AssPr"] = (counts * ass_pr).reshape(n_alpha, -1).sum(1) / np.maximum(1, tp)
 
     res["LocA"] = np.maximum(1e-10, loca) / np.maximum(1e-10, tp)
     return final_fields(res)

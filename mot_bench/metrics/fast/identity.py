@@ -8,8 +8,8 @@ optimum with several IDFN/IDFP splits resolves the same way.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from mot_bench.metrics.fast.lsap import linear_sum_assignment
 from mot_bench.metrics.fast.preprocess import SeqData
 
 NAME = "Identity"
