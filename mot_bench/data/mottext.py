@@ -179,8 +179,11 @@ def parse_mot_text(path: Path, data: bytes, min_cols: int = 6, max_cols: int = N
     if table is None or not min_cols <= table.shape[1] <= max_cols:
         raise _explain(path, data, min_cols, max_cols)
     num_cols = table.shape[1]
-    rows = np.full((len(table), NUM_COLS), -1.0)
-    rows[:, :num_cols] = table
+    if num_cols == NUM_COLS:
+        rows = table
+    else:  # shorter rows padded with -1
+        rows = np.full((len(table), NUM_COLS), -1.0)
+        rows[:, :num_cols] = table
     out = MOTText(path, rows, num_cols)
     frame, ids = rows[:, 0], rows[:, 1]
     huge = np.abs(table) > MAX_ABS

@@ -40,13 +40,9 @@ def _matches(data: SeqData) -> np.ndarray:
     chosen = np.zeros(n + 2, dtype=bool)
     chosen[:n] = candidate & ~hard_mask[data.pair_frame]
     mats = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row, data.pair_col)
-    # -(score) as TrackEval hands it to the solver; the bonus is subtracted from it (negation is exact, so
-    # -(s + 1000) and -s - 1000 are the same double)
-    neg_base = mats.negated(np.where(candidate, data.sim, 0.0))
-    # a solved cell is a match iff its score is > eps, i.e. iff it is a candidate (bonus or not)
-    match_of_cell = np.full(mats.size, n + 1, dtype=np.int64)
-    listed_candidate = candidate[mats.pairs]
-    match_of_cell[mats.pos[listed_candidate]] = mats.pairs[listed_candidate]
+    # -(score) as TrackEval hands it to the solver, with 0.0 for non-candidates; the bonus is subtracted from
+    # it (negation is exact, so -(s + 1000) and -s - 1000 are the same double)
+    values = np.where(candidate, data.sim, 0.0)
 
     # The bonus goes to the candidates of a hard frame that continue a match of the previous active frame
     # (the same gt id and tracker id): find, for each, that pair of the previous active frame, if any.
@@ -73,13 +69,21 @@ def _matches(data: SeqData) -> np.ndarray:
 
     starts, heights, widths = mats.start.tolist(), mats.heights.tolist(), mats.widths.tolist()
     bounds = hc_bounds.tolist()
-    for i in range(len(hard)):
-        start, h, w = starts[i], heights[i], widths[i]
-        lo, hi = bounds[i], bounds[i + 1]
-        neg_score = neg_base[start:start + h * w].copy()
-        neg_score[hc_rel[lo:hi][chosen[hc_pred[lo:hi]]]] -= 1000
-        rows, cols = linear_sum_assignment(neg_score.reshape(h, w))
-        chosen[match_of_cell[rows * w + cols + start]] = True
+    for i0, i1 in mats.blocks():
+        base = starts[i0]
+        neg_block = mats.negated(values, i0, i1)
+        # a solved cell is a match iff its score is > eps, i.e. iff it is a candidate (bonus or not)
+        match_of_cell = np.full(len(neg_block), n + 1, dtype=np.int64)
+        listed = mats.block_pairs(i0, i1)
+        listed_candidate = candidate[mats.pairs[listed]]
+        match_of_cell[mats.pos[listed][listed_candidate] - base] = mats.pairs[listed][listed_candidate]
+        for i in range(i0, i1):
+            start, h, w = starts[i] - base, heights[i], widths[i]
+            lo, hi = bounds[i], bounds[i + 1]
+            neg_score = neg_block[start:start + h * w].copy()
+            neg_score[hc_rel[lo:hi][chosen[hc_pred[lo:hi]]]] -= 1000
+            rows, cols = linear_sum_assignment(neg_score.reshape(h, w))
+            chosen[match_of_cell[rows * w + cols + start]] = True
     return np.flatnonzero(chosen[:n])
 
 

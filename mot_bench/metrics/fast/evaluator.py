@@ -40,19 +40,22 @@ MODULES = {"HOTA": hota, "CLEAR": clear, "Identity": identity}
 def load_gt(seq: SeqInfo, cache: dict | None = None) -> Boxes:
     """A sequence's gt restricted to its frame range, renumbered from 1 and sorted by frame.
 
-    ``cache`` ((size, seqLength) -> [(bytes, parsed text)]) parses identical files once: MOT17's three
-    detector folders of a sequence hold the same gt (compared byte for byte: cheaper than hashing them).
+    ``cache`` ((size, seqLength, frame range) -> [(bytes, gt boxes)]) reads identical files once: MOT17's
+    three detector folders of a sequence hold the same gt (compared byte for byte: cheaper than hashing
+    them), and share one read-only :class:`Boxes`.
     """
     data = seq.gt_path.read_bytes()
-    same_size = cache.setdefault((len(data), seq.length), []) if cache is not None else []
-    text = next((parsed for raw, parsed in same_size if raw == data), None)
-    if text is None:
+    key = (len(data), seq.length, seq.first_frame, seq.last_frame)
+    same_size = cache.setdefault(key, []) if cache is not None else []
+    boxes = next((parsed for raw, parsed in same_size if raw == data), None)
+    if boxes is None:
         try:
             text = read_gt(seq, data, min_cols=8)
         except MOTFormatError as exc:
             raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
-        same_size.append((data, text))
-    return Boxes.from_rows(text.rows, seq.first_frame, seq.last_frame)
+        boxes = Boxes.from_rows(text.rows, seq.first_frame, seq.last_frame)
+        same_size.append((data, boxes))
+    return boxes
 
 
 def score_sequence(seq: SeqInfo, gt: Boxes, rows: np.ndarray, benchmark: str,

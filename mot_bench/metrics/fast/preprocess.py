@@ -211,12 +211,16 @@ def ambiguous_frames(candidate: np.ndarray, pair_frame: np.ndarray, pair_gt: np.
 
 
 class FrameMatrices:
-    """The full matrices of some frames laid out one after the other in one flat buffer.
+    """The full matrices of some frames laid out one after the other, built a block of frames at a time.
 
-    Frame ``frames[i]``'s (rows x cols) matrix starts at ``start[i]``: the listed cells' values, 0.0
-    elsewhere, as TrackEval holds it. ``pos`` (increasing) is where each listed pair ``pairs`` sits, so
-    :meth:`pairs_at` maps cells of an assignment back to pairs without a buffer-sized lookup table.
+    Frame ``frames[i]``'s (rows x cols) matrix starts at flat position ``start[i]``: the listed cells'
+    values, 0.0 elsewhere, as TrackEval holds it. ``pos`` (increasing) is where each listed pair ``pairs``
+    sits, so :meth:`pairs_at` maps cells of assignments back to pairs. Buffers hold one block of frames
+    (about ``BLOCK_CELLS`` cells): a small buffer the allocator hands out again, rather than one as large as
+    every frame together (tens of MB, each page of it faulted in afresh).
     """
+
+    BLOCK_CELLS = 1 << 18
 
     def __init__(self, frames: np.ndarray, heights: np.ndarray, widths: np.ndarray, pair_frame: np.ndarray,
                  pair_row: np.ndarray, pair_col: np.ndarray) -> None:
@@ -224,19 +228,35 @@ class FrameMatrices:
         self.heights = heights[frames]
         self.widths = widths[frames]
         self.start = _exclusive_cumsum(self.heights * self.widths)
+        self.end = self.start + self.heights * self.widths
         slot = np.full(len(heights), -1, dtype=np.int64)
         slot[frames] = np.arange(len(frames))
         pair_slot = slot[pair_frame]
         self.pairs = np.flatnonzero(pair_slot >= 0)
         s = pair_slot[self.pairs]
         self.pos = self.start[s] + pair_row[self.pairs] * self.widths[s] + pair_col[self.pairs]
-        self.size = int(self.start[-1] + self.heights[-1] * self.widths[-1]) if len(frames) else 0
 
-    def negated(self, values: np.ndarray) -> np.ndarray:
-        """``-M`` of every frame, M holding ``values`` in the listed cells: the matrices TrackEval hands to
-        ``linear_sum_assignment`` (``-matrix``: -0.0 in the cells that are 0.0)."""
-        buf = np.full(self.size, -0.0)
-        buf[self.pos] = -values[self.pairs]
+    def blocks(self) -> list[tuple[int, int]]:
+        """Frame ranges ``[i0, i1)`` of at most ``BLOCK_CELLS`` cells (or one larger frame), in order."""
+        out, i0, ends = [], 0, self.end
+        while i0 < len(self.frames):
+            i1 = max(int(np.searchsorted(ends, self.start[i0] + self.BLOCK_CELLS, "right")), i0 + 1)
+            out.append((i0, i1))
+            i0 = i1
+        return out
+
+    def block_pairs(self, i0: int, i1: int) -> slice:
+        """The listed pairs (indices into ``pos`` and ``pairs``) inside frames ``i0..i1-1``."""
+        lo, hi = np.searchsorted(self.pos, [self.start[i0], self.end[i1 - 1]])
+        return slice(int(lo), int(hi))
+
+    def negated(self, values: np.ndarray, i0: int, i1: int) -> np.ndarray:
+        """``-M`` of frames ``i0..i1-1`` from flat position ``start[i0]`` on, M holding ``values`` in the
+        listed cells: the matrices TrackEval hands to ``linear_sum_assignment`` (-0.0 where M is 0.0)."""
+        base = int(self.start[i0])
+        buf = np.full(int(self.end[i1 - 1]) - base, -0.0)
+        listed = self.block_pairs(i0, i1)
+        buf[self.pos[listed] - base] = -values[self.pairs[listed]]
         return buf
 
     def pairs_at(self, cells: np.ndarray) -> np.ndarray:
@@ -246,17 +266,14 @@ class FrameMatrices:
         index = np.minimum(np.searchsorted(self.pos, cells), len(self.pos) - 1)
         return self.pairs[index[self.pos[index] == cells]]
 
-    def lookup(self) -> np.ndarray:
-        """The pair at each flat position (-1: unlisted cell): for callers that map many small assignments."""
-        table = np.full(self.size, -1, dtype=np.int64)
-        table[self.pos] = self.pairs
-        return table
-
     def solve_all(self, values: np.ndarray) -> np.ndarray:
         """linear_sum_assignment(-M) of every frame matrix; the listed cells used, as pair indices."""
-        neg = self.negated(values)
-        solved = [linear_sum_assignment(neg[lo:lo + h * w].reshape(h, w))
-                  for lo, h, w in zip(self.start.tolist(), self.heights.tolist(), self.widths.tolist(), strict=True)]
+        solved = []
+        starts, heights, widths = self.start.tolist(), self.heights.tolist(), self.widths.tolist()
+        for i0, i1 in self.blocks():
+            neg, base = self.negated(values, i0, i1), starts[i0]
+            solved += [linear_sum_assignment(neg[lo - base:lo - base + h * w].reshape(h, w))
+                       for lo, h, w in zip(starts[i0:i1], heights[i0:i1], widths[i0:i1], strict=True)]
         if not solved:
             return np.zeros(0, dtype=np.int64)
         # cells of every assignment at once (a per-frame `lo + r * w + c` costs more than the solve itself)
