@@ -126,3 +126,13 @@ def test_fast_engine_gt_duplicates_outside_the_range_are_fine(tmp_path: Path) ->
     seq.last_frame = 2
     fast = evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="fast")
     assert fast == evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="trackeval")
+
+
+def test_an_invalid_gt_class_is_refused_even_where_no_boxes_overlap(tmp_path: Path) -> None:
+    """TrackEval checks the classes of every frame holding gt and tracker boxes, overlapping or not."""
+    seq = _seq(tmp_path, "1,1,300,300,30,40,1,14,1\n")  # the result box is at (10, 20): no overlap at all
+    with pytest.raises(EvalError, match="invalid gt class 14") as err:
+        evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="fast")
+    assert err.value.line == 1
+    with pytest.raises(EvalError, match="invalid gt classes"):
+        evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="trackeval")
