@@ -372,7 +372,7 @@ CLASSES = [str(c) for c in range(1, 14)] + ["0", "14", "-1", "1.0", "7.5"]
 
 
 @settings(max_examples=120, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.too_slow])
 @given(m=mot17_mutation())
 def test_mot17_mutations_score_as_the_kit_or_are_refused_by_line(mot17: Case, m) -> None:
     """Classes (every valid one, invalid ones only where a frame has tracker boxes, as the kit checks),
