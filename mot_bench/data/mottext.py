@@ -173,7 +173,7 @@ def parse_mot_text(path: Path, data: bytes, min_cols: int = 6, max_cols: int = N
     """:func:`read_mot_text` on the bytes of ``path`` already read."""
     if data.translate(None, _ALLOWED_BYTES):  # e.g. nan, inf, 0x1f, 1_000, letters: the slow path says where
         raise _explain(path, data, min_cols, max_cols)
-    if not data.strip(_SPACE_BYTES):
+    if not data or data.isspace():  # (only " \t\r\n" can be left: other bytes were refused above)
         return MOTText(path, np.zeros((0, NUM_COLS), np.float64), 0)
     table = _parse_table(data, comma=b"," in data)
     if table is None or not min_cols <= table.shape[1] <= max_cols:

@@ -89,22 +89,24 @@ def eval_sequence(data: SeqData) -> dict:
     match = matched_pairs(data, alignment * sim)
     m_sim = sim[match]
     m_frame = data.pair_frame[match]
-    hit = m_sim[np.newaxis, :] >= (ALPHAS - EPS)[:, np.newaxis]  # (alphas, matches)
-    tp = hit.sum(1).astype(np.float64)
+    # a match counts for the alphas with sim >= alpha - eps: the first `passes` of them (the thresholds rise)
+    passes = np.searchsorted(ALPHAS - EPS, m_sim, side="right")
+    n_alpha, n_frames = len(ALPHAS), data.num_timesteps
+    hit = np.arange(n_alpha)[:, np.newaxis] < passes[np.newaxis, :]  # (alphas, matches)
+    tp = _at_least(np.bincount(passes, minlength=n_alpha + 1)).astype(np.float64)
     res["HOTA_TP"] = tp
     res["HOTA_FN"] = data.num_gt_dets - tp
     res["HOTA_FP"] = data.num_tracker_dets - tp
 
-    n_alpha, n_frames = len(ALPHAS), data.num_timesteps
     offsets = (np.arange(n_alpha) * n_frames)[:, np.newaxis]
     per_frame = np.bincount((offsets + m_frame).ravel(), weights=np.where(hit, m_sim, 0.0).ravel(),
                             minlength=n_alpha * n_frames).reshape(n_alpha, n_frames)
     loca = np.cumsum(per_frame, axis=1)[:, -1] if n_frames else np.zeros(n_alpha)
 
-    m_cell = cell[match]
-    counts = np.bincount(((np.arange(n_alpha) * (n_gt * n_trk))[:, np.newaxis] + m_cell).ravel(),
-                         weights=hit.ravel().astype(np.float64), minlength=n_alpha * n_gt * n_trk)
-    counts = counts.reshape(n_alpha, n_gt, n_trk)
+    # matches of each (gt id, tracker id) cell per alpha: counted once per match, by how many alphas it passes
+    per_cell = np.bincount(cell[match] * (n_alpha + 1) + passes, minlength=n_gt * n_trk * (n_alpha + 1))
+    counts = np.ascontiguousarray(_at_least(per_cell.reshape(n_gt * n_trk, n_alpha + 1).T), dtype=np.float64)
+    counts = counts.reshape(n_alpha, n_gt, n_trk)  # C order: the sums below must run over contiguous rows
     gt_col = gt_id_count[:, np.newaxis]
     trk_row = trk_id_count[np.newaxis, :]
     # TrackEval's per-alpha arithmetic on all alphas at once; each alpha's np.sum over its (gt ids x tracker
@@ -118,6 +120,11 @@ def eval_sequence(data: SeqData) -> dict:
 
     res["LocA"] = np.maximum(1e-10, loca) / np.maximum(1e-10, tp)
     return final_fields(res)
+
+
+def _at_least(histogram: np.ndarray) -> np.ndarray:
+    """Counts of ``passes`` values (axis 0: 0..n_alpha) -> for each alpha a, how many passed it (passes > a)."""
+    return np.cumsum(histogram[::-1], axis=0)[::-1][1:]
 
 
 def final_fields(res: dict) -> dict:

@@ -61,13 +61,12 @@ class Boxes:
         frame = rows[:, 0]
         keep = np.flatnonzero((frame >= first_frame) & (frame <= last_frame))
         order = keep[np.argsort(frame[keep], kind="stable")]
-        sel = rows[order]
-        return cls(
-            frame=sel[:, 0].astype(np.int64) - first_frame,
-            ids=sel[:, 1].astype(np.int64),
-            boxes=np.ascontiguousarray(sel[:, 2:6]),
-            classes=sel[:, 7].astype(np.int64),
-            zero_marked=sel[:, 6].astype(np.int64),
+        return cls(  # column by column: no copy of the whole table
+            frame=rows[order, 0].astype(np.int64) - first_frame,
+            ids=rows[order, 1].astype(np.int64),
+            boxes=rows[order, 2:6],
+            classes=rows[order, 7].astype(np.int64),
+            zero_marked=rows[order, 6].astype(np.int64),
             source=order,
         )
 
