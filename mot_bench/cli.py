@@ -357,14 +357,16 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare
     names = split_names(seqs)
     try:
         if names is None:
-            available = {s.name for s in find_sequences(gt_root, benchmark, split)}
+            every = find_sequences(gt_root, benchmark, split)
+            available = {s.name for s in every}
             files = sorted(p.stem for p in Path(results).glob("*.txt") if p.is_file())
-            names = [n for n in files if n in available]
-            if not names:
+            if not available & set(files):
                 raise click.ClickException(f"no <SEQ>.txt in {results} matches a sequence under {gt_root}")
             for note in scope_notes(results, gt_root, files, available):
                 click.echo(note, err=True)
-        seq_infos = find_sequences(gt_root, benchmark, split, names)
+            seq_infos = [s for s in every if s.name in set(files)]
+        else:
+            seq_infos = find_sequences(gt_root, benchmark, split, names)
         if engine == "trackeval" or compare_engines:
             check_eval_dependencies()
         metrics = evaluate(seq_infos, results, benchmark, num_workers=workers, engine=engine)

@@ -20,7 +20,7 @@ What TrackEval does per frame, and how it is reproduced here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,6 +55,9 @@ class Boxes:
     classes: np.ndarray
     zero_marked: np.ndarray
     source: np.ndarray
+    # what preprocessing derives from these rows alone, per benchmark: a gt shared by several result sets
+    # (MOT17's three detector folders of a sequence) is worked out once
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, rows: np.ndarray, first_frame: int, last_frame: int) -> Boxes:
@@ -290,34 +293,30 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
     (the only frames where preprocessing can remove one), every gt row. On MOT17 that skips 4 in 10 gt
     rows (occluders, vehicles, static persons ...) for the similarity, as they change no score elsewhere.
     """
-    dup = _first_duplicate_in_frame(gt.frame, gt.ids)  # TrackEval checks the raw rows of the range
+    parts = _gt_parts(gt, num_timesteps, benchmark)
+    dup = parts["duplicate"]
     if dup is not None:
         raise PreprocessError(f"gt id {int(gt.ids[dup])} appears twice in frame {int(gt.frame[dup]) + 1}",
                               int(gt.source[dup]))
-    g_box, t_box = corners(gt.boxes), corners(trk.boxes)
+    g_box, t_box = parts["corners"], corners(trk.boxes)
     remove_trk = np.zeros(len(trk), dtype=bool)
     if benchmark != "MOT15":
         tcount = np.bincount(trk.frame, minlength=num_timesteps)
-        both = (tcount > 0)[gt.frame]  # TrackEval checks the classes of frames with gt and tracker boxes
-        invalid = np.flatnonzero(both & ((gt.classes < 1) | (gt.classes > max(CLASS_IDS.values()))))
+        invalid = parts["invalid_class"]  # TrackEval checks the classes of frames with gt and tracker boxes
+        invalid = invalid[tcount[gt.frame[invalid]] > 0]
         if len(invalid):
             raise PreprocessError(f"invalid gt class {int(gt.classes[invalid[0]])} (valid: 1..13)",
                                   int(gt.source[invalid[0]]))
-        remove_trk = _matched_to_distractors(gt, g_box, trk, t_box, num_timesteps, benchmark)
-        keep_gt = (gt.zero_marked != 0) & (gt.classes == PEDESTRIAN)
-    else:
-        keep_gt = gt.zero_marked != 0
+        remove_trk = _matched_to_distractors(gt, parts, trk, t_box, num_timesteps)
     keep_trk = ~remove_trk
-    pair_gt, pair_trk, sim = _overlaps(g_box, gt.frame, np.flatnonzero(keep_gt), t_box, trk.frame)
+    pair_gt, pair_trk, sim = _overlaps(g_box, gt.frame, parts["kept_rows"], t_box, trk.frame)
     keep_pair = keep_trk[pair_trk]
-    gt_index = np.cumsum(keep_gt) - 1
+    gt_index = parts["kept_index"]
     trk_index = np.cumsum(keep_trk) - 1
 
-    gt_frame = gt.frame[keep_gt]
+    gt_frame, gt_id, num_gt_ids, gcount_kept = parts["kept_frame"], *parts["kept_ids"], parts["kept_count"]
     trk_frame = trk.frame[keep_trk]
-    gt_id, num_gt_ids = _relabel(gt.ids[keep_gt])
     trk_id, num_tracker_ids = _relabel(trk.ids[keep_trk])
-    gcount_kept = np.bincount(gt_frame, minlength=num_timesteps)
     tcount_kept = np.bincount(trk_frame, minlength=num_timesteps)
     pair_frame = gt.frame[pair_gt[keep_pair]]
     kept_gt = gt_index[pair_gt[keep_pair]]
@@ -342,6 +341,37 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
     )
 
 
+def _gt_parts(gt: Boxes, num_timesteps: int, benchmark: str) -> dict:
+    """What preprocessing needs from the gt alone (memoised on ``gt``): its first repeated id in a frame,
+    corner boxes, rows of invalid or distractor classes, and the kept rows (pedestrians with the consider
+    flag set; MOT15: the flag alone) with their frames, relabelled ids and per-frame counts."""
+    key = (num_timesteps, benchmark)
+    parts = gt.derived.get(key)
+    if parts is not None:
+        return parts
+    if benchmark != "MOT15":
+        keep = (gt.zero_marked != 0) & (gt.classes == PEDESTRIAN)
+        names = DISTRACTORS_MOT20 if benchmark == "MOT20" else DISTRACTORS
+        distractor = np.isin(gt.classes, [CLASS_IDS[n] for n in names])
+        invalid = np.flatnonzero((gt.classes < 1) | (gt.classes > max(CLASS_IDS.values())))
+    else:
+        keep, distractor, invalid = gt.zero_marked != 0, np.zeros(len(gt), dtype=bool), np.zeros(0, np.int64)
+    kept_frame = gt.frame[keep]
+    parts = {
+        "duplicate": _first_duplicate_in_frame(gt.frame, gt.ids),  # TrackEval checks the raw rows of the range
+        "corners": corners(gt.boxes),
+        "invalid_class": invalid,
+        "distractor": distractor,
+        "kept_rows": np.flatnonzero(keep),
+        "kept_index": np.cumsum(keep) - 1,
+        "kept_frame": kept_frame,
+        "kept_ids": _relabel(gt.ids[keep]),
+        "kept_count": np.bincount(kept_frame, minlength=num_timesteps),
+    }
+    gt.derived[key] = parts
+    return parts
+
+
 def _overlaps(g_box: np.ndarray, g_frame: np.ndarray, g_rows: np.ndarray, t_box: np.ndarray,
               t_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(gt row, tracker row, IoU) of the same-frame pairs with a non-zero IoU between gt rows ``g_rows``
@@ -353,14 +383,12 @@ def _overlaps(g_box: np.ndarray, g_frame: np.ndarray, g_rows: np.ndarray, t_box:
     return pair_gt[nonzero], pair_trk[nonzero], sim[nonzero]
 
 
-def _matched_to_distractors(gt: Boxes, g_box: np.ndarray, trk: Boxes, t_box: np.ndarray, num_timesteps: int,
-                            benchmark: str) -> np.ndarray:
+def _matched_to_distractors(gt: Boxes, parts: dict, trk: Boxes, t_box: np.ndarray, num_timesteps: int) -> np.ndarray:
     """Tracker rows TrackEval removes: matched (IoU >= 0.5 - eps, Hungarian on the whole frame matrix) to
     a gt box of a distractor class. Where every box of a frame has at most one candidate the matching is
     fixed whatever the solver's tie-breaking; elsewhere the frame's full matrix is solved as TrackEval does."""
     remove = np.zeros(len(trk), dtype=bool)
-    names = DISTRACTORS_MOT20 if benchmark == "MOT20" else DISTRACTORS
-    distractor = np.isin(gt.classes, [CLASS_IDS[n] for n in names])
+    distractor, g_box = parts["distractor"], parts["corners"]
     d_gt, _, d_sim = _overlaps(g_box, gt.frame, np.flatnonzero(distractor), t_box, trk.frame)
     frames = np.zeros(num_timesteps, dtype=bool)
     frames[gt.frame[d_gt[d_sim >= 0.5 - EPS]]] = True  # a distractor candidate: something may be removed
