@@ -4,7 +4,9 @@ Same fields, arithmetic and summation order as TrackEval 1.3.0's HOTA:
 * per frame, the "sim IoU" normaliser uses the frame matrix's row and column sums in numpy's order
   (:func:`row_sums`, :func:`col_sums`), and the potential-match totals are accumulated frame by frame;
 * the Hungarian matching per frame maximises global alignment x similarity; frames where no box has two
-  positive scores need no solver, the others call linear_sum_assignment on the very same matrix;
+  positive scores need no solver, nor frames whose maximum is unique by a margin column by column
+  (:func:`settled_by_columns`: 94 % of Lif_T's frames); the others call linear_sum_assignment on the very
+  same matrix;
 * the matched pairs are then thresholded for all alphas in one array operation; LocA sums are taken per
   frame left to right and then added frame after frame, as TrackEval's Python loop does.
 """
@@ -20,6 +22,7 @@ from mot_bench.metrics.fast.preprocess import (
     ambiguous_frames,
     col_sums,
     row_sums,
+    settled_by_columns,
 )
 
 NAME = "HOTA"
@@ -49,7 +52,12 @@ def matched_pairs(data: SeqData, score: np.ndarray) -> np.ndarray:
         return np.flatnonzero(positive)
     hard_mask = np.zeros(data.num_timesteps, dtype=bool)
     hard_mask[hard] = True
-    chosen = positive & ~hard_mask[data.pair_frame]
+    in_hard = hard_mask[data.pair_frame]
+    chosen = positive & ~in_hard
+    settled, best = settled_by_columns(score, np.flatnonzero(positive & in_hard), data.pair_frame, data.pair_gt,
+                                       data.pair_trk, data.num_timesteps)
+    chosen[best] = True
+    hard = hard[~settled[hard]]
     cells = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row,
                           data.pair_col).solve_all(score)
     chosen[cells[score[cells] > 0]] = True

@@ -212,6 +212,41 @@ def ambiguous_frames(candidate: np.ndarray, pair_frame: np.ndarray, pair_gt: np.
     return np.flatnonzero(flag)
 
 
+# How much a tracker box's best score must beat its second for the column rule below to settle a frame:
+# far above the rounding of linear_sum_assignment's dual updates on scores in [0, 1] (about 1e-13 for the
+# largest MOT frames), so the solver cannot prefer the second; exact ties are never settled by the rule.
+SETTLED_MARGIN = 1e-9
+
+
+def settled_by_columns(score: np.ndarray, cells: np.ndarray, pair_frame: np.ndarray, pair_gt: np.ndarray,
+                       pair_trk: np.ndarray, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frames whose maximum assignment is known without a solver, and its positive cells.
+
+    ``cells`` are the positive cells (pair indices) of the frames in question. Where, in a frame, every
+    tracker box's best cell beats its second by more than ``SETTLED_MARGIN`` and no two tracker boxes
+    have the same best gt box, the best cells are the positive cells of every maximum assignment: no
+    assignment scores more than the sum of the column maxima, these cells reach it, and any other choice
+    in a column loses more than the margin. linear_sum_assignment, exact to far less than the margin,
+    returns them too, whatever its tie-breaking (there is no tie). Returns a mask over frames and the
+    best cells of the settled ones.
+    """
+    trk, value = pair_trk[cells], score[cells]
+    size = int(trk.max()) + 1 if len(trk) else 0
+    top = np.zeros(size)
+    np.maximum.at(top, trk, value)  # each tracker box's best score
+    is_top = value == top[trk]
+    best = cells[is_top]
+    runner_up = np.zeros(size)
+    np.maximum.at(runner_up, trk[~is_top], value[~is_top])  # its best among the other cells (0: none)
+    tied = np.bincount(trk[is_top], minlength=size) > 1  # two cells share the best score
+    bad_column = tied | (top - runner_up <= SETTLED_MARGIN)
+    shared = np.bincount(pair_gt[best])[pair_gt[best]] > 1  # a gt box that is two tracker boxes' best
+    unsettled = np.zeros(num_frames, dtype=bool)
+    unsettled[pair_frame[best[bad_column[pair_trk[best]] | shared]]] = True
+    settled = ~unsettled
+    return settled, best[settled[pair_frame[best]]]
+
+
 class FrameMatrices:
     """The full matrices of some frames laid out one after the other, built a block of frames at a time.
 
