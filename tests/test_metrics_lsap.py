@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.optimize
 
 from mot_bench.metrics.fast import lsap, preprocess
@@ -49,21 +50,28 @@ def test_importing_the_fast_engine_loads_no_scipy_package() -> None:
     assert out.strip() == "[]"
 
 
-def test_frames_settled_column_by_column_are_exactly_scipys_assignment() -> None:
-    """HOTA skips the solver where every tracker box's best score beats its second by the margin and no two
-    share a best gt box: on such frames the positive cells must be scipy's, on random, tie-heavy and
-    near-tie frames (whatever the rule settles; the rest go to scipy anyway)."""
+@pytest.mark.parametrize("kind", ["hota", "clear"])
+def test_frames_settled_column_by_column_are_exactly_scipys_assignment(kind: str) -> None:
+    """HOTA and CLEAR skip the solver where every tracker box's best score beats its second by the margin
+    and no two share a best gt box: on such frames the positive cells must be scipy's, on random,
+    tie-heavy and near-tie frames (HOTA: scores in (0, 1]; CLEAR: IoU >= 0.5 candidates, some continuing a
+    match with +1000). Whatever the rule leaves unsettled goes to scipy anyway."""
     rng = np.random.default_rng(7)
     settled_count = 0
     for case in range(3000):
         h, w = int(rng.integers(1, 10)), int(rng.integers(1, 10))
         score = rng.random((h, w)) * (rng.random((h, w)) < 0.4)
+        if kind == "clear":
+            score = np.where(score > 0, 0.5 + score / 2, 0.0)
         if case % 4 == 0:
             score = np.round(score, 1)  # exact ties
         if case % 4 == 1 and score.any():  # a near tie: just above or below the margin
             r, c = np.unravel_index(np.argmax(score), score.shape)
-            other = (r + 1) % h
-            score[other, c] = score[r, c] - [0.5, 2.0, 1e3][case % 3] * preprocess.SETTLED_MARGIN
+            score[(r + 1) % h, c] = score[r, c] - [0.5, 2.0, 1e3][case % 3] * preprocess.SETTLED_MARGIN
+        if kind == "clear" and case % 2:  # continued matches: at most one per row and per column
+            for r, c in zip(rng.permutation(h)[:2].tolist(), rng.permutation(w)[:2].tolist(), strict=False):
+                if score[r, c] > 0:
+                    score[r, c] += 1000
         rows, cols = np.nonzero(score > 0)  # the listed positive cells, row-major as in SeqData
         frame = np.zeros(len(rows), dtype=np.int64)
         settled, best = preprocess.settled_by_columns(score[rows, cols], np.arange(len(rows)), frame, rows, cols, 1)

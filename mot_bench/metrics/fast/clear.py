@@ -2,10 +2,12 @@
 
 A gt box and a tracker box can match when their IoU is >= 0.5 - eps; per frame the assignment
 maximises 1000 x (the pair continues the previous frame's match) + IoU. Frames in which no box has two
-candidates need no solver (every candidate is matched whatever the bonus); the others are solved in
-frame order with the bonus matrix TrackEval builds, the previous frame being the last one that had
-both gt and tracker boxes (TrackEval skips the others without touching its state). IDSW, Frag and
-MT/PT/ML then follow from the list of matches with array operations.
+candidates need no solver (every candidate is matched whatever the bonus), nor frames settled column by
+column on their IoUs (each tracker box's best candidate clearly best, no two sharing one) where the bonus
+can only land on those best cells; the others are solved in frame order with the bonus matrix TrackEval
+builds, the previous frame being the last one that had both gt and tracker boxes (TrackEval skips the
+others without touching its state). IDSW, Frag and MT/PT/ML then follow from the list of matches with
+array operations.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from mot_bench.metrics.fast.lsap import linear_sum_assignment
-from mot_bench.metrics.fast.preprocess import EPS, FrameMatrices, SeqData, ambiguous_frames, frame_totals_in_order
+from mot_bench.metrics.fast.preprocess import (
+    EPS,
+    SeqData,
+    ambiguous_frames,
+    frame_totals_in_order,
+    settled_by_columns,
+)
 
 NAME = "CLEAR"
 THRESHOLD = 0.5
@@ -36,13 +44,10 @@ def _matches(data: SeqData) -> np.ndarray:
     n = len(data.sim)
     hard_mask = np.zeros(data.num_timesteps, dtype=bool)
     hard_mask[hard] = True
-    # chosen[n] stays False (the "no predecessor" pair), chosen[n + 1] absorbs the solver's zero cells
-    chosen = np.zeros(n + 2, dtype=bool)
+    # chosen[n] stays False: the "no predecessor" pair
+    chosen = np.zeros(n + 1, dtype=bool)
     chosen[:n] = candidate & ~hard_mask[data.pair_frame]
-    mats = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row, data.pair_col)
-    # -(score) as TrackEval hands it to the solver, with 0.0 for non-candidates; the bonus is subtracted from
-    # it (negation is exact, so -(s + 1000) and -s - 1000 are the same double)
-    values = np.where(candidate, data.sim, 0.0)
+    values = np.where(candidate, data.sim, 0.0)  # TrackEval's score without the bonus: 0.0 for non-candidates
 
     # The bonus goes to the candidates of a hard frame that continue a match of the previous active frame
     # (the same gt id and tracker id): find, for each, that pair of the previous active frame, if any.
@@ -61,29 +66,47 @@ def _matches(data: SeqData) -> np.ndarray:
     found = np.minimum(np.searchsorted(sorted_key, query), len(cand) - 1)
     hc_pred = np.where(sorted_key[found] == query, cand[order[found]], n)  # n: no predecessor
     hc = cand[in_hard]  # the candidates of hard frames, in frame order
-    slot_pos = np.zeros(n, dtype=np.int64)
-    slot_pos[mats.pairs] = mats.pos
     # hard frame i's candidates are hc[bounds[i]:bounds[i + 1]] (hc holds no pair of the frames in between)
     hc_bounds = np.searchsorted(hc, data.pair_start[np.concatenate((hard, hard[-1:] + 1))])
-    hc_rel = slot_pos[hc] - np.repeat(mats.start, np.diff(hc_bounds))  # position inside its frame matrix
 
-    starts, heights, widths = mats.start.tolist(), mats.heights.tolist(), mats.widths.tolist()
-    bounds = hc_bounds.tolist()
-    for i0, i1 in mats.blocks():
-        base = starts[i0]
-        neg_block = mats.negated(values, i0, i1)
-        # a solved cell is a match iff its score is > eps, i.e. iff it is a candidate (bonus or not)
-        match_of_cell = np.full(len(neg_block), n + 1, dtype=np.int64)
-        listed = mats.block_pairs(i0, i1)
-        listed_candidate = candidate[mats.pairs[listed]]
-        match_of_cell[mats.pos[listed][listed_candidate] - base] = mats.pairs[listed][listed_candidate]
-        for i in range(i0, i1):
-            start, h, w = starts[i] - base, heights[i], widths[i]
-            lo, hi = bounds[i], bounds[i + 1]
-            neg_score = neg_block[start:start + h * w].copy()
-            neg_score[hc_rel[lo:hi][chosen[hc_pred[lo:hi]]]] -= 1000
-            rows, cols = linear_sum_assignment(neg_score.reshape(h, w))
-            chosen[match_of_cell[rows * w + cols + start]] = True
+    # Frames settled column by column on the similarities alone (settled_by_columns) keep that result
+    # whatever the previous frame matched, as long as no bonus lands off a column's best cell: a bonus on
+    # the best only widens its margin. So only the frames left unsettled, and those where a continued
+    # match is not a column's best ("swing" cells), are solved, in frame order, on TrackEval's own matrix.
+    settled, best = settled_by_columns(values, hc, data.pair_frame, data.pair_gt, data.pair_trk, data.num_timesteps)
+    chosen[best] = True
+    is_best = np.zeros(n, dtype=bool)
+    is_best[best] = True
+    swing_bonus = np.zeros(len(hard) + 1, dtype=np.int64)
+    np.add.at(swing_bonus, np.repeat(np.arange(len(hard)), np.diff(hc_bounds)), ~is_best[hc] & chosen[hc_pred])
+    visit = (~settled[hard] | (swing_bonus[:-1] > 0)).tolist()
+    follows = np.zeros(len(hard), dtype=bool)  # hard frame i's previous active frame is hard frame i - 1
+    follows[1:] = rank[hard[1:]] - 1 == rank[hard[:-1]]
+    follows_list = follows.tolist()
+
+    # a pair's cell in its frame matrix, and -(score): -0.0 where the score is 0.0, as -score_mat
+    pair_cell = data.pair_row * data.trk_count[data.pair_frame] + data.pair_col
+    neg_values = -values
+    heights, widths = data.gt_count.tolist(), data.trk_count.tolist()
+    pair_start, bounds = data.pair_start.tolist(), hc_bounds.tolist()
+    for i, f in enumerate(hard.tolist()):
+        if not visit[i]:
+            continue
+        lo_p, hi_p, h, w = pair_start[f], pair_start[f + 1], heights[f], widths[f]
+        cells = pair_cell[lo_p:hi_p]  # ascending: pairs are listed row by row
+        neg_score = np.full(h * w, -0.0)
+        neg_score[cells] = neg_values[lo_p:hi_p]
+        lo, hi = bounds[i], bounds[i + 1]
+        # the bonus subtracted (negation is exact: -(s + 1000) and -s - 1000 are the same double)
+        neg_score[pair_cell[hc[lo:hi][chosen[hc_pred[lo:hi]]]]] -= 1000
+        rows, cols = linear_sum_assignment(neg_score.reshape(h, w))
+        used = rows * w + cols
+        used = used[neg_score[used] < -EPS]  # score > 0 + eps, as TrackEval: the candidates (bonus or not)
+        before = chosen[lo_p:hi_p].copy()
+        chosen[lo_p:hi_p] = False
+        chosen[lo_p + np.searchsorted(cells, used)] = True
+        if i + 1 < len(hard) and follows_list[i + 1] and not np.array_equal(before, chosen[lo_p:hi_p]):
+            visit[i + 1] = True  # its bonus cells were judged on this frame's provisional matches
     return np.flatnonzero(chosen[:n])
 
 

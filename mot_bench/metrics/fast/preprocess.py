@@ -213,9 +213,9 @@ def ambiguous_frames(candidate: np.ndarray, pair_frame: np.ndarray, pair_gt: np.
 
 
 # How much a tracker box's best score must beat its second for the column rule below to settle a frame:
-# far above the rounding of linear_sum_assignment's dual updates on scores in [0, 1] (about 1e-13 for the
-# largest MOT frames), so the solver cannot prefer the second; exact ties are never settled by the rule.
-SETTLED_MARGIN = 1e-9
+# far above the rounding of linear_sum_assignment's dual updates (scores up to 1001 with CLEAR's bonus: a
+# few 1e-11 on the largest MOT frames), so the solver cannot prefer the second; exact ties never settle.
+SETTLED_MARGIN = 1e-6
 
 
 def settled_by_columns(score: np.ndarray, cells: np.ndarray, pair_frame: np.ndarray, pair_gt: np.ndarray,
