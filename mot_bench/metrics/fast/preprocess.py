@@ -64,12 +64,13 @@ class Boxes:
         frame = rows[:, 0]
         keep = np.flatnonzero((frame >= first_frame) & (frame <= last_frame))
         order = keep[np.argsort(frame[keep], kind="stable")]
+        # np.take: the same values as fancy indexing, a several times faster gather of rows
         return cls(  # column by column: no copy of the whole table
-            frame=rows[order, 0].astype(np.int64) - first_frame,
-            ids=rows[order, 1].astype(np.int64),
-            boxes=rows[order, 2:6],
-            classes=rows[order, 7].astype(np.int64),
-            zero_marked=rows[order, 6].astype(np.int64),
+            frame=np.take(rows[:, 0], order).astype(np.int64) - first_frame,
+            ids=np.take(rows[:, 1], order).astype(np.int64),
+            boxes=np.take(rows[:, 2:6], order, axis=0),
+            classes=np.take(rows[:, 7], order).astype(np.int64),
+            zero_marked=np.take(rows[:, 6], order).astype(np.int64),
             source=order,
         )
 
@@ -167,7 +168,8 @@ def overlap_pairs(gt_frame: np.ndarray, gt_box: np.ndarray, trk_frame: np.ndarra
     ok_b = (trk_x0[t_b] < gt_x0[g_b]) & (gt_x0[g_b] < trk_x1[t_b])
     g = np.concatenate((g_a[ok], g_b[ok_b]))
     t = np.concatenate((t_a[ok], t_b[ok_b]))
-    both = (gt_box[g, 1] < trk_box[t, 3]) & (trk_box[t, 1] < gt_box[g, 3])
+    both = ((np.take(gt_box[:, 1], g) < np.take(trk_box[:, 3], t))
+            & (np.take(trk_box[:, 1], t) < np.take(gt_box[:, 3], g)))
     cells = np.sort(g[both] * nt + t[both])
     return cells // nt, cells % nt
 
@@ -184,8 +186,8 @@ def box_iou_pairs(g: np.ndarray, t: np.ndarray, pair_gt: np.ndarray, pair_trk: n
     """IoU of corner boxes for the listed pairs, cell by cell the float64 operations of TrackEval's box IoU."""
     area_g = (g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1])
     area_t = (t[:, 2] - t[:, 0]) * (t[:, 3] - t[:, 1])
-    a = g[pair_gt]
-    b = t[pair_trk]
+    a = np.take(g, pair_gt, axis=0)  # np.take: fancy indexing's values, gathered much faster
+    b = np.take(t, pair_trk, axis=0)
     width = np.maximum(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0)
     height = np.maximum(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0)
     inter = width * height
@@ -411,7 +413,7 @@ def _overlaps(g_box: np.ndarray, g_frame: np.ndarray, g_rows: np.ndarray, t_box:
               t_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(gt row, tracker row, IoU) of the same-frame pairs with a non-zero IoU between gt rows ``g_rows``
     (ascending) and every tracker row, row-major per frame (the order of TrackEval's frame matrices)."""
-    pair_gt, pair_trk = overlap_pairs(g_frame[g_rows], g_box[g_rows], t_frame, t_box)
+    pair_gt, pair_trk = overlap_pairs(g_frame[g_rows], np.take(g_box, g_rows, axis=0), t_frame, t_box)
     pair_gt = g_rows[pair_gt]  # ascending, so the order is kept
     sim = box_iou_pairs(g_box, t_box, pair_gt, pair_trk)
     nonzero = sim != 0
@@ -497,16 +499,18 @@ def _dense_sums(owners: np.ndarray, widths: np.ndarray, pair_owner: np.ndarray, 
     slot = np.full(num_owners, -1, dtype=np.int64)
     slot[owners] = np.arange(len(owners))
     sel = np.flatnonzero(slot[pair_owner] >= 0)
-    p_slot = slot[pair_owner[sel]]
+    by_slot = np.argsort(slot[pair_owner[sel]], kind="stable")  # each block's cells become one run
+    sel = sel[by_slot]
+    p_slot, p_pos, p_value = slot[pair_owner[sel]], pair_pos[sel], values[sel]
     out = np.zeros(len(owners))
     bounds = np.flatnonzero(np.diff(widths)) + 1
-    for lo, hi in zip(np.concatenate(([0], bounds)).tolist(), np.concatenate((bounds, [len(owners)])).tolist(),
-                      strict=True):
+    starts, ends = np.concatenate(([0], bounds)), np.concatenate((bounds, [len(owners)]))
+    runs = np.searchsorted(p_slot, np.concatenate((starts, ends[-1:])))
+    for lo, hi, a, b in zip(starts.tolist(), ends.tolist(), runs[:-1].tolist(), runs[1:].tolist(), strict=True):
         w = int(widths[lo])
-        block = np.zeros((hi - lo, w))
-        inside = (p_slot >= lo) & (p_slot < hi)
-        block[p_slot[inside] - lo, pair_pos[sel[inside]]] = values[sel[inside]]
-        out[lo:hi] = block.sum(1)
+        block = np.zeros((hi - lo) * w)
+        block[(p_slot[a:b] - lo) * w + p_pos[a:b]] = p_value[a:b]
+        out[lo:hi] = block.reshape(hi - lo, w).sum(1)
     result = np.zeros(num_owners)
     result[owners] = out
     return result
