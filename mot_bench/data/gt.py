@@ -105,10 +105,10 @@ def read_gt(seq: SeqInfo, data: bytes | None = None, min_cols: int = 6) -> MOTTe
         data = seq.gt_path.read_bytes()
     text = parse_mot_text(seq.gt_path, data, min_cols=min_cols, seq_length=seq.length,
                           length_from=length_source(seq))
-    if not len(text.rows):
+    if not len(text.table):
         raise MOTFormatError(seq.gt_path, 1, "the gt file has no rows; expected one line per annotated box "
                                              "(frame,id,x,y,w,h,...)")
-    rows = text.rows
+    rows = text.table  # at least 6 columns: the ones checked here
     bad = np.flatnonzero(rows[:, 1] < 0)
     if len(bad):
         raise text.error(int(bad[0]), f"gt id must be >= 0, got {rows[bad[0], 1]:g}")

@@ -49,15 +49,24 @@ _SPACE[list(_SPACE_BYTES)] = True
 
 
 class MOTText:
-    """A parsed file: ``rows`` (N, ``NUM_COLS``) float64 padded with -1, and the number of columns the
-    file really has. ``lines`` (the 1-based file line of each row) is worked out only when asked for,
-    i.e. for an error message."""
+    """A parsed file: ``table`` (N, ``num_cols``) float64 as the file has it, and ``rows`` (N, ``NUM_COLS``)
+    padded with -1 (made when first asked for: a scorer reading 9-column gt needs no padded copy).
+    ``lines`` (the 1-based file line of each row) is worked out only when asked for, i.e. for an error
+    message."""
 
-    def __init__(self, path: Path, rows: np.ndarray, num_cols: int) -> None:
+    def __init__(self, path: Path, table: np.ndarray, num_cols: int) -> None:
         self.path = path
-        self.rows = rows
+        self.table = table
         self.num_cols = num_cols
+        self._rows: np.ndarray | None = table if table.shape[1] == NUM_COLS else None
         self._lines: np.ndarray | None = None
+
+    @property
+    def rows(self) -> np.ndarray:
+        if self._rows is None:
+            self._rows = np.full((len(self.table), NUM_COLS), -1.0)
+            self._rows[:, :self.num_cols] = self.table
+        return self._rows
 
     @property
     def lines(self) -> np.ndarray:
@@ -178,14 +187,8 @@ def parse_mot_text(path: Path, data: bytes, min_cols: int = 6, max_cols: int = N
     table = _parse_table(data, comma=b"," in data)
     if table is None or not min_cols <= table.shape[1] <= max_cols:
         raise _explain(path, data, min_cols, max_cols)
-    num_cols = table.shape[1]
-    if num_cols == NUM_COLS:
-        rows = table
-    else:  # shorter rows padded with -1
-        rows = np.full((len(table), NUM_COLS), -1.0)
-        rows[:, :num_cols] = table
-    out = MOTText(path, rows, num_cols)
-    frame, ids = rows[:, 0], rows[:, 1]
+    out = MOTText(path, table, table.shape[1])
+    frame, ids = table[:, 0], table[:, 1]
     huge = np.abs(table) > MAX_ABS
     huge[:, 1] = False  # ids have their own range
     bad = np.flatnonzero(huge.any(axis=1))

@@ -53,7 +53,7 @@ def load_gt(seq: SeqInfo, cache: dict | None = None) -> Boxes:
             text = read_gt(seq, data, min_cols=8)
         except MOTFormatError as exc:
             raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
-        boxes = Boxes.from_rows(text.rows, seq.first_frame, seq.last_frame)
+        boxes = Boxes.from_rows(text.table, seq.first_frame, seq.last_frame)  # >= 8 columns: all it reads
         same_size.append((data, boxes))
     return boxes
 
