@@ -23,7 +23,7 @@ Then the inputs of issue 19 one by one, through the ``mot-bench`` command: unrea
 matching no sequence, ``name=`` unlike the folder, a trailing comma, a seqinfo.ini folder, a root with
 several benchmarks, a header-only MOT17 gt, a BOM in seqinfo.ini.
 
-Seeded (derandomised), a bounded number of examples: about 20 s.
+Seeded (derandomised), a bounded number of examples (200 MOT15, 120 MOT17): about 12 s of CPU.
 """
 
 from __future__ import annotations
