@@ -13,6 +13,7 @@ from mot_bench.data.sequences import find_sequences
 from mot_bench.metrics import evaluate
 from mot_bench.metrics.fast import FastEvaluator
 from mot_bench.runner import RunOptions, run
+from mot_bench.types import SeqInfo
 
 
 def both(seqs, results, benchmark=None) -> tuple[dict, dict]:
@@ -135,3 +136,23 @@ def test_fast_evaluator_scores_arrays_like_files(shared_data: Path) -> None:
     with FastEvaluator(seqs, "MOT17", workers=2) as ev2:
         assert_identical(ev2.score(worse), ev.score(worse))
         assert_identical(ev2.score(rows), from_files)  # the same worker pool again
+
+
+@pytest.mark.parametrize("first_tie", [False, True])
+def test_clear_keeps_a_match_through_the_bonus_where_the_best_iou_changes(tmp_path: Path, first_tie: bool) -> None:
+    """One tracker box between two gt boxes. Alternating: their IoUs with it swap order every frame; each
+    frame alone is settled by its best IoU, but CLEAR's +1000 for continuing the previous match must win.
+    First tie: an exact tie in frame 1 (the solver's tie-breaking decides), the second gt box better in
+    every later frame: the match made in frame 1 must carry on. Both exactly as TrackEval."""
+    (tmp_path / "S-01" / "gt").mkdir(parents=True)
+    gt, res = [], []
+    for f in range(1, 21):
+        gt += [f"{f},1,0,0,100,100,1,1,1\n", f"{f},2,10,0,100,100,1,1,1\n"]
+        x = (5 if f == 1 else 6) if first_tie else 5 + (1 if f % 2 else -1)
+        res.append(f"{f},7,{x},0,100,100,1,-1,-1,-1\n")
+    (tmp_path / "S-01" / "gt" / "gt.txt").write_text("".join(gt), encoding="utf-8")
+    write_results(tmp_path / "res" / "S-01.txt", np.loadtxt(res, delimiter=",", ndmin=2))
+    seq = SeqInfo("S-01", tmp_path / "S-01", 20, 640, 480, 30.0)
+    fast, ref = both([seq], tmp_path / "res", "MOT17")
+    assert_identical(fast, ref)
+    assert fast["combined"]["IDSW"] == 0 and fast["combined"]["CLR_TP"] == 20
