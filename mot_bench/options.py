@@ -13,6 +13,15 @@ options given explicitly override the preset's. A ``dict`` option may also be gi
 ``PREFIXED = {"base": "base_options"}`` in the options class folds ``base.KEY=VALUE`` items into the
 ``base_options`` dict (:func:`fold_prefixed`; how the ``reid`` detector passes its base detector's options).
 
+Per-sequence settings (official evaluations that give each sequence its own values, e.g. UCMCTrack's
+``run_mot17_val.bat``): an options class that declares a ``per_sequence`` field
+(:func:`per_sequence_option`) takes a table ``{sequence: {option: value}}``, named in its class variable
+``SEQUENCE_PRESETS`` or read from a JSON file (:func:`load_sequence_table`: every value typed and checked
+like a given option, errors naming the file's line). :func:`options_for_sequence` gives one sequence's
+options: defaults < ``preset`` < the table's row < options given explicitly. The tracker applies them in
+``reset(seq)`` (:meth:`mot_bench.plugins.Tracker.use_sequence_options`), so ``mot-bench run`` and
+``mot-bench tune`` see the same per-sequence values.
+
 Ground module: imports nothing of the rest of mot_bench.
 """
 
@@ -25,6 +34,7 @@ import json
 import math
 import types
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 __all__ = [
@@ -37,6 +47,11 @@ __all__ = [
     "option_names",
     "options_class",
     "options_dict",
+    "options_for_sequence",
+    "load_sequence_table",
+    "per_sequence_option",
+    "sequence_presets",
+    "sequence_row",
     "parse_bool",
     "parse_options",
     "split_tracker_options",
@@ -478,3 +493,94 @@ def split_tracker_options(raw: Mapping[str, Any], trackers: Mapping[str, Collect
             raise unknown_option(opt, list(names), f"tracker {name!r}")
         out[name][opt] = value
     return out
+
+
+# ------------------------------------------------------------------------------ per-sequence settings
+
+SEQUENCE_OPTION = "per_sequence"
+# A table may not set the selectors themselves nor what a run reads once, before any sequence (the
+# runner's camera-motion request is made per tracker, not per sequence).
+NOT_PER_SEQUENCE = frozenset({SEQUENCE_OPTION, "preset", "cmc_method", "gmc_dir", "cmc_downscale"})
+
+
+def per_sequence_option(default: str | None = None) -> Any:
+    """The ``per_sequence`` field of an options class that takes per-sequence settings."""
+    return option(default, "per-sequence settings: a table named in this tracker's sequence presets, or a JSON "
+                           "file {SEQUENCE: {option: value}}; a row fills the options not given explicitly "
+                           "(none: the same options for every sequence)")
+
+
+def sequence_presets(options_cls: type | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """The named per-sequence tables an options class declares (``SEQUENCE_PRESETS``)."""
+    return dict(getattr(options_cls, "SEQUENCE_PRESETS", None) or {}) if options_cls is not None else {}
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    at = text.find(needle)
+    return None if at < 0 else text.count("\n", 0, at) + 1
+
+
+def load_sequence_table(options_cls: type, spec: str | None, what: str) -> dict[str, dict[str, Any]] | None:
+    """The per-sequence table ``spec`` names: None for none, a name of ``SEQUENCE_PRESETS``, else a JSON
+    file ``{sequence: {option: value}}``. Every value is typed and checked as if given explicitly; a bad
+    file, an unknown option or one a table may not set is an :class:`OptionError` naming the file and line."""
+    if spec is None:
+        return None
+    presets = sequence_presets(options_cls)
+    fields = _fields(options_cls)
+    if spec in presets:
+        raw, where, text = presets[spec], f"{what} sequence preset {spec!r}", None
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            names = ", ".join(presets) or "none"
+            raise OptionError(f"{what} option {SEQUENCE_OPTION}={spec!r}: neither a sequence preset ({names}) "
+                              "nor a file")
+        text = path.read_text(encoding="utf-8")
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise OptionError(f"{path}:{exc.lineno}: {exc.msg}; expected a JSON object "
+                              "{SEQUENCE: {option: value}}") from None
+        where = str(path)
+        if not isinstance(raw, dict):
+            raise OptionError(f"{path}:1: a JSON {type(raw).__name__}; expected an object {{SEQUENCE: {{option: "
+                              "value}}}}")
+    table: dict[str, dict[str, Any]] = {}
+    for seq, row in raw.items():
+        line = _line_of(text, json.dumps(seq)) if text is not None else None
+        at = f"{where}:{line}" if line is not None else where
+        if not isinstance(row, dict):
+            raise OptionError(f"{at}: sequence {seq!r} has {row!r}; expected an object {{option: value}}")
+        typed = {}
+        for key, value in row.items():
+            if key not in fields:
+                raise OptionError(f"{at}: sequence {seq!r}: {unknown_option(key, list(fields), what)}")
+            if key in NOT_PER_SEQUENCE:
+                raise OptionError(f"{at}: sequence {seq!r} sets {key}, which applies to the whole run; "
+                                  "give it as an option instead")
+            try:
+                typed[key] = _convert_one(key, value, fields[key], what)
+            except OptionError as exc:
+                raise OptionError(f"{at}: sequence {seq!r}: {exc}") from None
+        table[str(seq)] = typed
+    return table
+
+
+def sequence_row(table: Mapping[str, Mapping[str, Any]], seq_name: str) -> str | None:
+    """The key of ``table`` for a sequence: its name, else the longest key that is the name up to a '-'
+    (``MOT17-02`` for ``MOT17-02-SDP``, as the official tables name MOT17 sequences); None if none fits."""
+    if seq_name in table:
+        return seq_name
+    fits = [k for k in table if seq_name.startswith(k + "-")]
+    return max(fits, key=len) if fits else None
+
+
+def options_for_sequence(options: Any, table: Mapping[str, Mapping[str, Any]] | None, seq_name: str,
+                         explicit: Collection[str] = ()) -> Any:
+    """``options`` with the table's row for ``seq_name`` applied, options named in ``explicit`` kept."""
+    key = None if table is None else sequence_row(table, seq_name)
+    if key is None:
+        return options
+    row = {k: v for k, v in table[key].items() if k not in explicit}
+    return dataclasses.replace(options, **row) if row else options

@@ -7,14 +7,27 @@ import only the harness's ground modules (types, plugins, options, runtime, timi
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mot_bench.options import options_class, options_dict, parse_options
+import numpy as np
+
+from mot_bench.options import (
+    SEQUENCE_OPTION,
+    load_sequence_table,
+    options_class,
+    options_dict,
+    options_for_sequence,
+    parse_options,
+    sequence_row,
+)
 from mot_bench.runtime import Runtime
 from mot_bench.timing import NullTimer, StageTimer
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
+
+log = logging.getLogger(__name__)
 
 
 class Plugin:
@@ -38,12 +51,15 @@ class Plugin:
             self.options = None
         else:
             self.options = parse_options(cls, options, f"{self.kind} {self.name!r}")
-            # Copied onto the instance: a class attribute of the same name would hide the option, and a
-            # plain lookup is what a tracker's per-frame loop should pay (``__getattr__`` cost OC-SORT a
-            # fifth of its time on MOT20-01). Options are not changed after construction.
-            for name in _field_names(cls):
-                if not isinstance(getattr(type(self), name, None), property):
-                    setattr(self, name, getattr(self.options, name))
+            self._bind_options()
+
+    def _bind_options(self) -> None:
+        """Copy the options onto the instance (again after a per-sequence change of ``self.options``): a class
+        attribute of the same name would hide an option, and a plain lookup is what a tracker's per-frame loop
+        should pay (``__getattr__`` on every read cost OC-SORT a fifth of its time on MOT20-01)."""
+        for name in _field_names(type(self.options)):
+            if not isinstance(getattr(type(self), name, None), property):
+                setattr(self, name, getattr(self.options, name))
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails (an option hidden by a property): read through to self.options.
@@ -96,8 +112,9 @@ class Detector(Plugin):
         self.timer: StageTimer = NullTimer()
 
     def input_files(self, seq: SeqInfo) -> dict[str, Path]:
-        """The text files this detector reads for ``seq``, by kind (``det``, ``gt``): the runner checks them,
-        with the strict reader, before any work starts. None by default."""
+        """The text files this detector reads for ``seq``, by kind (``det``, ``gt``, or a longer name ending in
+        the format, e.g. ``looser-NMS det``): the runner checks them, with the strict reader, before any work
+        starts. None by default."""
         return {}
 
     def reset(self, seq: SeqInfo) -> None:
@@ -132,6 +149,18 @@ class Tracker(Plugin):
     ``sift`` mask them) the runner decodes the frames and the tracker estimates the warp itself.
     ``needs_images``: the runner decodes frames for this tracker even if the detector needs none.
     Declared options carry the search ``range`` a tuner may explore.
+
+    Three optional per-sequence hooks, used alike by ``mot-bench run`` and ``mot-bench tune``:
+
+    * per-sequence settings: an options class with a ``per_sequence`` field
+      (:func:`mot_bench.options.per_sequence_option`) names a table of per-sequence values; the
+      tracker calls :meth:`use_sequence_options` at the start of ``reset(seq)``;
+    * per-sequence input files (:meth:`input_files`, parsed by :meth:`read_input`): checked before any
+      work, read once per sequence by the runner (once per worker by the tuner) and handed over with
+      :meth:`provide_inputs` before ``reset(seq)``; :meth:`sequence_input` gives them to the tracker
+      (reading the file itself when nobody handed it over, e.g. in a test);
+    * :meth:`finish`: the sequence's rows once its last frame is tracked, for trackers whose written
+      output is not only the online one (UCMCTrack's head padding).
     """
 
     kind = "tracker"
@@ -140,8 +169,87 @@ class Tracker(Plugin):
     needs_images = False
     motion_only = True
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._explicit = frozenset(options)
+        self._constructed_options = self.options
+        self._sequence_table: dict[str, dict[str, Any]] | None = None
+        self._provided_inputs: tuple[str, dict[str, Any]] | None = None
+        cls = options_class(self)
+        if cls is not None and SEQUENCE_OPTION in _field_names(cls):
+            self._sequence_table = load_sequence_table(cls, getattr(self.options, SEQUENCE_OPTION),
+                                                       f"{self.kind} {self.name!r}")
+
+    def config(self) -> dict:
+        """The options as constructed (not one sequence's), and the per-sequence table in full when one
+        is used, so a run folder records every sequence's values and notices a changed table file."""
+        constructed = self.__dict__.get("_constructed_options")  # third parties may skip Tracker.__init__
+        if constructed is None:
+            return super().config()
+        out = {"name": self.name, **options_dict(constructed)}
+        if self.sequence_table is not None:
+            out["per_sequence_table"] = self.sequence_table
+        return out
+
+    @property
+    def sequence_table(self) -> dict[str, dict[str, Any]] | None:
+        """The per-sequence table in use (sequence -> {option: value}), or None."""
+        return self.__dict__.get("_sequence_table")
+
+    def sequence_options(self, seq: SeqInfo) -> Any:
+        """This tracker's options for ``seq``: the per-sequence table's row over the options as constructed,
+        options given explicitly winning (:func:`mot_bench.options.options_for_sequence`)."""
+        constructed = self.__dict__.get("_constructed_options")
+        if constructed is None:  # no declared options, or a third party that skipped Tracker.__init__
+            return self.__dict__.get("options")
+        table = self.__dict__.get("_sequence_table")
+        if table is not None and sequence_row(table, seq.name) is None and (self.name, seq.name) not in _UNLISTED:
+            _UNLISTED.add((self.name, seq.name))
+            log.warning("%s: the per-sequence table %s has no row for %s; its options are used as given",
+                        self.name, getattr(constructed, SEQUENCE_OPTION), seq.name)
+        return options_for_sequence(constructed, table, seq.name, self._explicit)
+
+    def use_sequence_options(self, seq: SeqInfo | None) -> None:
+        """Switch to ``seq``'s options (call first in ``reset``); None: back to the options as constructed."""
+        if self.__dict__.get("_constructed_options") is None:
+            return
+        self.options = self._constructed_options if seq is None else self.sequence_options(seq)
+        self._bind_options()
+
+    def input_files(self, seq: SeqInfo) -> dict[str, Path]:
+        """The per-sequence files this tracker reads (kind -> path, e.g. a camera calibration), from its
+        options for ``seq``. The runner checks that each exists and parses (:meth:`read_input`) before any
+        work starts. None by default."""
+        return {}
+
+    @classmethod
+    def read_input(cls, kind: str, path: Path) -> Any:
+        """One input file of :meth:`input_files`, parsed. Depends on ``kind`` and the file only (the
+        runner and the tuner share one parse between tracker instances); a bad file raises an error that
+        names it (``path:line: what was found, what was expected``)."""
+        raise NotImplementedError(f"{cls.__name__} declares input files but no read_input")
+
+    def provide_inputs(self, seq: SeqInfo, inputs: dict[str, Any]) -> None:
+        """The parsed input files of ``seq`` (kind -> object), handed over before ``reset(seq)``."""
+        self._provided_inputs = (seq.name, dict(inputs))
+
+    def sequence_input(self, seq: SeqInfo, kind: str) -> Any:
+        """Input ``kind`` of ``seq``: what :meth:`provide_inputs` handed over, else read from its file now."""
+        provided = self.__dict__.get("_provided_inputs")
+        if provided is not None and provided[0] == seq.name and kind in provided[1]:
+            return provided[1][kind]
+        return self.read_input(kind, Path(self.input_files(seq)[kind]))
+
+    def finish(self, rows: np.ndarray) -> np.ndarray:
+        """The rows written for the sequence just tracked, given its online rows (``(N, 10)`` MOTChallenge
+        rows, frame-major): unchanged by default."""
+        return rows
+
     def reset(self, seq: SeqInfo) -> None:
         raise NotImplementedError
 
     def update(self, detections: Detections, frame: Frame) -> Tracks:
         raise NotImplementedError
+
+
+_UNLISTED: set[tuple[str, str]] = set()  # (tracker, sequence) pairs already warned about

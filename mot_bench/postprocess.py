@@ -10,6 +10,11 @@ that shape, sorted by frame, then id, and never changes its input.
 * ``gsi``: StrongSORT's Gaussian-smoothed interpolation (``GSI.py``): linear interpolation, then a
   Gaussian-process regression per track and coordinate.
 
+An option's value may also be ``tracker.NAME``: the value of the tracker's option ``NAME`` for the
+sequence at hand (its per-sequence value where the tracker has a per-sequence table), filled in by the
+runner with :func:`bind`. UCMCTrack's script interpolates gaps shorter than each sequence's
+coasted-deletion time: ``interpolate.max_gap=tracker.cdt``.
+
 Both give the official scripts' numbers (``tests/test_postprocess.py`` checks them on real tracker
 output, ``tests/fixtures/postprocess/PROVENANCE.md`` says how the references were made); where the
 official scripts' output differs from what is returned here, it is only in what their file writers
@@ -224,8 +229,19 @@ METHODS: dict[str, Method] = {
 }
 
 
-def resolve(name: str, **options: object) -> dict[str, int | float]:
-    """The full option set of a method (defaults filled in, types converted), as config records it.
+TRACKER_REF = "tracker."
+
+
+def tracker_reference(value: object) -> str | None:
+    """``NAME`` for a value ``tracker.NAME`` (an option of the tracker), else None."""
+    if isinstance(value, str) and value.startswith(TRACKER_REF):
+        return value[len(TRACKER_REF):]
+    return None
+
+
+def resolve(name: str, **options: object) -> dict[str, int | float | str]:
+    """The full option set of a method (defaults filled in, types converted), as config records it;
+    ``tracker.NAME`` values are kept as they are (:func:`bind` fills them in per sequence).
 
     Unknown method names and options raise ``ValueError`` naming what is known.
     """
@@ -239,6 +255,12 @@ def resolve(name: str, **options: object) -> dict[str, int | float]:
     resolved = method.defaults()
     for key, value in options.items():
         kind = known[key].type
+        ref = tracker_reference(value)
+        if ref is not None:
+            if not ref.isidentifier():
+                raise ValueError(f"{name}: option {key}={value!r}: expected tracker.OPTION (an option name)")
+            resolved[key] = str(value)
+            continue
         try:
             converted = kind(float(value)) if kind is int else kind(value)
             if kind is int and converted != float(value):
@@ -249,9 +271,29 @@ def resolve(name: str, **options: object) -> dict[str, int | float]:
     return resolved
 
 
+def bind(name: str, options: dict[str, object], tracker: object | None) -> dict[str, int | float]:
+    """``options`` of method ``name`` with each ``tracker.NAME`` replaced by the tracker's current value of
+    option ``NAME`` (typed as the method's option); ``ValueError`` if there is no tracker or no such option."""
+    out = dict(options)
+    for key, value in options.items():
+        ref = tracker_reference(value)
+        if ref is None:
+            continue
+        opts = getattr(tracker, "options", None) if tracker is not None else None
+        if opts is None or not hasattr(opts, ref):
+            who = "no tracker" if tracker is None else f"tracker {getattr(tracker, 'name', tracker)!r}"
+            raise ValueError(f"post-processing {name} option {key}={value}: {who} has no option {ref!r}")
+        out[key] = getattr(opts, ref)
+    return resolve(name, **out)  # type: ignore[return-value]
+
+
 def apply(name: str, rows: np.ndarray, **options: object) -> np.ndarray:
-    """Run post-processing method ``name`` on one sequence's result rows."""
+    """Run post-processing method ``name`` on one sequence's result rows (``tracker.NAME`` values must be
+    bound first, :func:`bind`)."""
     resolved = resolve(name, **options)
+    unbound = [k for k, v in resolved.items() if tracker_reference(v) is not None]
+    if unbound:
+        raise ValueError(f"{name}: option(s) {', '.join(unbound)} name a tracker option: bind() them first")
     return METHODS[name].fn(rows, **resolved)
 
 

@@ -26,7 +26,16 @@ trackers of the run that use the same request.
 Post-processing (``RunOptions.postprocess``, :mod:`mot_bench.postprocess`): applied per sequence to
 each tracker's rows after its frame loop, in the order given; the tracker's own rows are kept in
 ``results_raw/`` and the post-processed ones written to ``results/`` (scored). The time it takes is
-the ``track_post`` timing column, shared evenly by the sequence's frames.
+the ``track_post`` timing column, shared evenly by the sequence's frames. An option given as
+``tracker.NAME`` takes that tracker's (per-sequence) value of its option ``NAME``.
+
+Per-sequence tracker inputs (:meth:`mot_bench.plugins.Tracker.input_files`, e.g. UCMCTrack's camera
+parameters): checked with every other input before any work, then read once per sequence and file
+(:func:`sequence_inputs`, shared by the trackers of the run that read the same file) and handed to each
+tracker before its ``reset``; like ``reset``, this setup is not timed. After a sequence's last frame
+each tracker's :meth:`~mot_bench.plugins.Tracker.finish` turns its online rows into the rows it writes
+(:func:`finish_rows`; UCMCTrack's head padding); that time is the tracker's, shared evenly by the
+sequence's frames in the ``track`` column.
 
 On a Ray cluster (``RunOptions.ray_address``, :func:`run_on_ray`) each sequence is one task running the
 same :func:`track_sequence` on the machine it lands on; the tasks return their rows and timings and this
@@ -288,7 +297,11 @@ def run_many(options: RunOptions) -> list[RunResult]:
     seqs = sequences_with_detections(seqs, detector, options)
     has_gt = all(s.gt_path.is_file() for s in seqs)
     do_eval = options.evaluate and has_gt
-    check_run_inputs(seqs, detector, score=do_eval)  # every file the run will read, before any work
+    for tracker in trackers.values():  # tracker.NAME post-processing values name an option of each tracker
+        for method in options.postprocess:
+            post.bind(method, options.postprocess_options[method], tracker)
+    # every file the run will read, before any work
+    check_run_inputs(seqs, detector, score=do_eval, trackers=list(trackers.values()))
     if do_eval and options.eval_engine == "trackeval":
         from mot_bench.metrics import check_eval_dependencies
 
@@ -585,6 +598,35 @@ def _load_image_for_cmc(seq: SeqInfo, frame_id: int) -> np.ndarray:
     return frames.decode_image(seq, frame_id)  # looked up at call time (tests count the decodes)
 
 
+def tracker_inputs(tracker, seq: SeqInfo, cache: dict[tuple, Any]) -> dict[str, Any]:
+    """The parsed per-sequence input files of one tracker (:meth:`~mot_bench.plugins.Tracker.input_files`),
+    each file read once per ``cache`` (key: tracker class, kind, path)."""
+    files = tracker.input_files(seq) if hasattr(tracker, "input_files") else {}
+    out = {}
+    for kind, path in files.items():
+        key = (type(tracker), kind, str(Path(path).resolve()))
+        if key not in cache:
+            cache[key] = type(tracker).read_input(kind, Path(path))
+        out[kind] = cache[key]
+    return out
+
+
+def sequence_inputs(seq: SeqInfo, lanes: list[_Lane]) -> None:
+    """Hand every lane's tracker its parsed input files for ``seq`` (before its ``reset``)."""
+    cache: dict[tuple, Any] = {}
+    for lane in lanes:
+        inputs = tracker_inputs(lane.tracker, seq, cache)
+        if inputs:
+            lane.tracker.provide_inputs(seq, inputs)
+
+
+def finish_rows(tracker, rows: np.ndarray) -> np.ndarray:
+    """A tracker's rows for the sequence just tracked: its :meth:`~mot_bench.plugins.Tracker.finish` of the
+    online rows (third-party trackers without one: the online rows)."""
+    finish = getattr(tracker, "finish", None)
+    return rows if finish is None else np.asarray(finish(rows), dtype=np.float64).reshape(-1, 10)
+
+
 def sequence_camera_motion(seq: SeqInfo, lanes: list[_Lane], cache_root: Path | None) -> dict[tuple, tuple]:
     """Each distinct request of the lanes -> ``(warps (num_frames, 2, 3) read-only, seconds per frame)``."""
     return {request: camera_motion_warps(seq, request, cache_root)
@@ -647,6 +689,7 @@ def track_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer
     sum of all but ``decode``, what this detector+tracker pair costs per frame.
     """
     detector.reset(seq)
+    sequence_inputs(seq, lanes)
     for lane in lanes:
         lane.tracker.reset(seq)
         lane.rows, lane.timing_rows = [], []
@@ -709,10 +752,16 @@ def track_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer
     outputs = []
     for lane in lanes:
         raw = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
+        t0 = time.perf_counter()
+        raw = finish_rows(lane.tracker, raw)
+        share = (time.perf_counter() - t0) / max(1, len(lane.timing_rows))
+        for row in lane.timing_rows:
+            row["track"] += share
+            row["total"] += share
         rows = raw
         if options.postprocess:
             t0 = time.perf_counter()
-            rows = postprocess_rows(raw, options)
+            rows = postprocess_rows(raw, options, lane.tracker)
             share = (time.perf_counter() - t0) / max(1, len(lane.timing_rows))
             for row in lane.timing_rows:
                 row["track_post"] = share
@@ -722,15 +771,17 @@ def track_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer
     return outputs
 
 
-def postprocess_rows(rows: np.ndarray, options: RunOptions) -> np.ndarray:
-    """One sequence's result rows through the run's post-processing methods, in order."""
+def postprocess_rows(rows: np.ndarray, options: RunOptions, tracker=None) -> np.ndarray:
+    """One sequence's result rows through the run's post-processing methods, in order (``tracker.NAME``
+    values taken from ``tracker``, set to the sequence's options)."""
     for name in options.postprocess:
-        rows = post.apply(name, rows, **options.postprocess_options[name])
+        rows = post.apply(name, rows, **post.bind(name, options.postprocess_options[name], tracker))
     return rows
 
 
 def _read_only(dets: Detections) -> Detections:
-    """A shallow copy whose arrays refuse writes: a tracker that edits its input fails loudly."""
+    """A shallow copy whose arrays (and those of its looser-NMS set) refuse writes: a tracker that edits
+    its input fails loudly."""
     out = copy.copy(dets)
     for name in ("tlbr", "scores", "embeddings", "classes"):
         arr = getattr(out, name)
@@ -738,6 +789,8 @@ def _read_only(dets: Detections) -> Detections:
             view = arr.view()
             view.flags.writeable = False
             setattr(out, name, view)
+    if getattr(out, "loose", None) is not None:
+        out.loose = _read_only(out.loose)
     return out
 
 

@@ -4,7 +4,10 @@ The pieces, in the order a study uses them:
 
 - :func:`build_space`: the search space from the tracker's declared option ranges
   (:func:`mot_bench.options.search_space`), narrowed by a ``--space`` file and ``--fix`` values; every
-  bound and fixed value is checked against the option's declaration before any trial runs.
+  bound and fixed value is checked against the option's declaration before any trial runs. Options that the
+  tracker's active per-sequence table sets are left out of the declared space (trial 0 is then the tracker's
+  defaults, table included); ``--fix per_sequence=none`` or a ``--space`` file naming them searches them, a
+  trial's value then applying to every sequence.
 - :func:`resolve_objectives`: objectives are fields of the metric table (:mod:`mot_bench.metrics.fields`)
   with their direction.
 - :class:`Workload`: what one worker holds for the whole study: the sequences' detections (run once
@@ -23,7 +26,9 @@ The pieces, in the order a study uses them:
   order, so a fixed seed gives the same trials whichever executor runs them. Trial 0 is the tracker's
   defaults. The study lives in an RDB storage (SQLite file in the output folder by default): re-running the
   same command resumes it, trials left RUNNING by a killed process of this host are marked failed and
-  their parameters re-queued (no trial lost, none counted twice).
+  their parameters re-queued (no trial lost, none counted twice). A resumed study's sampler is seeded from
+  the seed and the number of trials already stored (:func:`resume_seed`): seeded as the first run was, it
+  would replay that run's draws and repeat trials already scored.
 - :func:`finish`: ``trials.csv``, ``best*.json`` (``mot-bench run --tracker-config`` reads them), the
   confirmation run folders (the best configuration(s) and the defaults re-run through the normal runner and
   scored with TrackEval, on the tuning and on the held-out report sequences), ``study.json``,
@@ -168,10 +173,29 @@ def build_space(tracker: str, space: dict | str | Path | None = None,
             params[name] = _param_from_spec(name, spec, rows[name], what)
     for name in fix:
         params.pop(name, None)
+    if space is None:
+        tabled = sorted(set(params) & per_sequence_options(tracker, fix))
+        for name in tabled:
+            params.pop(name, None)
+        if tabled:
+            log.warning("%s: %s not searched: the tracker's per-sequence table sets them for each sequence (a trial's "
+                        "one value would replace every row); --fix per_sequence=none searches them, or name them in "
+                        "--space", what, ", ".join(tabled))
     if not params:
         raise TuneError(f"{what}: nothing left to search (every option of the space is fixed)")
     _check_values(tracker, params, fix)
     return params, fix
+
+
+def per_sequence_options(tracker: str, fix: dict[str, Any]) -> set[str]:
+    """The options the tracker's active per-sequence table sets (with the study's fixed options), if any."""
+    from mot_bench.registry import TRACKERS
+
+    try:
+        table = getattr(TRACKERS.create(tracker, fix), "sequence_table", None) or {}
+    except (OptionError, ValueError, TypeError) as exc:
+        raise TuneError(f"--fix: {exc}") from None
+    return {name for row in table.values() for name in row}
 
 
 def _param_from_spec(name: str, spec: Any, row, what: str) -> Param:
@@ -308,7 +332,18 @@ class Workload:
         self.evaluator = FastEvaluator(self.seqs, spec.get("benchmark") if spec.get("benchmark") in BENCHMARKS
                                        else None)
         self.warps: dict[tuple, np.ndarray] = {}  # (sequence, camera-motion request) -> read-only warps
+        self.inputs: dict[tuple, Any] = {}  # (tracker class, kind, file) -> parsed per-sequence input
+        self._check_tracker_inputs(spec)
         self.load_seconds = time.perf_counter() - t0
+
+    def _check_tracker_inputs(self, spec: dict[str, Any]) -> None:
+        """The per-sequence input files of the tracker with the study's fixed options: present and parsed
+        before any trial (a trial whose own options point elsewhere reads its files when it runs)."""
+        from mot_bench.data.validate import check_tracker_inputs
+
+        tracker = self.tracker_cls(**spec.get("fixed", {}))
+        for seq in self.seqs:
+            check_tracker_inputs(tracker, seq)
 
     def camera_motion(self, seq, request: tuple) -> np.ndarray:
         """One sequence's warps for one camera-motion request, obtained once per worker (as the runner does)."""
@@ -321,20 +356,26 @@ class Workload:
         return self.warps[key]
 
     def track(self, options: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Result rows per sequence for one configuration (a fresh tracker, reset per sequence)."""
-        from mot_bench.runner import camera_motion_request, track_rows
+        """Result rows per sequence for one configuration (a fresh tracker, reset per sequence), as the
+        runner makes them: per-sequence input files read once per worker and handed over before ``reset``,
+        the tracker's ``finish`` applied to each sequence's online rows."""
+        from mot_bench.runner import camera_motion_request, finish_rows, track_rows, tracker_inputs
 
         tracker = self.tracker_cls(**options)
         request = camera_motion_request(tracker)  # the trial's options decide it (cmc_method may be searched)
         out = {}
         for seq in self.seqs:
             warps = None if request is None else self.camera_motion(seq, request)
+            inputs = tracker_inputs(tracker, seq, self.inputs)
+            if inputs:
+                tracker.provide_inputs(seq, inputs)
             tracker.reset(seq)
             rows = []
             for f, d in zip(self.frames[seq.name], self.dets[seq.name], strict=True):
                 f.camera_motion = None if warps is None else warps[f.frame_id - seq.first_frame]
                 rows.append(track_rows(f.frame_id, tracker.update(d, f)))
-            out[seq.name] = as_written(np.concatenate(rows) if rows else np.zeros((0, 10)))
+            rows = finish_rows(tracker, np.concatenate(rows) if rows else np.zeros((0, 10)))
+            out[seq.name] = as_written(rows)
         return out
 
     def run_trial(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -612,14 +653,27 @@ def _study_config(opts: TuneOptions, params: dict[str, Param], objectives: list[
             "detector_options": {k: str(v) for k, v in opts.detector_options.items()}}
 
 
+def resume_seed(seed: int, stored_trials: int) -> int:
+    """The sampler seed of a study that already holds ``stored_trials`` trials: ``seed`` itself for a new
+    study; otherwise a seed derived from both, so the run that resumes draws new parameters (with the
+    first run's seed a seeded sampler replays its draws) and stays reproducible."""
+    if stored_trials == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, stored_trials]).generate_state(1)[0])
+
+
 def open_study(opts: TuneOptions, params: dict[str, Param], objectives: list[Objective], tune: list[str]):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     Path(opts.out).mkdir(parents=True, exist_ok=True)
-    sampler = make_sampler(opts.sampler_name(objectives), params, opts.seed, opts.grid_points)
-    study = optuna.create_study(storage=opts.storage_url(), study_name=opts.study_name(), sampler=sampler,
+    name = opts.sampler_name(objectives)
+    study = optuna.create_study(storage=opts.storage_url(), study_name=opts.study_name(),
+                                sampler=make_sampler(name, params, opts.seed, opts.grid_points),
                                 directions=[o.direction for o in objectives], load_if_exists=True)
+    stored_trials = len(study.get_trials(deepcopy=False))
+    if stored_trials:
+        study.sampler = make_sampler(name, params, resume_seed(opts.seed, stored_trials), opts.grid_points)
     config = _study_config(opts, params, objectives, tune)
     stored = study.user_attrs.get("config")
     if stored is None:
@@ -1109,5 +1163,9 @@ def tune_cmd(tracker, data, benchmark, split, seqs, tune_seqs, report_seqs, dete
         summary = tune(opts, progress=True)
     except (TuneError, OptionError, ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:  # as ``run``: say what was kept, exit 130 (not 1, which reads as a failure)
+        click.echo(f"Aborted! every finished trial is kept in the study under {out}; re-run the same command to "
+                   "resume (the interrupted trial is marked failed and its parameters run again)", err=True)
+        raise click.exceptions.Exit(130) from None
     click.echo(Path(out, "summary.md").read_text(encoding="utf-8"))
     click.echo(f"study folder {out} ({summary['trials_complete']} complete trials)", err=True)

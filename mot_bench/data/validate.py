@@ -19,7 +19,7 @@ from mot_bench.data.gt import length_source, read_gt
 from mot_bench.data.motfile import MIN_COLS, read_mot_file
 from mot_bench.types import SeqInfo
 
-__all__ = ["InputCheckError", "check_images", "check_run_inputs"]
+__all__ = ["InputCheckError", "check_images", "check_run_inputs", "check_tracker_inputs"]
 
 _JPEG_END = b"\xff\xd9"
 _PNG_END = b"IEND\xaeB`\x82"
@@ -96,12 +96,16 @@ def check_images(seq: SeqInfo) -> None:
                                         f"{seq.width}x{seq.height}")
 
 
-def check_run_inputs(seqs: list[SeqInfo], detector, score: bool, gt_min_cols: int = 8) -> None:
+def check_run_inputs(seqs: list[SeqInfo], detector, score: bool, gt_min_cols: int = 8, trackers=()) -> None:
     """Everything a run will read, checked before it starts (see the module docstring).
 
     ``score``: the run scores its results, so each sequence's gt is read (with the scorers' checks).
+    ``trackers``: their per-sequence input files (:meth:`mot_bench.plugins.Tracker.input_files`) must
+    exist and parse (:meth:`~mot_bench.plugins.Tracker.read_input`).
     """
     for seq in seqs:
+        for tracker in trackers:
+            check_tracker_inputs(tracker, seq)
         if score and seq.gt_path.is_file():
             read_gt(seq, min_cols=gt_min_cols)
         inputs = detector.input_files(seq) if hasattr(detector, "input_files") else {}
@@ -110,9 +114,21 @@ def check_run_inputs(seqs: list[SeqInfo], detector, score: bool, gt_min_cols: in
             if not path.is_file():
                 raise InputCheckError(path, f"no such file; detector {getattr(detector, 'name', '?')!r} reads "
                                             f"its {kind} file for sequence {seq.name} here")
+            file_format = kind.split()[-1]  # "det", "gt", or a longer kind ending in one ("looser-NMS det")
             if kind == "gt":
                 read_gt(seq)
-            elif kind in MIN_COLS:
-                read_mot_file(path, kind, seq_length=seq.length, length_from=length_source(seq))
+            elif file_format in MIN_COLS:
+                read_mot_file(path, file_format, seq_length=seq.length, length_from=length_source(seq))
         if getattr(detector, "needs_images", False):
             check_images(seq)
+
+
+def check_tracker_inputs(tracker, seq: SeqInfo) -> None:
+    """A tracker's per-sequence input files for ``seq``: each present and parsed by the tracker's reader."""
+    files = tracker.input_files(seq) if hasattr(tracker, "input_files") else {}
+    for kind, path in files.items():
+        path = Path(path)
+        if not path.is_file():
+            raise InputCheckError(path, f"no such file; tracker {getattr(tracker, 'name', '?')!r} reads its {kind} "
+                                        f"file for sequence {seq.name} here")
+        type(tracker).read_input(kind, path)
