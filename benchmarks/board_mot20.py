@@ -9,10 +9,13 @@ date and the CPU. Rows of trackers not run are kept, so adding a tracker to the 
 
     python benchmarks/board_mot20.py --tracker NEW_TRACKER [--tracker-opt NEW_TRACKER.KEY=VALUE]
 
-and ``python benchmarks/board_mot20.py`` re-runs every tracker with a ``mot20`` preset, plus SORT (no MOT20
-setting of its own: its defaults, every box). Camera-motion trackers get their official GMC files:
-BoT-SORT's ``GMC-MOT20-01.txt`` is in tests/fixtures/mot20 (``gmc_dir`` set here unless given). Run folders:
-``--out`` (default ``runs/mot20-01``) ``/<tracker>``; an existing folder is resumed, ``--overwrite`` redoes it.
+and ``python benchmarks/board_mot20.py`` re-runs every tracker with a ``mot20`` preset that needs no re-ID
+embeddings with it (the detection file has none), plus SORT (no MOT20 setting of its own: its defaults, every
+box). Camera-motion trackers get their official GMC files: BoT-SORT's ``GMC-MOT20-01.txt`` is in
+tests/fixtures/mot20 (``gmc_dir`` set here unless given); a tracker that needs an input not given (another
+tracker's GMC files, images) is named with the reason and skipped, the other rows are written, exit 1. Run
+folders: ``--out`` (default ``runs/mot20-01``) ``/<tracker>``; an existing folder is resumed, ``--overwrite``
+redoes it.
 """
 
 from __future__ import annotations
