@@ -409,6 +409,7 @@ def run_on_ray(work: list[tuple[SeqInfo, list[_Lane]]], options: RunOptions, run
         else:
             ray.init(address=options.ray_address, log_to_driver=False, configure_logging=False)
     pending: dict[Any, tuple[SeqInfo, list[_Lane], int]] = {}
+    bar = None
     try:
         have = ray.cluster_resources()
         if cpus > have.get("CPU", 0) or gpus > have.get("GPU", 0):
@@ -448,14 +449,14 @@ def run_on_ray(work: list[tuple[SeqInfo, list[_Lane]]], options: RunOptions, run
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(last=f"{seq.name}@{machine.get('host')}")
-        if bar is not None:
-            bar.close()
         if failed:
             raise SequenceFailures(
                 f"{len(failed)} sequence(s) failed on all {options.ray_retries + 1} attempts: "
                 + "; ".join(f"{name}: {error}" for name, error in failed.items())
                 + ". The other sequences are written; re-run the same command to retry the failed ones")
     finally:
+        if bar is not None:
+            bar.close()
         for ref in pending:  # interrupted: nothing left running on the cluster for this run
             ray.cancel(ref, force=True)
         if started:
