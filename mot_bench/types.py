@@ -111,6 +111,8 @@ class SeqInfo:
     ``first_frame``/``last_frame`` delimit the frames of the chosen split (1-based, inclusive);
     for ``train``/``test`` they are 1 and ``length``. ``image_digits``: frame numbers in image names are
     zero-padded to this width (6 in MOTChallenge, 8 in DanceTrack; from the benchmark's declaration).
+    ``benchmark``: the declared benchmark the sequence was found as (``mot_bench.data.benchmarks``), whose
+    gt rule applies to it; None when it was found without one (the rule is then inferred from its gt).
     """
 
     name: str
@@ -125,6 +127,7 @@ class SeqInfo:
     last_frame: int = 0
     inferred: list[str] = field(default_factory=list)
     image_digits: int = 6
+    benchmark: str | None = None
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)

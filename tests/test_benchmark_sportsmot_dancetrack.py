@@ -21,7 +21,6 @@ from click.testing import CliRunner
 from metrics_parity import assert_identical
 
 from mot_bench.cli import main
-from mot_bench.data.benchmarks import get_benchmark
 from mot_bench.data.gt import infer_benchmark, pedestrian_rows
 from mot_bench.data.sequences import DataError, find_sequences
 from mot_bench.metrics import evaluate
@@ -94,30 +93,6 @@ def test_dancetrack_tree_scored_as_its_kit(tmp_path: Path, separator: str) -> No
     fast = evaluate(seqs, results, "DanceTrack", engine="fast")
     assert_identical(fast, evaluate(seqs, results, "DanceTrack", engine="trackeval"))
     _assert_kit_equal(fast, _kit_scores("DanceTrack", tmp_path / "dancetrack", results, tmp_path / "kit"))
-
-
-@pytest.mark.parametrize("bench", ["SportsMOT", "DanceTrack"])
-def test_the_kits_class_rule_on_every_class(tmp_path: Path, bench: str) -> None:
-    """These datasets write 1, 1, 1 on every row; the kits' rule (BENCHMARK 'sportsmot', resp. the default
-    'MOT17', with DO_PREPROC) on every class and consider flag, as the declaration states it."""
-    from metrics_parity import random_sequence, write_results
-
-    rng = np.random.default_rng(7)
-    seqs = []
-    for k in range(3):
-        seq, rows = random_sequence(rng, tmp_path, f"seq{k}", "MOT17", 60, crowd=0.8)
-        write_results(tmp_path / "res" / f"{seq.name}.txt", rows)
-        seqs.append(seq)
-    fast = evaluate(seqs, tmp_path / "res", bench, engine="fast")
-    assert_identical(fast, evaluate(seqs, tmp_path / "res", bench, engine="trackeval"))
-    decl = get_benchmark(bench)
-    run = {"eval": KIT.QUIET_EVAL | {"USE_PARALLEL": False},
-           "dataset": {"BENCHMARK": decl.kit_benchmark, "DO_PREPROC": decl.do_preproc,
-                       "GT_FOLDER": str(tmp_path / "gt"),
-                       "TRACKERS_FOLDER": str(tmp_path), "TRACKERS_TO_EVAL": ["res"], "TRACKER_SUB_FOLDER": "",
-                       "SKIP_SPLIT_FOL": True, "SEQ_INFO": {s.name: s.length for s in seqs}, "PRINT_CONFIG": False},
-           "metrics": {"METRICS": ["HOTA", "CLEAR", "Identity"], "PRINT_CONFIG": False}}
-    _assert_kit_equal(fast, KIT.run_trackeval(run))
 
 
 def test_sportsmot_release_layout_and_inference(tmp_path: Path) -> None:
