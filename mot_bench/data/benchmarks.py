@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 __all__ = ["BENCHMARKS", "CLASS_IDS", "DECLARATIONS", "DEFAULT_BENCHMARK", "SPLITS", "Benchmark",
-           "BenchmarkError", "Split", "get_benchmark"]
+           "BenchmarkError", "Split", "canonical_name", "declared", "get_benchmark"]
 
 # TrackEval's MotChallenge2DBox class table (mot_challenge_2d_box.py: class_name_to_class_id)
 CLASS_IDS = {"pedestrian": 1, "person_on_vehicle": 2, "car": 3, "bicycle": 4, "motorbike": 5, "non_mot_vehicle": 6,
@@ -209,3 +209,19 @@ def get_benchmark(name: str) -> Benchmark:
         if key == bench.name.casefold() or key in (a.casefold() for a in bench.aliases):
             return bench
     raise BenchmarkError(f"unknown benchmark {name!r}; expected one of {', '.join(BENCHMARKS)}")
+
+
+def declared(name: str | None) -> Benchmark | None:
+    """The declaration of ``name``, or None for None and for names no declaration has (a folder name)."""
+    if not name:
+        return None
+    try:
+        return get_benchmark(name)
+    except BenchmarkError:
+        return None
+
+
+def canonical_name(name: str) -> str:
+    """``name`` as its declaration spells it (``sportsmot`` -> ``SportsMOT``); other names unchanged."""
+    bench = declared(name)
+    return bench.name if bench else name
