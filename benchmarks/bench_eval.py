@@ -2,8 +2,10 @@
 
 Default: Lif_T's published results on the 21 MOT17 train folders (../shared/data). Each measurement
 runs in a fresh Python process (so peak memory is its own), the variants are interleaved and
-repeated, and medians are reported: wall and CPU seconds of the scoring call, and the process's peak
-resident memory above its level just before the call (resource.getrusage). Variants:
+repeated, and medians are reported. Two kinds of variant:
+
+The scoring call, every module imported before the clock starts: wall and CPU seconds of the call, and
+the process's peak resident memory above its level just before it (resource.getrusage).
 
 * ``trackeval_direct``  TrackEval 1.3.0's Evaluator + MotChallenge2DBox on the files (the reference)
 * ``engine_trackeval``  mot_bench.metrics.evaluate(engine="trackeval"): what `mot-bench eval` did before
@@ -12,9 +14,19 @@ resident memory above its level just before the call (resource.getrusage). Varia
 * ``tuner``             FastEvaluator built once (gt parsed), then score() of in-memory result arrays:
                         the time of one score() call (median of 5 in the same process)
 
-The combined scores of every variant are compared with TrackEval's, field by field (must be equal).
+The whole process, from its start to its exit (interpreter, imports, reading, scoring, output): wall
+seconds measured by the parent, CPU seconds (user + system) and peak resident memory of that child alone
+(os.wait4).
 
-    python benchmarks/bench_eval.py [--repeat 3] [--seqs N] [--data PATH] [--only fast,tuner]
+* ``whole_trackeval``   a fresh Python process that imports TrackEval and runs ``trackeval_direct`` (the
+                        reference: what a user's script calling TrackEval costs)
+* ``whole_eval``        a fresh ``mot-bench eval --benchmark MOT17 --json ...`` (default engine, one process)
+
+The combined scores of every variant are compared with TrackEval's, field by field (must be equal).
+``--importtime`` prints where `mot-bench eval`'s import time goes (``python -X importtime``, top-level
+modules, cumulative), instead of timing.
+
+    python benchmarks/bench_eval.py [--repeat 3] [--seqs N] [--data PATH] [--only fast,tuner] [--importtime]
 """
 
 from __future__ import annotations
@@ -28,13 +40,16 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-VARIANTS = ("trackeval_direct", "engine_trackeval", "fast", "fast_w2", "tuner")
+IN_PROCESS = ("trackeval_direct", "engine_trackeval", "fast", "fast_w2", "tuner")
+WHOLE = ("whole_trackeval", "whole_eval")
+VARIANTS = IN_PROCESS + WHOLE
 
 
 def trackeval_direct(
@@ -137,16 +152,98 @@ def measure(variant: str, data: Path, n_seqs: int) -> dict:
             "combined": combined}
 
 
+def _seq_names(data: Path, n_seqs: int) -> list[str]:
+    """The first ``n_seqs`` MOT17 train folders (all when 0), as find_sequences sorts them."""
+    names = sorted(p.name for p in (data / "MOT17" / "train").iterdir() if (p / "gt" / "gt.txt").is_file())
+    return names[: n_seqs or None]
+
+
+def trackeval_process(data: Path, n_seqs: int, json_out: str) -> None:
+    """The body of ``whole_trackeval``: import TrackEval, score, write the combined fields."""
+    lift = data / "trackers" / "MOT17" / "Lif_T"
+    res = trackeval_direct(data / "MOT17" / "train", lift.parent, "Lif_T", _seq_names(data, n_seqs), "MOT17")
+    Path(json_out).write_text(json.dumps(_flat_reference(res)), encoding="utf-8")
+
+
+def _eval_args(data: Path, n_seqs: int) -> list[str]:
+    args = ["eval", "--gt-root", str(data), "--benchmark", "MOT17", "--results",
+            str(data / "trackers" / "MOT17" / "Lif_T")]
+    return args + (["--seqs", ",".join(_seq_names(data, n_seqs))] if n_seqs else [])
+
+
+def _eval_command(data: Path, n_seqs: int) -> list[str]:
+    """``mot-bench eval`` as a user runs it (the venv's console script when there is one)."""
+    script = Path(sys.executable).with_name("mot-bench")
+    head = [str(script)] if script.is_file() else [sys.executable, "-m", "mot_bench.cli"]
+    return head + _eval_args(data, n_seqs)
+
+
+def measure_whole(variant: str, data: Path, n_seqs: int) -> dict:
+    """One fresh process, timed from outside: wall by the parent, CPU and peak memory of the child itself."""
+    with tempfile.TemporaryDirectory(prefix="bench_eval_") as tmp:
+        json_out = str(Path(tmp) / "combined.json")
+        if variant == "whole_eval":
+            cmd = _eval_command(data, n_seqs) + ["--json", json_out]
+        else:
+            cmd = [sys.executable, __file__, "--trackeval-process", json_out, "--data", str(data),
+                   "--seqs", str(n_seqs)]
+        with open(Path(tmp) / "log", "wb") as log:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {(Path(tmp) / 'log').read_text()[-2000:]}")
+        result = json.loads(Path(json_out).read_text(encoding="utf-8"))
+    combined = _flat_ours(result["combined"]) if variant == "whole_eval" else result
+    return {"variant": variant, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_mib": usage.ru_maxrss / 1024, "combined": combined}
+
+
+def importtime_breakdown(data: Path, n_seqs: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """One `mot-bench eval` run under ``python -X importtime``: the cumulative ms of each module the program
+    imports itself (these add up to the whole import time), and of each package at its outermost import
+    (a package imported inside another counts in both, e.g. numpy inside mot_bench.data.sequences)."""
+    cmd = [sys.executable, "-X", "importtime", "-m", "mot_bench.cli", *_eval_args(data, n_seqs)]
+    err = subprocess.run(cmd, check=True, capture_output=True, text=True).stderr
+    top, outermost = [], {}
+    for line in err.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, field = line.split("|")
+        name, depth, ms = field.strip(), len(field) - len(field.lstrip()), int(cumulative) / 1000
+        if depth == 1:
+            top.append((name, ms))
+        package = name.split(".")[0]
+        if package not in outermost or depth < outermost[package][0]:
+            outermost[package] = (depth, ms)
+    packages = [(name, ms) for name, (_, ms) in outermost.items()]
+    return sorted(top, key=lambda item: -item[1]), sorted(packages, key=lambda item: -item[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=_default_data(), help="shared data folder")
     ap.add_argument("--seqs", type=int, default=0, help="only the first N sequences (0: all 21)")
     ap.add_argument("--repeat", type=int, default=3, help="rounds; each round runs every variant once")
     ap.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
+    ap.add_argument("--importtime", action="store_true", help="print mot-bench eval's import time by module")
     ap.add_argument("--measure", default=None, help=argparse.SUPPRESS)  # internal: one measurement, JSON out
+    ap.add_argument("--trackeval-process", default=None, help=argparse.SUPPRESS)  # internal: whole_trackeval
     args = ap.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.data, args.seqs)))
+        return 0
+    if args.trackeval_process:
+        trackeval_process(args.data, args.seqs, args.trackeval_process)
+        return 0
+    if args.importtime:
+        top, packages = importtime_breakdown(args.data, args.seqs)
+        print(f"mot-bench eval: {sum(ms for _, ms in top):.0f} ms importing. Imported by the program (ms):")
+        print("  " + ", ".join(f"{name} {ms:.0f}" for name, ms in top[:12]))
+        print("Packages, at their outermost import (ms; nested ones count in both):")
+        print("  " + ", ".join(f"{name} {ms:.0f}" for name, ms in packages[:12]))
         return 0
 
     variants = [v for v in args.only.split(",") if v]
@@ -159,20 +256,28 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(args.repeat):
         order = variants if r % 2 == 0 else variants[::-1]  # interleaved, alternating order
         for v in order:
-            cmd = [sys.executable, __file__, "--measure", v, "--data", str(args.data), "--seqs", str(args.seqs)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            runs[v].append(json.loads(out.strip().splitlines()[-1]))
+            if v in WHOLE:
+                runs[v].append(measure_whole(v, args.data, args.seqs))
+            else:
+                cmd = [sys.executable, __file__, "--measure", v, "--data", str(args.data), "--seqs", str(args.seqs)]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                runs[v].append(json.loads(out.strip().splitlines()[-1]))
             m = runs[v][-1]
             print(f"  round {r + 1} {v:17s} {m['wall']:7.3f} s wall {m['cpu']:7.3f} s cpu", flush=True)
 
-    ref = runs.get("trackeval_direct", [{}])[0].get("combined")
-    base = statistics.median(m["wall"] for m in runs["trackeval_direct"]) if "trackeval_direct" in runs else None
-    base_cpu = statistics.median(m["cpu"] for m in runs["trackeval_direct"]) if "trackeval_direct" in runs else None
+    refs = [runs[v][0]["combined"] for v in ("trackeval_direct", "whole_trackeval") if v in runs]
+    ref = refs[0] if refs else None
+
+    def medians(v: str) -> tuple[float, float]:
+        cpu = statistics.median(m["cpu"] + (m.get("children_cpu", 0) if v == "fast_w2" else 0) for m in runs[v])
+        return statistics.median(m["wall"] for m in runs[v]), cpu
+
     print(f"\n{'variant':18s}{'wall s':>9s}{'cpu s':>9s}{'x wall':>8s}{'x cpu':>8s}{'peak MiB':>10s}  combined")
     ok = True
     for v in variants:
-        wall = statistics.median(m["wall"] for m in runs[v])
-        cpu = statistics.median(m["cpu"] + (m["children_cpu"] if v == "fast_w2" else 0) for m in runs[v])
+        wall, cpu = medians(v)
+        base_name = "whole_trackeval" if v in WHOLE else "trackeval_direct"
+        base, base_cpu = medians(base_name) if base_name in runs else (None, None)
         peak = statistics.median(m["peak_mib"] for m in runs[v])
         if v == "fast_w2":  # the scoring happens in the workers: their own peak (forked, so it includes
             peak = statistics.median(m["children_peak_mib"] for m in runs[v])  # the parent's pages they touch)
@@ -181,9 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         xw = f"{base / wall:8.1f}" if base else f"{'-':>8s}"
         xc = f"{base_cpu / cpu:8.1f}" if base_cpu else f"{'-':>8s}"
         print(f"{v:18s}{wall:9.3f}{cpu:9.3f}{xw}{xc}{peak:10.0f}  {same}")
-    print("(x: TrackEval direct's median divided by the variant's; fast_w2: cpu and peak of its worker processes"
-          " (peak: whole worker RSS); tuner: one score() call with gt already parsed; peak: above the level before"
-          " the call)")
+    print("(x: the reference's median divided by the variant's: trackeval_direct for the scoring calls,"
+          " whole_trackeval for whole processes; fast_w2: cpu and peak of its worker processes (peak: whole worker"
+          " RSS); tuner: one score() call with gt already parsed; peak: above the level before the call, whole"
+          " processes: their whole peak RSS)")
     return 0 if ok else 1
 
 

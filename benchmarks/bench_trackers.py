@@ -1,4 +1,5 @@
-"""Tracking-only throughput of SORT, ByteTrack, OC-SORT and BoT-SORT, optionally against the official code.
+"""Tracking-only throughput of SORT, ByteTrack, OC-SORT, BoT-SORT and the newer trackers, optionally against the
+official code.
 
 Detections are read and grouped per frame before the clock starts; only the trackers' per-frame
 update is timed (``time.perf_counter`` around each call; CPU work, nothing to synchronise). Datasets:
@@ -21,12 +22,30 @@ update is timed (``time.perf_counter`` around each call; CPU work, nothing to sy
   0.1 / new track 0.7, buffer 30, match 0.8, frame rate 30, ablation, output filter w*h > 10 and
   w/h <= 1.6) on the rows scoring >= 0.09 (its detector confidence), with the official camera-motion
   files (``cmc_method`` file; ours reads ``gmc/BoT-SORT/MOT17_ablation`` under ``--data``).
+  TrackTrack as its ``run.py`` drives it on MOT17 (det 0.6, init 0.7, match 0.7, lost tracks kept twice the
+  frame rate, output filter w*h > 100 and w/h <= 1.6) on the rows scoring >= 0.1 (its detector confidence),
+  without embeddings or a looser-NMS set, with its own GMC files (``DIR/TrackTrack/3. Tracker/trackers/cmc``;
+  without ``--official-dir`` ours reads BoT-SORT's under ``--data``, other estimates for 04/05/09); on MOT15
+  without camera motion.
+
+BoostTrack (``boosttrack``: the README's BoostTrack command) and BoostTrack++ without re-ID (``boosttrackpp``
+with ``with_reid`` off; the benchmark has no embeddings), as ``main.py`` runs them: MOT17 settings
+(det_thresh 0.6, the per-sequence lost-track table), the rows scoring >= 0.1 (YOLOX's ``test_conf``), frames
+left empty skipped, ``main.py``'s output filter (w*h > 10, w/h <= 1.6) inside the timed call. Camera motion:
+on ``mot17-yolox`` BoT-SORT's GMC warps, which the official ``ECC`` class reads from its own cache format
+(``cache/MOT17-XX-FRCNN.json``, written before the clock starts; ours reads the GMC files); on
+``mot15-frcnn`` none (``--no_cmc``). The official code runs in this process under numpy 2, whose float32-scalar
+arithmetic differs from the numpy 1.24 it was written for, so its rows are compared at the written precision
+(0.1 px, ids) and a few may differ; bit-identity under numpy 1.24 is checked with the fixtures
+(tests/fixtures/boosttrack/PROVENANCE.md) and does not decide the exit code here.
 
 ``--official-dir DIR`` times the official implementations interleaved with ours on the same
 pre-parsed arrays: per repeat and per sequence, ours and the official one run back to back (the
 order alternates), so the per-repeat ratio official/ours sees the same machine load; the median
 over repeats is reported. Every output row (ids, boxes to the bit, scores) of both is compared
 as well. DIR must hold, unmodified (their code is not part of this project and is never copied in):
+    DIR/TrackTrack/3. Tracker/trackers/{tracker,track,utils,kalman_filter,cmc}.py and cmc/GMC-MOT17-*.txt
+                                         kamkyu94/TrackTrack @ eac4df28 (needs lap; cython_bbox or the shim)
 
     DIR/sort.py                          abewley/sort @ 2236dff ``sort.py`` (needs filterpy)
     DIR/yolox/tracker/{byte_tracker,basetrack,kalman_filter,matching}.py
@@ -38,6 +57,25 @@ as well. DIR must hold, unmodified (their code is not part of this project and i
     DIR/BoT-SORT/tracker/GMC_files/MOT17_ablation/GMC-MOT17-*.txt
                                          the GMC files (``gmc.py`` opens them from this relative
                                          path; a link to ``gmc/BoT-SORT/MOT17_ablation`` will do)
+    DIR/BoostTrack/{default_settings.py,tracker/{boost_track,assoc,kalmanfilter,ecc,embedding}.py}
+                                         vukasin-stanojevic/BoostTrack @ 3c391f43 (needs lap, scipy, cv2;
+                                         its ``tracker`` package is imported under another name, BoT-SORT's
+                                         has the same one; torchreid and its FastReID adaptor are stubbed)
+    DIR/HybridSORT/trackers/hybrid_sort_tracker/{hybrid_sort,association,kalmanfilter_score_new}.py
+                                         ymzis69/HybridSORT @ 396f8d30 (needs numpy < 1.24, scipy, lap,
+                                         filterpy: see below)
+
+Hybrid-SORT's official code fails under numpy 2 (it assigns a one-element array into a float row, which
+numpy 1 allowed) and its arithmetic is numpy 1's, so it runs in a worker process started with
+``--official-python PY`` (an interpreter with numpy < 1.24, scipy, lap and filterpy; this script, run by that
+interpreter with ``--hybridsort-worker DIR``, is the worker). The worker holds each sequence's input arrays,
+sent once before the clock starts, and on request runs one sequence, timing only its update calls (with
+``time.perf_counter``, as here) and sending back the total and, on the first repeat, its rows; the parent
+alternates the order of ours and the worker per sequence and repeat, as for the others. Hybrid-SORT is fed
+as ``evaluate_hybrid_sort`` feeds it (the README's MOT17-val exp: det_thresh 0.6, IoU 0.25, height-modulated
+IoU, delta_t 3, inertia 0.05, BYTE and TCM on; (N, 5) float32 rows scoring >= 0.1, scale 1; frames without
+rows passed as ``None``, which the tracker returns from at once; the evaluator's filter w*h > 100 and
+w/h <= 1.6 inside the timed call) on both datasets (there is no official configuration for MOT15).
 
 The official code is driven as the PROVENANCE.md files of ``tests/fixtures/{ocsort,botsort}``
 describe: float32 (x1, y1, x2, y2, score) arrays as YOLOX hands them over, image size equal to the
@@ -73,7 +111,8 @@ numbers) and frame numbers of the sequence (its GMC rows are looked up by frame)
 ``--official-dir`` ours reads the camera files of ``tests/fixtures/ucmctrack/cam_para``.
 
     python benchmarks/bench_trackers.py [--dataset mot15-frcnn|mot17-yolox] [--repeat N]
-        [--trackers sort,bytetrack,ocsort,botsort,ucmctrack] [--official-dir /tmp/official_trackers]
+        [--trackers sort,bytetrack,ocsort,botsort,hybridsort,boosttrack,boosttrackpp,ucmctrack]
+        [--official-dir /tmp/official_trackers] [--official-python /path/to/numpy1/python]
         [--blas-threads 1]
 
 OpenBLAS may spin threads for tiny matrix solves; ``--blas-threads 1`` (set before numpy loads)
@@ -92,8 +131,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("mot15-frcnn", "mot17-yolox")
-TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort")
+TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort", "hybridsort", "tracktrack")
+WORKER_TRACKERS = ("hybridsort",)  # official code that runs under numpy < 1.24, in a worker process
 MOT17_ONLY = ("ucmctrack",)  # need per-sequence inputs that exist for MOT17 only; named with --trackers
+BOOSTTRACK_NAMES = ("boosttrack", "boosttrackpp")  # compared at the written precision (see the docstring)
+TRACKER_NAMES = (*TRACKER_NAMES, *BOOSTTRACK_NAMES)
 # yolox/evaluators/mot_evaluator.py: per-sequence track_buffer overrides (MOT17 names without the detector).
 BYTETRACK_MOT17_BUFFER = {"MOT17-05": 14, "MOT17-06": 14, "MOT17-13": 25, "MOT17-14": 25}
 
@@ -103,8 +145,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared data folder")
     ap.add_argument("--dataset", choices=DATASETS, default="mot15-frcnn")
     ap.add_argument("--repeat", type=int, default=5, help="passes over the data; medians are reported")
-    ap.add_argument("--trackers", default=",".join(TRACKER_NAMES))
+    ap.add_argument("--trackers", default=",".join(n for n in TRACKER_NAMES if n not in WORKER_TRACKERS),
+                    help="default: all but hybridsort (its official code needs --official-python)")
     ap.add_argument("--official-dir", type=Path, default=None, help="folder with the official code (see above)")
+    ap.add_argument("--official-python", type=Path, default=None,
+                    help="interpreter with numpy < 1.24 for the official Hybrid-SORT (see above)")
     ap.add_argument("--blas-threads", type=int, default=None, help="OPENBLAS/OMP threads (before numpy loads)")
     return ap.parse_args(argv)
 
@@ -184,7 +229,22 @@ def _ours(name: str, args: argparse.Namespace, seq):
         else:
             opts = {"cmc_method": "file", "gmc_dir": str(args.data / "gmc" / "BoT-SORT" / "MOT17_ablation")}
         return TRACKERS.create("botsort", opts), _at_least(0.09)
+    if name in BOOSTTRACK_NAMES:
+        return _ours_boosttrack(name, args), _at_least(0.1)
+    if name == "hybridsort":  # our defaults are the MOT17-val exp's; YOLOX's test_conf 0.1
+        return TRACKERS.create("hybridsort"), _at_least(0.1)
+    if name == "tracktrack":  # our defaults are run.py's MOT17 ones; its detector confidence 0.1
+        opts = {"cmc_method": "none"} if dataset == "mot15-frcnn" else {"gmc_dir": str(_tracktrack_gmc(args))}
+        return TRACKERS.create("tracktrack", opts), _at_least(0.1)
     return TRACKERS.create(name), None
+
+
+def _tracktrack_gmc(args: argparse.Namespace) -> Path:
+    """TrackTrack's own GMC files (DIR/TrackTrack/3. Tracker/trackers/cmc) when the official code is given, else
+    BoT-SORT's half-val files under --data (the same for 02/10/11/13; other estimates for 04/05/09)."""
+    if args.official_dir is not None:
+        return args.official_dir / "TrackTrack" / "3. Tracker" / "trackers" / "cmc"
+    return args.data / "gmc" / "BoT-SORT" / "MOT17_ablation"
 
 
 # -- the official code ----------------------------------------------------------------------------
@@ -199,7 +259,7 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
     if not hasattr(np, "float"):
         np.float = float  # numpy >= 1.24 removed the alias the official code uses
         notes.append("np.float aliased to float")
-    if "botsort" in names and not hasattr(np, "float_"):
+    if {"botsort", "tracktrack"} & set(names) and not hasattr(np, "float_"):
         np.float_ = np.float64  # numpy 2 removed it; BoT-SORT's gmc.py builds its warp with it
         notes.append("np.float_ aliased to np.float64")
     for mod in ("torch", "torch.nn", "torch.nn.functional", "skimage", "skimage.io"):
@@ -255,6 +315,24 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
         sys.path.insert(0, str(official_dir / "BoT-SORT"))
         mods["botsort"] = importlib.import_module("tracker.bot_sort")
         where["botsort"] = (official_dir / "BoT-SORT", "BoT-SORT/tracker/bot_sort.py")
+    if "tracktrack" in names:
+        # its modules import each other as ``trackers.*`` (a folder without __init__.py); another installed
+        # ``trackers`` (roboflow's) would win, so the name points at the official folder while they load
+        folder = official_dir / "TrackTrack" / "3. Tracker" / "trackers"
+        saved = {k: v for k, v in sys.modules.items() if k == "trackers" or k.startswith("trackers.")}
+        for k in saved:
+            del sys.modules[k]
+        pkg = types.ModuleType("trackers")
+        pkg.__path__ = [str(folder)]
+        sys.modules["trackers"] = pkg
+        try:
+            mods["tracktrack"] = importlib.import_module("trackers.tracker")
+        finally:
+            for k in [k for k in sys.modules if k == "trackers" or k.startswith("trackers.")]:
+                sys.modules[f"official_tracktrack{k[len('trackers'):]}"] = sys.modules.pop(k)
+            sys.modules.update(saved)
+        where["tracktrack"] = (folder, "TrackTrack/3. Tracker/trackers/tracker.py")
+        notes.append("TrackTrack det_thr passed as np.float64(0.6): numpy < 1.24's float64 comparison")
     if "ucmctrack" in names:
         # upstream's packages are ``tracker`` (also BoT-SORT's) and ``detector``: imported under other names
         for alias, folder in (("official_ucmc_tracker", "tracker"), ("official_ucmc_detector", "detector")):
@@ -265,6 +343,10 @@ def _import_official(official_dir: Path, names: list[str]) -> tuple[dict[str, ty
         mods["ucmctrack"].kalman = importlib.import_module("official_ucmc_tracker.kalman")
         mods["ucmctrack"].detector = importlib.import_module("official_ucmc_detector.detector")
         where["ucmctrack"] = (official_dir / "UCMCTrack", "UCMCTrack/tracker/ucmc.py")
+    if any(n in BOOSTTRACK_NAMES for n in names):
+        mods["boosttrack"] = _import_official_boosttrack(official_dir)
+        where["boosttrack"] = (official_dir / "BoostTrack", "BoostTrack/tracker/boost_track.py")
+        notes.append("torchreid and BoostTrack's FastReID adaptor stubbed (re-ID off)")
     for name, mod in mods.items():
         root, rel = where[name]
         if not Path(mod.__file__).resolve().is_relative_to(root.resolve()):
@@ -499,10 +581,299 @@ class _OfficialUCMCTrack(_Official):
         return [(int(tid), np.asarray(box, np.float64).tobytes(), float(score)) for tid, box, score in out]
 
 
+# -- BoostTrack (its own section: the official code's ``tracker`` package shares BoT-SORT's name) -----------
+
+
+def _ours_boosttrack(name: str, args: argparse.Namespace):
+    from mot_bench.registry import TRACKERS
+
+    opts: dict = {"with_reid": False}
+    if args.dataset == "mot15-frcnn":
+        opts["cmc_method"] = "none"
+    else:
+        opts.update(cmc_method="file", gmc_dir=str(args.data / "gmc" / "BoT-SORT" / "MOT17_ablation"))
+    return TRACKERS.create(name, opts)
+
+
+def _import_official_boosttrack(official_dir: Path) -> types.ModuleType:
+    """BoostTrack's ``tracker.boost_track``, imported while ``tracker`` names its own folder; the modules are
+    then kept as ``official_boosttrack.*`` and any other ``tracker`` package (BoT-SORT's) put back."""
+    root = official_dir / "BoostTrack"
+    for mod in ("torchreid", "external", "external.adaptors", "external.adaptors.fastreid_adaptor"):
+        if mod not in sys.modules:
+            stub = types.ModuleType(mod)
+            stub.__path__ = []
+            sys.modules[mod] = stub
+    sys.modules["external.adaptors.fastreid_adaptor"].FastReID = None
+    saved = {k: v for k, v in sys.modules.items() if k == "tracker" or k.startswith("tracker.")}
+    for k in saved:
+        del sys.modules[k]
+    pkg = types.ModuleType("tracker")
+    pkg.__path__ = [str(root / "tracker")]
+    sys.modules["tracker"] = pkg
+    sys.path.insert(0, str(root))  # default_settings.py
+    try:
+        module = importlib.import_module("tracker.boost_track")
+    finally:
+        sys.path.remove(str(root))
+        for k in [k for k in sys.modules if k == "tracker" or k.startswith("tracker.")]:
+            sys.modules["official_boosttrack" + k[len("tracker"):]] = sys.modules.pop(k)
+        sys.modules.update(saved)
+    return module
+
+
+class _OfficialBoostTrack(_Official):
+    """vukasin-stanojevic/BoostTrack's ``BoostTrack`` as ``main.py`` drives it: (N, 5) float32 rows, an input
+    shape equal to the image's (scale 1), frames without rows skipped, then ``utils.filter_targets`` (w*h > 10,
+    not w/h > 1.6). Camera motion from its ECC cache, holding BoT-SORT's GMC warps (mot17-yolox)."""
+
+    def __init__(self, module: types.ModuleType, name: str, dataset: str, data: Path) -> None:
+        import tempfile
+
+        self.module = module
+        self.plus_plus = name == "boosttrackpp"
+        self.dataset = dataset
+        self.data = data
+        self.workdir = Path(tempfile.mkdtemp(prefix="bench-boosttrack-"))  # ./cache of the official ECC
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        return np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
+
+    def _settings(self) -> None:
+        import default_settings as ds  # the module boost_track.py imported
+
+        ds.GeneralSettings.values.update(dataset="mot17", use_embedding=False, use_ecc=self.dataset != "mot15-frcnn",
+                                         test_dataset=False)
+        ds.BoostTrackSettings.values["s_sim_corr"] = False
+        for key in ("use_rich_s", "use_sb", "use_vt"):
+            ds.BoostTrackPlusPlusSettings.values[key] = self.plus_plus
+
+    def reset(self, seq) -> None:
+        import json
+
+        import numpy as np
+
+        from mot_bench.trackers.common import cmc
+
+        self._settings()
+        video = seq.name.replace("-SDP", "-FRCNN") if seq.name.startswith("MOT17-") else seq.name
+        if self.dataset != "mot15-frcnn":  # BoT-SORT's warps in the official ECC cache, k-th half-val frame
+            warps = cmc.file_warps(self.data / "gmc" / "BoT-SORT" / "MOT17_ablation", seq)
+            first = seq.length // 2 + 2
+            cache = {f"{video}:{k}-{k}": np.vstack([warps[first + k - 1], [[0, 0, 1.0]]]).tolist()
+                     for k in range(2, seq.length - first + 2)}
+            (self.workdir / "cache").mkdir(exist_ok=True)
+            (self.workdir / "cache" / f"{video}.json").write_text(json.dumps(cache))
+        self.module.KalmanBoxTracker.count = 0
+        cwd = os.getcwd()
+        os.chdir(self.workdir)
+        try:
+            self.tracker = self.module.BoostTrack(video_name=video)
+        finally:
+            os.chdir(cwd)
+        self.video = video
+        self.k = 0
+        self.image = np.zeros((seq.height, seq.width, 3), np.uint8)
+        self.shape = types.SimpleNamespace(shape=(1, 3, seq.height, seq.width))
+
+    def update(self, arr):
+        if len(arr) == 0:  # main.py: pred is None -> the frame is skipped
+            return []
+        self.k += 1
+        out = []
+        for t in self.tracker.update(arr, self.shape, self.image, f"{self.video}:{self.k}"):
+            tlwh = [t[0], t[1], t[2] - t[0], t[3] - t[1]]
+            if tlwh[2] * tlwh[3] > 10 and not tlwh[2] / tlwh[3] > 1.6:
+                out.append(t)
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        return [(int(r[4]), tuple(round(float(v), 1) for v in (r[0], r[1], r[2] - r[0], r[3] - r[1])),
+                 round(float(r[5]), 2)) for r in out]
+
+
+class _WorkerOfficial(_Official):
+    """An official tracker running in the ``--official-python`` worker process (see the module docstring):
+    ``prepare`` builds its input arrays here, ``run`` has the worker time one whole sequence."""
+
+    def __init__(self, worker: _Worker, name: str) -> None:
+        self.worker = worker
+        self.name = name
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        arr = np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
+        return arr if len(arr) else None  # the evaluator hands the tracker None when YOLOX kept nothing
+
+    def run(self, seq, inputs: list, keep_outputs: bool) -> tuple[float, list | None]:
+        return self.worker.run(self.name, seq, inputs, keep_outputs)
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        return out  # the worker sends comparable rows
+
+
+class _Worker:
+    """The ``--official-python`` process: sequences' inputs are sent once (untimed), runs on request."""
+
+    def __init__(self, python: Path, official_dir: Path) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([str(python), str(Path(__file__).resolve()), "--hybridsort-worker",
+                                      str(official_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.sent: set[tuple[str, str]] = set()
+        self.numpy = self._call(("version",))
+
+    def _call(self, msg: tuple):
+        import pickle
+
+        pickle.dump(msg, self.proc.stdin)
+        self.proc.stdin.flush()
+        try:
+            return pickle.load(self.proc.stdout)
+        except EOFError:
+            raise SystemExit(f"error: the official worker ({self.proc.args[0]}) stopped (see above)") from None
+
+    def run(self, name: str, seq, inputs: list, keep_outputs: bool) -> tuple[float, list | None]:
+        if (name, seq.name) not in self.sent:
+            # raw float32 bytes: a numpy 2 pickle does not load under numpy 1
+            raw = [None if a is None else (a.shape, a.tobytes()) for a in inputs]
+            self._call(("load", name, seq.name, (seq.height, seq.width), raw))
+            self.sent.add((name, seq.name))
+        return self._call(("run", name, seq.name, keep_outputs))
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def _hybridsort_worker(official_dir: str) -> None:
+    """The worker's loop (run by the numpy < 1.24 interpreter): imports the official Hybrid-SORT under another
+    package name (upstream's is ``trackers``), builds it per sequence as ``evaluate_hybrid_sort`` does with the
+    MOT17-val exp's arguments, and times its update calls plus the evaluator's filter."""
+    import pickle
+    import time
+
+    import numpy as np
+
+    folder = Path(official_dir) / "HybridSORT" / "trackers" / "hybrid_sort_tracker"
+    pkg = types.ModuleType("official_hybrid_sort_tracker")
+    pkg.__path__ = [str(folder)]
+    sys.modules[pkg.__name__] = pkg
+    module = importlib.import_module("official_hybrid_sort_tracker.hybrid_sort")
+    if not Path(module.__file__).resolve().is_relative_to(folder.resolve()):
+        raise SystemExit(f"error: hybrid_sort.py not imported from {folder}")
+    args = types.SimpleNamespace(track_thresh=0.6, TCM_first_step=True, TCM_byte_step=True,
+                                 TCM_first_step_weight=1.0, TCM_byte_step_weight=1.0)
+    inputs: dict[tuple[str, str], tuple] = {}
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            msg = pickle.load(stdin)
+        except EOFError:
+            return
+        reply: object = None
+        if msg[0] == "version":
+            reply = np.__version__
+        elif msg[0] == "load":
+            arrays = [None if a is None else np.frombuffer(a[1], dtype=np.float32).reshape(a[0]).copy()
+                      for a in msg[4]]
+            inputs[(msg[1], msg[2])] = (msg[3], arrays)
+        elif msg[0] == "run":
+            info, arrays = inputs[(msg[1], msg[2])]
+            keep = msg[3]
+            tracker = module.Hybrid_Sort(args, det_thresh=0.6, iou_threshold=0.25, asso_func="Height_Modulated_IoU",
+                                         delta_t=3, inertia=0.05, use_byte=True)
+            total, outputs = 0.0, []
+            for arr in arrays:
+                t0 = time.perf_counter()
+                kept = []
+                for t in tracker.update(arr, info, info):
+                    tlwh = [t[0], t[1], t[2] - t[0], t[3] - t[1]]
+                    if tlwh[2] * tlwh[3] > 100 and not tlwh[2] / tlwh[3] > 1.6:
+                        kept.append(t)
+                total += time.perf_counter() - t0
+                if keep:
+                    outputs.append([(int(r[4]), r[:4].tobytes(), None) for r in kept])
+            reply = (total, outputs if keep else None)
+        pickle.dump(reply, stdout)
+        stdout.flush()
+
+
+class _OfficialTrackTrack(_Official):
+    """kamkyu94/TrackTrack's ``Tracker`` as ``run.py``'s ``track()`` drives it on MOT17 val: (N, 6) float32 rows
+    (x1, y1, x2, y2, score, class 0) given as both detection sets (no looser-NMS run here, so no deleted
+    detections), ``update_without_detections`` on a frame without rows, then its filter (not w/h > 1.6 on MOT,
+    w*h > 100). Its GMC file is read one row per frame from the first timed frame: a full-sequence file is
+    handed over from the row of that frame (a copy in memory, the official file untouched); MOT15 has no GMC
+    files, so it reads identity rows."""
+
+    def __init__(self, module: types.ModuleType, dataset: str, gmc_dir: Path) -> None:
+        self.module = module
+        self.dataset = dataset
+        self.gmc_dir = gmc_dir
+
+    def prepare(self, dets) -> object:
+        import numpy as np
+
+        if not len(dets):
+            return None
+        return np.concatenate([dets.tlbr, dets.scores[:, None], np.zeros((len(dets), 1))], axis=1).astype(np.float32)
+
+    def reset(self, seq) -> None:
+        import io
+
+        import numpy as np
+
+        self.args = types.SimpleNamespace(
+            min_len=3, min_box_area=100.0, max_time_lost=int(seq.fps) * 2, penalty_p=0.20, penalty_q=0.40,
+            reduce_step=0.05, tai_thr=0.55, det_thr=np.float64(0.6), init_thr=0.7, match_thr=0.7,
+            data_path="MOT/")  # run.py filters w/h > 1.6 on MOT data (and ours by default)
+        if self.dataset == "mot17-yolox":
+            path = self.gmc_dir / f"GMC-{_seq_base(seq.name)}.txt"
+            lines = path.read_text().splitlines(keepends=True)
+            first = len(lines) - (seq.num_frames - seq.num_frames // 2 - 1)  # the first timed frame's row
+            text = "".join(lines[first:])
+        else:
+            text = "0\t1\t0\t0\t0\t1\t0\t\n" * (seq.num_frames + 1)
+        cmc_class = self.module.CMC
+        reader = cmc_class.__new__(cmc_class)  # its __init__ opens ./trackers/cmc/GMC-<seq>.txt
+        reader.gmcFile = io.StringIO(text)
+        self.module.CMC = lambda vid_name: reader
+        try:
+            self.tracker = self.module.Tracker(self.args, seq.name)
+        finally:
+            self.module.CMC = cmc_class
+
+    def update(self, arr):
+        tracks = self.tracker.update(arr, arr) if arr is not None else self.tracker.update_without_detections()
+        out = []
+        for t in tracks:
+            x1, y1, w, h = t.x1y1wh
+            if self.args.data_path and w / h > 1.6:
+                continue
+            if w * h > self.args.min_box_area:
+                out.append((t.x1y1x2y2, t.track_id, t.score))
+        return out
+
+    @staticmethod
+    def rows(out) -> list[tuple]:
+        import numpy as np
+
+        return [(int(i), np.asarray(b, np.float64).tobytes(), float(s)) for b, i, s in out]
+
+
 def _our_rows(name: str, tracks) -> list[tuple]:
     import numpy as np
 
-    if name in ("sort", "ocsort"):  # SORT reports confidence 1, OC-SORT's evaluator writes no score
+    if name in BOOSTTRACK_NAMES:  # the official writer's precision
+        return [(int(i), tuple(round(float(v), 1) for v in (b[0], b[1], b[2] - b[0], b[3] - b[1])),
+                 round(float(s), 2)) for b, i, s in zip(tracks.tlbr, tracks.ids, tracks.scores, strict=True)]
+    if name in ("sort", "ocsort", "hybridsort"):  # SORT reports confidence 1; the others' evaluators write no score
         return [(int(i), np.asarray(b, np.float64).tobytes(), None)
                 for b, i in zip(tracks.tlbr, tracks.ids, strict=True)]
     return [(int(i), np.asarray(b, np.float64).tobytes(), float(s))
@@ -518,6 +889,8 @@ def _time_sequence(tracker, seq, inputs, keep_outputs: bool):
 
     from mot_bench.types import Frame
 
+    if isinstance(tracker, _WorkerOfficial):
+        return tracker.run(seq, inputs, keep_outputs)
     tracker.reset(seq)
     outputs = [] if keep_outputs else None
     total = 0.0
@@ -551,6 +924,7 @@ def main(argv: list[str] | None = None) -> int:
     data = _load(args)
     names = [n for n in args.trackers.split(",") if n]
     official_mods = None
+    worker = None
     notes: list[str] = []
     if args.dataset != "mot17-yolox" and any(n in MOT17_ONLY for n in names):
         raise SystemExit(f"error: {', '.join(n for n in names if n in MOT17_ONLY)} run on --dataset mot17-yolox only")
@@ -558,12 +932,22 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             if name not in TRACKER_NAMES + MOT17_ONLY:
                 raise SystemExit(f"error: no official implementation wired for {name!r}")
-        mods, notes = _import_official(args.official_dir, names)
-        makers = {"sort": lambda: _OfficialSort(mods["sort"]),
+        in_process = [n for n in names if n not in WORKER_TRACKERS]
+        mods, notes = _import_official(args.official_dir, in_process) if in_process else ({}, [])
+        if any(n in WORKER_TRACKERS for n in names):
+            if args.official_python is None:
+                raise SystemExit("error: the official Hybrid-SORT needs --official-python (numpy < 1.24)")
+            worker = _Worker(args.official_python, args.official_dir)
+            notes.append(f"official Hybrid-SORT in a worker process: {args.official_python}, numpy {worker.numpy}")
+        makers = {"hybridsort": lambda: _WorkerOfficial(worker, "hybridsort"),
+                  "sort": lambda: _OfficialSort(mods["sort"]),
                   "bytetrack": lambda: _OfficialByteTrack(mods["bytetrack"], args.dataset),
                   "ocsort": lambda: _OfficialOCSort(mods["ocsort"]),
                   "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT"),
-                  "ucmctrack": lambda: _OfficialUCMCTrack(mods["ucmctrack"], args.official_dir / "UCMCTrack")}
+                  "ucmctrack": lambda: _OfficialUCMCTrack(mods["ucmctrack"], args.official_dir / "UCMCTrack"),
+                  "tracktrack": lambda: _OfficialTrackTrack(mods["tracktrack"], args.dataset, _tracktrack_gmc(args)),
+                  **{n: (lambda n=n: _OfficialBoostTrack(mods["boosttrack"], n, args.dataset, args.data))
+                     for n in BOOSTTRACK_NAMES}}
         official_mods = {n: makers[n] for n in names}
 
     # Per tracker and sequence: our inputs (frame id, Detections) and the official arrays, built now.
@@ -617,6 +1001,9 @@ def main(argv: list[str] | None = None) -> int:
                     equal[name][1] += sum(len(r) for r in b)
                     if not same:
                         equal[name][2].append(seq.name)
+                        if name in BOOSTTRACK_NAMES:  # how many frames differ at the written precision
+                            n_diff = sum(x != y for x, y in zip(a, b, strict=True))
+                            equal[name][2][-1] += f" ({n_diff} of {len(a)} frames)"
             ours_t[name].append(tot_ours)
             if official_mods:
                 off_t[name].append(tot_off)
@@ -637,9 +1024,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:10s} {ours_ms:14.3f}")
     for name, (n_ours, n_off, bad) in equal.items():
         verdict = "identical" if not bad else f"DIFFERENT in {', '.join(bad)}"
+        if name in BOOSTTRACK_NAMES:
+            verdict += " at 0.1 px (official code under numpy 2 here; numpy 1.24: see the docstring)"
         print(f"# outputs {name}: ours {n_ours} rows, official {n_off} rows: {verdict}")
-    return 1 if any(bad for _, _, bad in equal.values()) else 0
+    if worker is not None:
+        worker.close()
+    return 1 if any(bad for n, (_, _, bad) in equal.items() if n not in BOOSTTRACK_NAMES) else 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--hybridsort-worker"]:
+        _hybridsort_worker(sys.argv[2])
+        raise SystemExit(0)
     raise SystemExit(main())

@@ -43,6 +43,22 @@ INPUT_ERRORS = (("mot_bench.registry", "UnknownNameError"), ("mot_bench.options"
                 ("mot_bench.data.validate", "InputCheckError"))
 
 
+# A path the command was pointed at that cannot be opened as it must be (an unreadable gt, result, seqinfo or
+# det file, a folder where a file belongs): the user's to fix, so one line and exit 2 in every command, never
+# a traceback with exit 1 (which `check` users read as a regression).
+_PATH_ERRORS = (PermissionError, IsADirectoryError, NotADirectoryError, FileNotFoundError)
+
+
+def path_error_message(exc: OSError) -> str:
+    """``path: what went wrong; what was expected`` for an OSError about one path."""
+    reason = {PermissionError: "permission denied; expected a file this user can open (check its permissions)",
+              IsADirectoryError: "is a folder; expected a file",
+              NotADirectoryError: "a part of this path is a file; expected a folder",
+              FileNotFoundError: "no such file or folder; expected it to exist"}
+    detail = next((text for cls, text in reason.items() if isinstance(exc, cls)), exc.strerror)
+    return f"{exc.filename}: {detail}"
+
+
 def _input_error_types() -> tuple[type, ...]:
     found = []
     for module, name in INPUT_ERRORS:
@@ -69,6 +85,8 @@ class LazyGroup(click.Group):
         except Exception as exc:
             if isinstance(exc, _input_error_types()):
                 raise InputError(str(exc)) from None
+            if isinstance(exc, _PATH_ERRORS) and exc.filename is not None:
+                raise InputError(path_error_message(exc)) from None
             raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -351,11 +369,16 @@ def eval_cmd(gt_root, benchmark, split, seqs, results, json_out, engine, compare
     names = split_names(seqs)
     try:
         if names is None:
-            available = {s.name for s in find_sequences(gt_root, benchmark, split)}
-            names = sorted(p.stem for p in Path(results).glob("*.txt") if p.stem in available)
-            if not names:
+            every = find_sequences(gt_root, benchmark, split)
+            available = {s.name for s in every}
+            files = sorted(p.stem for p in Path(results).glob("*.txt") if p.is_file())
+            if not available & set(files):
                 raise click.ClickException(f"no <SEQ>.txt in {results} matches a sequence under {gt_root}")
-        seq_infos = find_sequences(gt_root, benchmark, split, names)
+            for note in scope_notes(results, gt_root, files, available):
+                click.echo(note, err=True)
+            seq_infos = [s for s in every if s.name in set(files)]
+        else:
+            seq_infos = find_sequences(gt_root, benchmark, split, names)
         if engine == "trackeval" or compare_engines:
             check_eval_dependencies()
         metrics = evaluate(seq_infos, results, benchmark, num_workers=workers, engine=engine)
@@ -392,6 +415,30 @@ def write_events(seq_infos, results: Path, benchmark: str | None, events_dir: st
         events_dir = str(results.parent / "events")
     write_explanations(events_dir, explain_results(seq_infos, results, benchmark))
     click.echo(f"wrote events of {len(seq_infos)} sequence(s) to {events_dir}", err=True)
+
+
+def scope_notes(results: str, gt_root: str, files: list[str], available: set[str]) -> list[str]:
+    """What a COMBINED row without --seqs leaves out, said rather than done silently.
+
+    Not refused: a results folder often holds other .txt files (TrackEval writes pedestrian_summary.txt
+    into the folder it scores), and results for part of a benchmark (one detector's MOT17 folders) are
+    common; but a misnamed file must not vanish from the average unnoticed."""
+    notes = []
+    stray = [f"{n}.txt" for n in files if n not in available]
+    if stray:
+        notes.append(f"note: {len(stray)} file(s) in {results} match no sequence under {gt_root} and are not "
+                     f"scored: {_listing(stray)}")
+    missing = sorted(available - set(files))
+    if missing:
+        notes.append(f"note: COMBINED covers {len(available) - len(missing)} of the {len(available)} sequences "
+                     f"under {gt_root}; no result file for: {_listing(missing)}")
+    if notes:
+        notes.append("note: --seqs names the sequences to score (a missing file is then an error)")
+    return notes
+
+
+def _listing(names: list[str], limit: int = 8) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def metrics_table(metrics: dict[str, Any]) -> str:

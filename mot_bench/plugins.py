@@ -109,8 +109,9 @@ class Detector(Plugin):
         self.timer: StageTimer = NullTimer()
 
     def input_files(self, seq: SeqInfo) -> dict[str, Path]:
-        """The text files this detector reads for ``seq``, by kind (``det``, ``gt``): the runner checks them,
-        with the strict reader, before any work starts. None by default."""
+        """The text files this detector reads for ``seq``, by kind (``det``, ``gt``, or a longer name ending in
+        the format, e.g. ``looser-NMS det``): the runner checks them, with the strict reader, before any work
+        starts. None by default."""
         return {}
 
     def reset(self, seq: SeqInfo) -> None:

@@ -140,5 +140,11 @@ TRACKERS = Registry(
         "strongsort": "mot_bench.trackers.strongsort:StrongSortTracker",
         "deepocsort": "mot_bench.trackers.deepocsort:DeepOCSortTracker",
         "ucmctrack": "mot_bench.trackers.ucmctrack:UCMCTracker",
+        "boosttrack": "mot_bench.trackers.boosttrack:BoostTrackTracker",
+        "boosttrackplus": "mot_bench.trackers.boosttrack:BoostTrackPlusTracker",
+        "boosttrackpp": "mot_bench.trackers.boosttrack:BoostTrackPPTracker",
+        "hybridsort": "mot_bench.trackers.hybridsort:HybridSORT",
+        "hybridsort_reid": "mot_bench.trackers.hybridsort:HybridSORTReID",
+        "tracktrack": "mot_bench.trackers.tracktrack:TrackTrack",
     },
 )

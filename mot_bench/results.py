@@ -93,11 +93,11 @@ class RunFolder:
     def check(self, config: dict[str, Any]) -> None:
         """Refuse to resume a folder made by another configuration (nothing is written)."""
         if self.exists():
-            old = self.read_config()
-            if _repeatable(old) != _repeatable(config):
+            old = _with_new_defaults(_repeatable(self.read_config()), _repeatable(config))
+            if old != _repeatable(config):
                 raise RunFolderError(
                     f"{self.config_path}: this folder holds a run with a different configuration "
-                    f"({_diff(_repeatable(old), _repeatable(config))}); re-run with --overwrite to replace it, "
+                    f"({_diff(old, _repeatable(config))}); re-run with --overwrite to replace it, "
                     "or choose another --out"
                 )
 
@@ -249,6 +249,24 @@ def _digest(path: Path) -> dict[str, Any]:
 def _repeatable(config: dict[str, Any]) -> dict[str, Any]:
     """The parts of a config that decide the results (not when or where it was launched)."""
     return {k: v for k, v in config.items() if k not in ("created", "command", "resumed")}
+
+
+def _with_new_defaults(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` plus the plugin options a later mot-bench declared and this run leaves at their defaults.
+
+    A folder written before an option existed has no entry for it; the option's default keeps the old
+    behaviour (the rule for every new option), so a run that does not set it repeats the old one and may resume.
+    Set by the user (named in ``options.<plugin>_options``), it is a real difference and stays one."""
+    out = dict(old)
+    for plugin in ("detector", "tracker"):
+        old_sec, new_sec = old.get(plugin), new.get(plugin)
+        if not isinstance(old_sec, dict) or not isinstance(new_sec, dict) or old_sec.get("name") != new_sec.get("name"):
+            continue
+        user_set = set((new.get("options") or {}).get(f"{plugin}_options") or {})
+        added = {k: v for k, v in new_sec.items() if k not in old_sec and k not in user_set}
+        if added:
+            out[plugin] = {**old_sec, **added}
+    return out
 
 
 def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:

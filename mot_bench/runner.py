@@ -571,7 +571,8 @@ def postprocess_rows(rows: np.ndarray, options: RunOptions, tracker=None) -> np.
 
 
 def _read_only(dets: Detections) -> Detections:
-    """A shallow copy whose arrays refuse writes: a tracker that edits its input fails loudly."""
+    """A shallow copy whose arrays (and those of its looser-NMS set) refuse writes: a tracker that edits
+    its input fails loudly."""
     out = copy.copy(dets)
     for name in ("tlbr", "scores", "embeddings", "classes"):
         arr = getattr(out, name)
@@ -579,6 +580,8 @@ def _read_only(dets: Detections) -> Detections:
             view = arr.view()
             view.flags.writeable = False
             setattr(out, name, view)
+    if getattr(out, "loose", None) is not None:
+        out.loose = _read_only(out.loose)
     return out
 
 

@@ -26,7 +26,9 @@ The pieces, in the order a study uses them:
   order, so a fixed seed gives the same trials whichever executor runs them. Trial 0 is the tracker's
   defaults. The study lives in an RDB storage (SQLite file in the output folder by default): re-running the
   same command resumes it, trials left RUNNING by a killed process of this host are marked failed and
-  their parameters re-queued (no trial lost, none counted twice).
+  their parameters re-queued (no trial lost, none counted twice). A resumed study's sampler is seeded from
+  the seed and the number of trials already stored (:func:`resume_seed`): seeded as the first run was, it
+  would replay that run's draws and repeat trials already scored.
 - :func:`finish`: ``trials.csv``, ``best*.json`` (``mot-bench run --tracker-config`` reads them), the
   confirmation run folders (the best configuration(s) and the defaults re-run through the normal runner and
   scored with TrackEval, on the tuning and on the held-out report sequences), ``study.json``,
@@ -651,14 +653,27 @@ def _study_config(opts: TuneOptions, params: dict[str, Param], objectives: list[
             "detector_options": {k: str(v) for k, v in opts.detector_options.items()}}
 
 
+def resume_seed(seed: int, stored_trials: int) -> int:
+    """The sampler seed of a study that already holds ``stored_trials`` trials: ``seed`` itself for a new
+    study; otherwise a seed derived from both, so the run that resumes draws new parameters (with the
+    first run's seed a seeded sampler replays its draws) and stays reproducible."""
+    if stored_trials == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, stored_trials]).generate_state(1)[0])
+
+
 def open_study(opts: TuneOptions, params: dict[str, Param], objectives: list[Objective], tune: list[str]):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     Path(opts.out).mkdir(parents=True, exist_ok=True)
-    sampler = make_sampler(opts.sampler_name(objectives), params, opts.seed, opts.grid_points)
-    study = optuna.create_study(storage=opts.storage_url(), study_name=opts.study_name(), sampler=sampler,
+    name = opts.sampler_name(objectives)
+    study = optuna.create_study(storage=opts.storage_url(), study_name=opts.study_name(),
+                                sampler=make_sampler(name, params, opts.seed, opts.grid_points),
                                 directions=[o.direction for o in objectives], load_if_exists=True)
+    stored_trials = len(study.get_trials(deepcopy=False))
+    if stored_trials:
+        study.sampler = make_sampler(name, params, resume_seed(opts.seed, stored_trials), opts.grid_points)
     config = _study_config(opts, params, objectives, tune)
     stored = study.user_attrs.get("config")
     if stored is None:
@@ -1148,5 +1163,9 @@ def tune_cmd(tracker, data, benchmark, split, seqs, tune_seqs, report_seqs, dete
         summary = tune(opts, progress=True)
     except (TuneError, OptionError, ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:  # as ``run``: say what was kept, exit 130 (not 1, which reads as a failure)
+        click.echo(f"Aborted! every finished trial is kept in the study under {out}; re-run the same command to "
+                   "resume (the interrupted trial is marked failed and its parameters run again)", err=True)
+        raise click.exceptions.Exit(130) from None
     click.echo(Path(out, "summary.md").read_text(encoding="utf-8"))
     click.echo(f"study folder {out} ({summary['trials_complete']} complete trials)", err=True)

@@ -22,12 +22,17 @@ class Detections:
     ``tlbr`` is (N, 4) x1, y1, x2, y2 and ``scores`` (N,): float32 from a network, float64 when the
     detector read them from a file (the precision the official trackers see there); ``embeddings``
     (N, D) L2-normalised, same rule for the precision, or None when the detector has no re-ID branch.
+    ``loose``: the same detector's output for the same frame under a looser NMS (more overlapping boxes
+    survive), when the detector made that second run (``public``/``precomputed`` with ``loose_det_dir``);
+    None otherwise. TrackTrack tracks these boxes and can still match, at a cost, the ones only the looser
+    run kept (boxes of people occluded by another).
     """
 
     tlbr: np.ndarray
     scores: np.ndarray
     embeddings: np.ndarray | None = None
     classes: np.ndarray | None = None
+    loose: Detections | None = None
 
     def __post_init__(self) -> None:
         self.tlbr = _float_array(self.tlbr).reshape(-1, 4)
@@ -42,6 +47,8 @@ class Detections:
                 )
         if self.classes is not None:
             self.classes = np.asarray(self.classes).reshape(-1)
+        if self.loose is not None and self.loose.loose is not None:
+            raise ValueError("Detections: the looser-NMS set cannot carry a set of its own")
 
     @classmethod
     def empty(cls, embedding_dim: int | None = None) -> Detections:
@@ -52,20 +59,24 @@ class Detections:
         return len(self.tlbr)
 
     def select(self, keep: np.ndarray) -> Detections:
-        """The subset picked by a boolean mask or an index array."""
+        """The subset picked by a boolean mask or an index array (the looser-NMS set, another run's
+        output, is carried unchanged)."""
         return Detections(
             self.tlbr[keep],
             self.scores[keep],
             None if self.embeddings is None else self.embeddings[keep],
             None if self.classes is None else self.classes[keep],
+            self.loose,
         )
 
     def as_float32(self) -> Detections:
-        """Boxes and scores in float32, as a network (YOLOX, FairMOT) hands them to the trackers fed by it."""
-        if self.tlbr.dtype == np.float32 and self.scores.dtype == np.float32:
+        """Boxes and scores in float32, as a network (YOLOX, FairMOT) hands them to the trackers fed by it
+        (the looser-NMS set too)."""
+        loose = None if self.loose is None else self.loose.as_float32()
+        if self.tlbr.dtype == np.float32 and self.scores.dtype == np.float32 and loose is self.loose:
             return self
         return Detections(self.tlbr.astype(np.float32), self.scores.astype(np.float32), self.embeddings,
-                          self.classes)
+                          self.classes, loose)
 
     @property
     def tlwh(self) -> np.ndarray:

@@ -2,11 +2,50 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from mot_bench.types import SeqInfo
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def trackeval_direct():
+    """benchmarks/bench_eval.py's ``trackeval_direct``: TrackEval's Evaluator + MotChallenge2DBox on the files."""
+    spec = importlib.util.spec_from_file_location("bench_eval", REPO / "benchmarks" / "bench_eval.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.trackeval_direct
+
+
+def assert_same_as_trackeval(ours: dict, ref: dict) -> None:
+    """Every field TrackEval reports, per sequence and COMBINED_SEQ, is equal (exactly: same code, same input)."""
+    import trackeval
+
+    quiet = {"PRINT_CONFIG": False}
+    metric_objs = [trackeval.metrics.HOTA(quiet), trackeval.metrics.CLEAR(quiet), trackeval.metrics.Identity(quiet),
+                   trackeval.metrics.Count()]
+    keys = [*ours["per_sequence"], "COMBINED_SEQ"]
+    assert sorted(ref) == sorted(keys)
+    checked = 0
+    for key in keys:
+        got = ours["combined"] if key == "COMBINED_SEQ" else ours["per_sequence"][key]
+        want = ref[key]["pedestrian"]
+        for m in metric_objs:
+            r = want[m.get_name()]
+            for f in m.float_array_fields:
+                assert got[f] == float(np.mean(r[f])), (key, f)
+                assert got[f"{f}_alpha"] == [float(v) for v in r[f]], (key, f)
+            for f in m.integer_array_fields:
+                assert got[f"{f}_alpha"] == [int(v) for v in r[f]], (key, f)
+            for f in m.float_fields + m.integer_fields:
+                assert got[f] == r[f], (key, f)
+            checked += len(m.fields)
+    assert checked > 40 * len(keys)
 
 
 def field_diffs(fast: dict, ref: dict) -> list[tuple[str, str, object, object]]:

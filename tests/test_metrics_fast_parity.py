@@ -13,6 +13,7 @@ from mot_bench.data.sequences import find_sequences
 from mot_bench.metrics import evaluate
 from mot_bench.metrics.fast import FastEvaluator
 from mot_bench.runner import RunOptions, run
+from mot_bench.types import SeqInfo
 
 
 def both(seqs, results, benchmark=None) -> tuple[dict, dict]:
@@ -25,11 +26,21 @@ def both(seqs, results, benchmark=None) -> tuple[dict, dict]:
 
 @pytest.mark.slow  # about 2 s of CPU: parse and score 21 folders (more wall time on a loaded machine)
 def test_lift_default_engine_reproduces_official_devkit(shared_data: Path) -> None:
-    """The MOTChallenge devkit's Lif_T totals on the 21 MOT17 train folders (FP, FN, IDs, MT, PT, ML, FM)."""
+    """The MOTChallenge devkit's Lif_T totals on the 21 MOT17 train folders (FP, FN, IDs, MT, PT, ML, FM).
+
+    Source: py-motmetrics issue 126 (https://github.com/cheind/py-motmetrics/issues/126, "Difference between
+    official MOTChallenge code and this (with examples)", J. Luiten, 2020-09-17), the "MOTCha" row: these
+    Lif_T files (its Lif_T.zip, kept on that repository's branch ``issue126``, see ../shared/data/PROVENANCE.md,
+    source PYMM-126) scored by the official devkit (dendorferpatrick/MOTChallengeEvalKit): FP 2655,
+    FN 107803, MT 679, PT 595, ML 364, FM 1153, IDSW 791, and in percent, as printed there, MOTA 66.98,
+    MOTP 89.09, IDF1 72.35, IDP 88.77, IDR 61.06, Rcll 68, Prcn 98.85."""
     seqs = find_sequences(shared_data, "MOT17", "train")
     c = evaluate(seqs, shared_data / "trackers" / "MOT17" / "Lif_T")["combined"]
     assert (c["CLR_FP"], c["CLR_FN"], c["IDSW"], c["MT"], c["PT"], c["ML"], c["Frag"]) == (
         2655, 107803, 791, 679, 595, 364, 1153)
+    printed = {k: round(100 * c[k], 2) for k in ("MOTA", "MOTP", "IDF1", "IDP", "IDR", "CLR_Re", "CLR_Pr")}
+    assert printed == {"MOTA": 66.98, "MOTP": 89.09, "IDF1": 72.35, "IDP": 88.77, "IDR": 61.06, "CLR_Re": 68.0,
+                       "CLR_Pr": 98.85}
 
 
 @pytest.mark.slow
@@ -125,3 +136,23 @@ def test_fast_evaluator_scores_arrays_like_files(shared_data: Path) -> None:
     with FastEvaluator(seqs, "MOT17", workers=2) as ev2:
         assert_identical(ev2.score(worse), ev.score(worse))
         assert_identical(ev2.score(rows), from_files)  # the same worker pool again
+
+
+@pytest.mark.parametrize("first_tie", [False, True])
+def test_clear_keeps_a_match_through_the_bonus_where_the_best_iou_changes(tmp_path: Path, first_tie: bool) -> None:
+    """One tracker box between two gt boxes. Alternating: their IoUs with it swap order every frame; each
+    frame alone is settled by its best IoU, but CLEAR's +1000 for continuing the previous match must win.
+    First tie: an exact tie in frame 1 (the solver's tie-breaking decides), the second gt box better in
+    every later frame: the match made in frame 1 must carry on. Both exactly as TrackEval."""
+    (tmp_path / "S-01" / "gt").mkdir(parents=True)
+    gt, res = [], []
+    for f in range(1, 21):
+        gt += [f"{f},1,0,0,100,100,1,1,1\n", f"{f},2,10,0,100,100,1,1,1\n"]
+        x = (5 if f == 1 else 6) if first_tie else 5 + (1 if f % 2 else -1)
+        res.append(f"{f},7,{x},0,100,100,1,-1,-1,-1\n")
+    (tmp_path / "S-01" / "gt" / "gt.txt").write_text("".join(gt), encoding="utf-8")
+    write_results(tmp_path / "res" / "S-01.txt", np.loadtxt(res, delimiter=",", ndmin=2))
+    seq = SeqInfo("S-01", tmp_path / "S-01", 20, 640, 480, 30.0)
+    fast, ref = both([seq], tmp_path / "res", "MOT17")
+    assert_identical(fast, ref)
+    assert fast["combined"]["IDSW"] == 0 and fast["combined"]["CLR_TP"] == 20

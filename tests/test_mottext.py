@@ -29,17 +29,39 @@ def test_reads_like_the_line_reader_on_real_files(shared_data: Path) -> None:
         assert np.array_equal(got.rows, read_mot_file(path, kind=kind))  # same floats, bit for bit
 
 
+def test_numbers_are_those_of_python_float_on_real_files(shared_data: Path) -> None:
+    """The reader's values are ``float()``'s, bit for bit (the kit converts each field with ``float``), on
+    files with 17-digit values (Lif_T) and integer gt."""
+    for path in [shared_data / "trackers" / "MOT17" / "Lif_T" / "MOT17-09-SDP.txt",
+                 shared_data / "MOT17" / "train" / "MOT17-09-SDP" / "gt" / "gt.txt"]:
+        lines = path.read_text().splitlines()
+        want = np.array([[float(f) for f in line.split(",")] for line in lines])
+        got = read_mot_text(path)
+        assert got.rows[:, :got.num_cols].tobytes() == want.tobytes()
+
+
 @pytest.mark.parametrize("text, columns", [
     (f"{ROW}\n\n  \n{ROW.replace('1,1', '2,1', 1)}\n", 10),  # blank lines skipped
     (f"{ROW}\r\n{ROW}\r\n", 10),  # CRLF
     ("1, 1, 10.5, 20, 30, 40, 0.9\n2 ,1,1e1,2E-1,+3,4.,1\n", 7),  # spaces, exponents, signs
     ("1 1 10.5 20 30 40\n\t2 1 1 2 3 4\n", 6),  # whitespace-separated
     (ROW, 10),  # no final newline
+    (f"{ROW},\n{ROW}, \r\n", 10),  # a trailing comma (then spaces) on a line: dropped, as the kit drops it
+    (f"{ROW}\n  \n{ROW},\n", 10),  # ... on some lines only, after a whitespace-only line
 ])
 def test_accepts_valid_variants(tmp_path: Path, text: str, columns: int) -> None:
     got = read_mot_text(write(tmp_path, text))
     assert got.num_cols == columns and got.rows.shape[1] == 10 and len(got.rows) == 2 - (text == ROW)
     assert (got.rows[:, columns:] == -1).all()
+
+
+@pytest.mark.parametrize("ending", [",", ", ", ",  \r"])
+def test_a_trailing_comma_reads_like_the_line_without_it(tmp_path: Path, ending: str) -> None:
+    clean = read_mot_text(write(tmp_path, f"{ROW}\n{ROW.replace('1,1', '2,1', 1)}\n")).rows
+    every = read_mot_text(write(tmp_path, f"{ROW}{ending}\n{ROW.replace('1,1', '2,1', 1)}{ending}\n"))
+    assert every.num_cols == 10 and every.rows.tobytes() == clean.tobytes()
+    some = read_mot_text(write(tmp_path, f"{ROW}\n{ROW.replace('1,1', '2,1', 1)}{ending}\n"))
+    assert some.num_cols == 10 and some.rows.tobytes() == clean.tobytes()
 
 
 @pytest.mark.parametrize("text, line, message", [
@@ -51,7 +73,8 @@ def test_accepts_valid_variants(tmp_path: Path, text: str, columns: int) -> None
     (f"{ROW}\n1,2,,2,3,4,1,-1,-1,-1\n", 2, "column 3 is not a number"),
     (f"{ROW}\n1,2,3,2,3,4,1,-1,-1\n", 2, "9 columns, but earlier lines have 10"),
     (f"{ROW}\n1,2,3,2,3,4,1,-1,-1,-1,5\n", 2, "got 11"),
-    (f"{ROW},\n", 1, "got 11"),
+    (f"{ROW},,\n", 1, "got 11"),  # the kit drops one empty last field, not two
+    (f"{ROW},\t\n{ROW}\n", 1, "got 11"),  # nor a tab (its csv reader skips only spaces after a comma)
     (f"{ROW}\n1.5,2,3,2,3,4,1,-1,-1,-1\n", 2, "frame must be an integer"),
     (f"{ROW}\n0,2,3,2,3,4,1,-1,-1,-1\n", 2, "frame must be an integer >= 1"),
     (f"{ROW}\n\n2,2.5,3,2,3,4,1,-1,-1,-1\n", 3, "id must be an integer"),
@@ -103,3 +126,13 @@ def test_fast_engine_gt_duplicates_outside_the_range_are_fine(tmp_path: Path) ->
     seq.last_frame = 2
     fast = evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="fast")
     assert fast == evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="trackeval")
+
+
+def test_an_invalid_gt_class_is_refused_even_where_no_boxes_overlap(tmp_path: Path) -> None:
+    """TrackEval checks the classes of every frame holding gt and tracker boxes, overlapping or not."""
+    seq = _seq(tmp_path, "1,1,300,300,30,40,1,14,1\n")  # the result box is at (10, 20): no overlap at all
+    with pytest.raises(EvalError, match="invalid gt class 14") as err:
+        evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="fast")
+    assert err.value.line == 1
+    with pytest.raises(EvalError, match="invalid gt classes"):
+        evaluate([seq], tmp_path / "res", benchmark="MOT17", engine="trackeval")

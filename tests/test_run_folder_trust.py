@@ -125,3 +125,27 @@ def test_different_configuration_names_the_settings_and_overwrite(syn_root, tmp_
     text = str(err.value)
     assert "--overwrite" in text and "warmup_frames: 3 -> 5" in text and "detector.min_score: None -> 0.5" in text
     assert "'sequences'" not in text and len(text) < 600  # the settings that differ, not whole config dicts
+
+
+def test_a_folder_from_before_an_option_existed_resumes_when_the_option_is_left_at_its_default(
+        syn_root, tmp_path, copying):
+    """A later mot-bench declares a new detector option (as ``loose_det_dir`` was added to ``public``): a run
+    folder written before it has no entry for it. Left at its default the run is the same one and resumes; set by
+    the user it differs and is refused."""
+    out = tmp_path / "run"
+    run(_opts(syn_root, out))
+    config_path = out / "config.json"
+
+    def as_an_older_version_wrote_it(*names):
+        config = json.loads(config_path.read_text())
+        for name in names:
+            del config["detector"][name]
+        config_path.write_text(json.dumps(config))
+
+    as_an_older_version_wrote_it("loose_det_dir", "min_score")
+    copying.resets = []
+    run(_opts(syn_root, out))  # resumes: nothing to redo
+    assert copying.resets == []
+    as_an_older_version_wrote_it("min_score")
+    with pytest.raises(RunFolderError, match=r"detector\.min_score: '\(unset\)' -> 0\.5"):
+        run(_opts(syn_root, out, detector_options={"min_score": "0.5"}))

@@ -89,7 +89,7 @@ def test_warps_are_computed_once_cached_and_handed_to_the_tracker(syn_root, tmp_
     assert counting == {"decode": 40, "estimate": 40}
     files = sorted(cache.rglob("*.npy"))
     assert [f.parent.name.split("-")[:2] for f in files] == [["SYN", "01"], ["SYN", "02"]]
-    assert [f.name for f in files] == ["SYN-01-sparseOptFlow-1-20-d2.npy", "SYN-02-sparseOptFlow-1-20-d2.npy"]
+    assert [f.name for f in files] == ["SYN-01-sparseOptFlow-1-20-d2-r2.npy", "SYN-02-sparseOptFlow-1-20-d2-r2.npy"]
     for f in files:
         seq = f.parent.name.rsplit("-", 1)[0]
         np.testing.assert_array_equal(np.stack(Recording.seen[seq]), np.load(f))
@@ -115,7 +115,7 @@ def test_warps_are_computed_once_cached_and_handed_to_the_tracker(syn_root, tmp_
 
     # Another downscale is another key (computed again); 'off' never writes a cache.
     run(RunOptions(out=str(tmp_path / "c"), **{**opts, "tracker_options": {"cmc_downscale": 1}}))
-    assert counting["estimate"] == 40 and len(list(cache.rglob("*-d1.npy"))) == 2
+    assert counting["estimate"] == 40 and len(list(cache.rglob("*-d1-r2.npy"))) == 2
     run(RunOptions(out=str(tmp_path / "d"), **{**opts, "cmc_cache": "off"}))
     assert len(list(cache.rglob("*.npy"))) == 4
 

@@ -122,6 +122,8 @@ def test_ecc_moves_tracks_by_the_camera_warp_only_when_on() -> None:
 
 @pytest.mark.parametrize(("name", "options"), [("strongsort", {}), ("strongsort-baseline", OFF)])
 def test_rows_equal_the_official_code_on_mot17_09_half_val(shared_data, tmp_path, name, options) -> None:
+    """The result file is byte-identical to the official StrongSORT output (tests/fixtures/deepsort/PROVENANCE.md):
+    same rows in the same order, ids included, boxes as its writer prints them."""
     from mot_bench.runner import RunOptions, run
 
     arr = np.load(FIXTURES / "MOT17-09-SDP-halfval-oracle.npz")["detections"]
@@ -129,14 +131,10 @@ def test_rows_equal_the_official_code_on_mot17_09_half_val(shared_data, tmp_path
     run(RunOptions(detector="precomputed", detector_options={"det_dir": str(tmp_path)}, tracker="strongsort",
                    tracker_options=dict(options), data=str(shared_data), benchmark="MOT17", split="half-val",
                    seqs=["MOT17-09-SDP"], out=str(tmp_path / "run"), progress=False, evaluate=False))
-    ours = (tmp_path / "run" / "results" / "MOT17-09-SDP.txt").read_text().splitlines()
-    official = (FIXTURES / f"MOT17-09-SDP-halfval.{name}.txt").read_text().splitlines()
-    assert len(ours) == len(official)
-    a = np.array([[float(v) for v in line.split(",")[:6]] for line in ours])
-    b = np.array([[float(v) for v in line.split(",")[:6]] for line in official])
-    assert (a[:, :2] == b[:, :2]).all()
-    assert np.abs(a[:, 2:] - b[:, 2:]).max() <= 0.01 + 1e-9
-    assert (np.abs(a[:, 2:] - b[:, 2:]) > 1e-9).sum() <= len(a) // 100
+    ours = (tmp_path / "run" / "results" / "MOT17-09-SDP.txt").read_bytes()
+    official = (FIXTURES / f"MOT17-09-SDP-halfval.{name}.txt").read_bytes()
+    assert ours.splitlines() == official.splitlines()  # (on failure pytest names the first differing row)
+    assert ours == official
 
 
 PAN = 40  # px per frame: boxes 40 px wide no longer overlap their previous place
@@ -170,7 +168,6 @@ def _panning_sequence(root: Path, length: int = 8) -> Path:
 
 
 def test_ecc_through_the_runner_keeps_ids_across_a_camera_pan_and_caches_the_warps(tmp_path, monkeypatch) -> None:
-    pytest.importorskip("cv2")
     from mot_bench.data import frames as frames_mod
     from mot_bench.runner import RunOptions, run
 
@@ -199,7 +196,7 @@ def test_ecc_through_the_runner_keeps_ids_across_a_camera_pan_and_caches_the_war
     assert res.folder.read_config()["camera_motion"] == {"method": "ecc_strongsort", "downscale": 10,
                                                          "gmc_dir": None, "provided_by": "runner"}
     cached = list((tmp_path / "cmc").rglob("*.npy"))
-    assert [f.name for f in cached] == ["PAN-01-ecc_strongsort-1-8-s0.1.npy"]
+    assert [f.name for f in cached] == ["PAN-01-ecc_strongsort-1-8-s0.1-r2.npy"]
     np.testing.assert_array_equal(np.load(cached[0])[1:], warps)
 
     decodes.clear(), seen.clear()

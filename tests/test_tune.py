@@ -7,7 +7,6 @@ import csv
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -139,7 +138,7 @@ def test_pixel_warps_reach_the_tuned_tracker_as_the_runner_caches_them(tmp_path)
     run(RunOptions(detector="public", tracker="tune_recording", data=str(tmp_path / "data"), benchmark="MOT17",
                    progress=False, evaluate=False, out=str(tmp_path / "run"), cmc_cache=str(cache)))
     runner_seen = [w.copy() for w in Recording.seen]
-    (cached,) = cache.rglob("SYN-01-sparseOptFlow-1-12-d2.npy")
+    (cached,) = cache.rglob("SYN-01-sparseOptFlow-1-12-d2-r2.npy")
     np.testing.assert_array_equal(np.stack(runner_seen), np.load(cached))
     assert not np.allclose(np.stack(runner_seen), np.eye(2, 3))  # the synthetic camera moves
 
@@ -174,55 +173,83 @@ def test_different_parameters_give_different_tracks(shared_data):
     assert ra["metrics"]["HOTA"] != rb["metrics"]["HOTA"]
 
 
-def _complete(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=5) as con:
-            return con.execute("select count(*) from trials where state='COMPLETE'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
+# The study run in a child process: the fifth trial to start writes its parameters to the marker file and
+# then blocks, so the signal is sent while that trial is running, for sure. (SIGINT: Python's own handler
+# is installed, as in a terminal, even if the test runs where SIGINT is ignored.)
+_GATED_STUDY = """
+import json, signal, sys, time
+from mot_bench import tune
+from mot_bench.cli import main
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+marker, argv = sys.argv[1], sys.argv[2:]
+run_trial, started = tune.Workload.run_trial, []
+
+def gated(self, params):
+    started.append(params)
+    if len(started) == 5:
+        with open(marker + ".tmp", "w") as fh:
+            json.dump(params, fh)
+        import os
+        os.replace(marker + ".tmp", marker)
+        while True:
+            time.sleep(0.05)
+    return run_trial(self, params)
+
+tune.Workload.run_trial = gated
+sys.argv = ["mot-bench", *argv]
+main()
+"""
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_resume_after_a_killed_study(tmp_path, sig):
-    """Kill a running study (SIGKILL: no clean-up at all; SIGINT: Ctrl-C), re-run the same command: it
-    continues from the stored trials, re-runs the interrupted trial's parameters and stops at exactly
-    --trials complete trials."""
+    """Kill a study while its fifth trial runs (SIGKILL: no clean-up at all; SIGINT: Ctrl-C), re-run the same
+    command: the four complete trials are kept as they were, the interrupted one is failed and its parameters
+    run again in exactly one later trial, and trials.csv lists every trial exactly once, --trials of them
+    complete."""
     out = tmp_path / "study"
-    cmd = [sys.executable, "-m", "mot_bench.cli", "tune", "--tracker", "sort", "--trials", "2000", "--no-confirm",
-           "--sampler", "random", "--out", str(out)]
+    marker = tmp_path / "running.json"
+    argv = ["tune", "--tracker", "sort", "--trials", "2000", "--no-confirm", "--sampler", "random", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", _GATED_STUDY, str(marker), *argv], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 120
-        while _complete(out / "study.db") < 4 and time.time() < deadline:
-            time.sleep(0.2)
-        assert _complete(out / "study.db") >= 4, "the study did not start"
+        while not marker.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), f"the fifth trial never started: {proc.stderr.read().decode()[-2000:]}"
     finally:
         proc.send_signal(sig)
         proc.wait(30)
+        proc.stderr.close()
+    assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130)  # Ctrl-C: 130, as run
+    running = json.loads(marker.read_text())
     import optuna
 
     study = optuna.load_study(study_name="tune-sort", storage=f"sqlite:///{out / 'study.db'}")
     before = {t.number: t for t in study.trials}
-    n_before = sum(t.state.name == "COMPLETE" for t in before.values())
-    # (a trial killed inside ask(), before its parameters were drawn, has none to repeat)
-    interrupted = [t for t in before.values() if t.state.name in ("RUNNING", "FAIL") and t.params]
-    target = n_before + 3
+    assert [t.state.name for t in before.values()] == ["COMPLETE"] * 4 + [
+        "RUNNING" if sig == signal.SIGKILL else "FAIL"] + (["WAITING"] if sig == signal.SIGINT else [])
+    interrupted = before[4]
+    assert interrupted.params == running  # the trial the signal interrupted
+    target = 7
     summary = tune(_sample_opts(out, trials=target, sampler="random"))
     study = optuna.load_study(study_name="tune-sort", storage=f"sqlite:///{out / 'study.db'}")
-    states = [t.state.name for t in study.trials]
-    assert states.count("COMPLETE") == target == summary["trials_complete"]
-    assert "RUNNING" not in states
-    for t in study.trials:  # completed trials were kept as they were
-        if t.number in before and before[t.number].state.name == "COMPLETE":
-            assert t.state.name == "COMPLETE" and t.values == before[t.number].values
-    for t in interrupted:  # an interrupted trial is failed, and its parameters run again in a later trial
-        assert study.trials[t.number].state.name == "FAIL"
-        again = [u for u in study.trials if u.user_attrs.get("requeued_from") == t.number]
-        # (killed inside ask(), a trial may hold only the parameters drawn so far: those are repeated)
-        assert again and again[0].params.items() >= t.params.items() and again[0].state.name == "COMPLETE"
-    if sig == signal.SIGKILL:
-        assert interrupted or n_before >= 4
+    assert [t.state.name for t in study.trials].count("COMPLETE") == target == summary["trials_complete"]
+    rows = _trials(out)
+    assert [int(r["trial"]) for r in rows] == [t.number for t in study.trials] == list(range(len(rows)))
+    by_number = {int(r["trial"]): r for r in rows}
+    for t in before.values():  # completed trials were kept as they were
+        if t.state.name == "COMPLETE":
+            assert by_number[t.number]["state"] == "COMPLETE" and float(by_number[t.number]["HOTA"]) == t.values[0]
+    assert by_number[4]["state"] == "FAIL"
+    again = [r for r in rows if r["requeued_from"] == "4"]
+    assert len(again) == 1 and again[0]["state"] == "COMPLETE"
+    assert study.trials[int(again[0]["trial"])].params == running  # its parameters, run once more
+    assert {r["state"] for r in rows} == {"COMPLETE", "FAIL"} and len(rows) == target + 1
+    complete_params = [tuple(sorted(t.params.items())) for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(set(complete_params)) == target  # no parameter set counted twice
 
 
 def test_ray_and_process_pool_give_the_same_trials(tmp_path):

@@ -29,13 +29,33 @@ PEDESTRIAN = 1  # the class id the kit evaluates (MOT16/17/20)
 
 
 def gt_num_columns(gt_path: str | Path) -> int:
-    """Fields in the first non-blank line of a gt file: 10 is MOT15's 3D format, 9 MOT16/17/20's."""
+    """Fields in the first non-blank line of a gt file: 10 is MOT15's 3D format, 9 MOT16/17/20's.
+
+    0 when that line is not a line of numbers (a header, say): what is wrong with it is the strict
+    reader's to say, at its line, not a guess about the format."""
     with open(gt_path, encoding="utf-8", errors="replace") as fh:
         for raw in fh:
             text = raw.strip()
             if text:
-                return len(text.split(",") if "," in text else text.split())
+                fields = [f.strip() for f in (text.split(",") if "," in text else text.split())]
+                if fields and not fields[-1]:  # a trailing comma (dropped by the reader, as by the kit)
+                    fields.pop()
+                return len(fields) if all(_is_number(f) for f in fields) else 0
     return 0
+
+
+def first_nonblank_line(path: str | Path) -> int:
+    """1-based number of the first line of ``path`` holding more than whitespace (1 if none)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return next((lineno for lineno, raw in enumerate(fh, start=1) if raw.strip()), 1)
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
 
 
 def _class_and_visibility(rows: np.ndarray) -> bool:
@@ -85,10 +105,10 @@ def read_gt(seq: SeqInfo, data: bytes | None = None, min_cols: int = 6) -> MOTTe
         data = seq.gt_path.read_bytes()
     text = parse_mot_text(seq.gt_path, data, min_cols=min_cols, seq_length=seq.length,
                           length_from=length_source(seq))
-    if not len(text.rows):
+    if not len(text.table):
         raise MOTFormatError(seq.gt_path, 1, "the gt file has no rows; expected one line per annotated box "
                                              "(frame,id,x,y,w,h,...)")
-    rows = text.rows
+    rows = text.table  # at least 6 columns: the ones checked here
     bad = np.flatnonzero(rows[:, 1] < 0)
     if len(bad):
         raise text.error(int(bad[0]), f"gt id must be >= 0, got {rows[bad[0], 1]:g}")

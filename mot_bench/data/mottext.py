@@ -4,10 +4,13 @@ Every check runs on whole arrays (the file's bytes, then the parsed table); Pyth
 lines of a file to phrase the error once a check has failed. Rules:
 
 * fields are separated by commas (by whitespace when the file has no comma at all);
+* a line may end with one comma (then spaces): that empty last field is dropped, as the official kit
+  (TrackEval's csv reader) drops it, so ``1,2,...,-1,`` scores as ``1,2,...,-1``;
 * every non-blank line has the same number of fields, between ``min_cols`` and ``max_cols``;
   blank lines are skipped (their numbers still count for ``path:line``);
 * every field is a finite decimal number (digits, one optional sign, point and exponent): no
-  ``nan``, ``inf``, hexadecimal or ``1_000``; values are parsed correctly rounded, as ``float()``;
+  ``nan``, ``inf``, hexadecimal or ``1_000``; values are parsed correctly rounded, as ``float()``
+  (numpy's C text reader, which converts each field with CPython's own ``float`` conversion);
 * every value is of sane magnitude (``|v| <= MAX_ABS``): ``347.e67`` is a typo, not a coordinate;
 * frame (column 1) is an integer >= 1 (and <= ``seq_length`` when given), id (column 2) an integer in
   -1..``MAX_ID`` (scorers remap ids to 0..K-1, so memory never grows with the largest id).
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,24 +42,31 @@ class MOTFormatError(ValueError):
         super().__init__(f"{path}:{line}: {message}")
 
 # bytes a MOT text file may contain: digits, sign, point, exponent, separators, line ends
-_ALLOWED = np.zeros(256, dtype=bool)
-for _c in b"0123456789+-.eE, \t\r\n":
-    _ALLOWED[_c] = True
+_ALLOWED_BYTES = b"0123456789+-.eE, \t\r\n"
+_SPACE_BYTES = b" \t\r\n"
 _SPACE = np.zeros(256, dtype=bool)
-for _c in b" \t\r\n":
-    _SPACE[_c] = True
+_SPACE[list(_SPACE_BYTES)] = True
 
 
 class MOTText:
-    """A parsed file: ``rows`` (N, ``NUM_COLS``) float64 padded with -1, and the number of columns the
-    file really has. ``lines`` (the 1-based file line of each row) is worked out only when asked for,
-    i.e. for an error message."""
+    """A parsed file: ``table`` (N, ``num_cols``) float64 as the file has it, and ``rows`` (N, ``NUM_COLS``)
+    padded with -1 (made when first asked for: a scorer reading 9-column gt needs no padded copy).
+    ``lines`` (the 1-based file line of each row) is worked out only when asked for, i.e. for an error
+    message."""
 
-    def __init__(self, path: Path, rows: np.ndarray, num_cols: int) -> None:
+    def __init__(self, path: Path, table: np.ndarray, num_cols: int) -> None:
         self.path = path
-        self.rows = rows
+        self.table = table
         self.num_cols = num_cols
+        self._rows: np.ndarray | None = table if table.shape[1] == NUM_COLS else None
         self._lines: np.ndarray | None = None
+
+    @property
+    def rows(self) -> np.ndarray:
+        if self._rows is None:
+            self._rows = np.full((len(self.table), NUM_COLS), -1.0)
+            self._rows[:, :self.num_cols] = self.table
+        return self._rows
 
     @property
     def lines(self) -> np.ndarray:
@@ -76,8 +88,21 @@ def nonblank_line_numbers(data: bytes) -> np.ndarray:
     return np.flatnonzero(solid[ends] - solid[starts] > 0).astype(np.int64) + 1
 
 
-def _fields_of(text: str) -> list[str]:
-    return [f.strip() for f in (text.split(",") if "," in text else text.split())]
+# one comma, then spaces only, at the end of a line: TrackEval's csv reader (skipinitialspace) makes it an
+# empty last field and drops it; a tab after the comma is a field it cannot convert, so it is not matched
+_TRAILING_COMMA = re.compile(rb",[ ]*(\r?)$", re.MULTILINE)
+_BLANK_LINE = re.compile(rb"^[ \t\r]*\n", re.MULTILINE)
+
+
+def _fields_of(line: str) -> list[str]:
+    """The fields of one line (without its newline), after the kit's trailing-comma rule."""
+    line = line.rstrip("\r")
+    if "," in line:
+        stripped = line.rstrip(" ")
+        if stripped.endswith(","):
+            line = stripped[:-1]
+        return [f.strip() for f in line.split(",")]
+    return line.split()
 
 
 def _explain(path: Path, data: bytes, min_cols: int, max_cols: int) -> MOTFormatError:
@@ -90,7 +115,7 @@ def _explain(path: Path, data: bytes, min_cols: int, max_cols: int) -> MOTFormat
         text = raw.strip()
         if not text:
             continue
-        fields = _fields_of(text)
+        fields = _fields_of(raw)
         if not min_cols <= len(fields) <= max_cols:
             return MOTFormatError(path, lineno, f"expected {min_cols} to {max_cols} comma-separated columns "
                                                 f"(frame,id,x,y,w,h,conf,...), got {len(fields)}")
@@ -112,24 +137,28 @@ def _explain(path: Path, data: bytes, min_cols: int, max_cols: int) -> MOTFormat
 
 
 def _parse_table(data: bytes, comma: bool) -> np.ndarray | None:
-    """All numbers of the file as an (N, C) float64 array, or None when a field is missing or not a number."""
-    import pandas as pd
+    """All numbers of the file as an (N, C) float64 array, or None when a field is missing or not a number.
 
-    kwargs: dict = {"header": None, "dtype": np.float64, "skip_blank_lines": True, "engine": "c",
-                    "na_filter": False, "low_memory": False}  # no NA spellings: an empty field is an error
-    if comma:
-        kwargs.update(sep=",", skipinitialspace=True)
-    else:
-        kwargs.update(sep=r"\s+")
-    if int(pd.__version__.split(".")[0]) < 3:
-        kwargs["float_precision"] = "round_trip"  # pandas 2's default parser is not always correctly rounded
-    try:
-        table = pd.read_csv(io.BytesIO(data), **kwargs).to_numpy(dtype=np.float64)
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
-        return None
-    if not np.isfinite(table).all():  # also a short line: pandas fills its missing fields with NaN
+    numpy's C reader (no pandas: importing it costs more than parsing every file of MOT17). A file it
+    refuses is tried once more with trailing commas and whitespace-only lines taken out (both rare, and
+    both accepted by the rules above), so the common file is read in one pass.
+    """
+    table = _load_table(data, comma)
+    if table is None and comma:
+        table = _load_table(_BLANK_LINE.sub(b"", _TRAILING_COMMA.sub(rb"\1", data)), comma)
+    if table is None or not np.isfinite(table).all():  # 1e999 parses as inf
         return None
     return table
+
+
+def _load_table(data: bytes, comma: bool) -> np.ndarray | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": an empty table
+            return np.loadtxt(io.BytesIO(data), delimiter="," if comma else None, dtype=np.float64, ndmin=2,
+                              comments=None, encoding="latin-1")  # bytes checked to be ASCII before
+    except ValueError:  # a field that is not a number, or a line with another number of fields
+        return None
 
 
 def read_mot_text(
@@ -151,20 +180,15 @@ def read_mot_text(
 def parse_mot_text(path: Path, data: bytes, min_cols: int = 6, max_cols: int = NUM_COLS,
                    seq_length: int | None = None, length_from: str | None = None) -> MOTText:
     """:func:`read_mot_text` on the bytes of ``path`` already read."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    hist = np.bincount(buf, minlength=256)
-    if not hist[~_SPACE].any():
-        return MOTText(path, np.zeros((0, NUM_COLS), np.float64), 0)
-    if hist[~_ALLOWED].any():  # e.g. nan, inf, 0x1f, 1_000, letters: let the slow path say where and why
+    if data.translate(None, _ALLOWED_BYTES):  # e.g. nan, inf, 0x1f, 1_000, letters: the slow path says where
         raise _explain(path, data, min_cols, max_cols)
-    table = _parse_table(data, comma=bool(hist[44]))
+    if not data or data.isspace():  # (only " \t\r\n" can be left: other bytes were refused above)
+        return MOTText(path, np.zeros((0, NUM_COLS), np.float64), 0)
+    table = _parse_table(data, comma=b"," in data)
     if table is None or not min_cols <= table.shape[1] <= max_cols:
         raise _explain(path, data, min_cols, max_cols)
-    num_cols = table.shape[1]
-    rows = np.full((len(table), NUM_COLS), -1.0)
-    rows[:, :num_cols] = table
-    out = MOTText(path, rows, num_cols)
-    frame, ids = rows[:, 0], rows[:, 1]
+    out = MOTText(path, table, table.shape[1])
+    frame, ids = table[:, 0], table[:, 1]
     huge = np.abs(table) > MAX_ABS
     huge[:, 1] = False  # ids have their own range
     bad = np.flatnonzero(huge.any(axis=1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import configparser
 import math
+import os
 from pathlib import Path
 
 from mot_bench.data.gt import BENCHMARKS
@@ -51,6 +52,7 @@ def split_dir(root: Path, benchmark: str | None, split: str) -> Path:
     if benchmark:
         candidates += [root / benchmark / folder, root / f"{benchmark}-{folder}", root / benchmark]
     candidates += [root / folder, root]
+    found = []
     if not benchmark and root.is_dir():  # a root holding exactly one benchmark needs no --benchmark
         found = sorted(p / folder for p in root.iterdir() if (p / folder).is_dir())
         if len(found) == 1:
@@ -58,10 +60,14 @@ def split_dir(root: Path, benchmark: str | None, split: str) -> Path:
     for c in candidates:
         if c.is_dir() and (is_sequence_dir(c) or any(is_sequence_dir(p) for p in c.iterdir() if p.is_dir())):
             return c
-    raise DataError(
-        f"no MOTChallenge sequences found for benchmark={benchmark!r} split={split!r} under {root} "
-        f"(looked in: {', '.join(str(c) for c in candidates)})"
-    )
+    if len(found) > 1:
+        names = ", ".join(p.parent.name for p in found)
+        raise DataError(f"{root}: holds several benchmarks with a {folder}/ folder ({names}); choose one with "
+                        "--benchmark (benchmark=... in Python)")
+    looked = ", ".join(str(c) for c in candidates)
+    which = f"{benchmark} {split}" if benchmark else split
+    raise DataError(f"{root}: no MOTChallenge sequences found for {which} (looked in: {looked}); expected "
+                    f"<root>/<benchmark>/{folder}/<SEQ>/ folders with seqinfo.ini, gt/gt.txt or img1/")
 
 
 def find_sequences(
@@ -95,11 +101,19 @@ def find_sequences(
 
 
 def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
-    """Read ``seqinfo.ini``; without one, infer length/size/fps and list what was inferred."""
+    """Read ``seqinfo.ini``; without one, infer length/size/fps and list what was inferred.
+
+    The sequence is named after its folder, as TrackEval names it (its ``name=`` key is not read there
+    either): results are looked for, and written, as ``<folder name>.txt``.
+    """
     seq_dir = Path(seq_dir)
     ini = seq_dir / "seqinfo.ini"
     if ini.is_file():
         return _read_ini(ini, seq_dir)
+    if os.path.lexists(ini):  # a folder, a broken link, a device: not "missing", and not to be inferred
+        what = "a folder" if ini.is_dir() else "a broken link" if ini.is_symlink() else "not a regular file"
+        raise DataError(f"{ini}: is {what}; expected the sequence's seqinfo.ini file ([Sequence] with seqLength, "
+                        "imWidth, imHeight, frameRate), or no such entry at all to infer them")
     return _infer_seqinfo(seq_dir)
 
 
@@ -118,8 +132,12 @@ def _ini_line(ini: Path, key: str) -> int:
 def _read_ini(ini: Path, seq_dir: Path) -> SeqInfo:
     """A strict read of seqinfo.ini: errors are ``seqinfo.ini:LINE: what was found, what was expected``."""
     cp = configparser.ConfigParser(interpolation=None)
+    data = ini.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise DataError(f"{ini}:1: the file starts with a UTF-8 byte-order mark (BOM); TrackEval's configparser "
+                        "reads it as part of the [Sequence] header and fails on it: save the file without the BOM")
     try:
-        cp.read_string(ini.read_bytes().decode("utf-8"), source=str(ini))
+        cp.read_string(data.decode("utf-8"), source=str(ini))
     except UnicodeDecodeError as exc:
         raise DataError(f"{ini}:1: not UTF-8 text ({exc.reason}); expected a [Sequence] section") from None
     except configparser.Error as exc:
@@ -163,8 +181,8 @@ def _read_ini(ini: Path, seq_dir: Path) -> SeqInfo:
     im_dir = s.get("imDir", "img1").strip() or "img1"
     if Path(im_dir).is_absolute() or ".." in Path(im_dir).parts:
         raise DataError(f"{ini}:{_ini_line(ini, 'imDir')}: imDir={im_dir!r}; expected a folder inside {seq_dir}")
-    return SeqInfo(name=s.get("name", seq_dir.name).strip() or seq_dir.name, path=seq_dir, length=length,
-                   width=width, height=height, fps=fps, im_dir=im_dir, im_ext=im_ext)
+    return SeqInfo(name=seq_dir.name, path=seq_dir, length=length, width=width, height=height, fps=fps,
+                   im_dir=im_dir, im_ext=im_ext)
 
 
 def _infer_seqinfo(seq_dir: Path) -> SeqInfo:

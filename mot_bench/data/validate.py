@@ -114,10 +114,11 @@ def check_run_inputs(seqs: list[SeqInfo], detector, score: bool, gt_min_cols: in
             if not path.is_file():
                 raise InputCheckError(path, f"no such file; detector {getattr(detector, 'name', '?')!r} reads "
                                             f"its {kind} file for sequence {seq.name} here")
+            file_format = kind.split()[-1]  # "det", "gt", or a longer kind ending in one ("looser-NMS det")
             if kind == "gt":
                 read_gt(seq)
-            elif kind in MIN_COLS:
-                read_mot_file(path, kind, seq_length=seq.length, length_from=length_source(seq))
+            elif file_format in MIN_COLS:
+                read_mot_file(path, file_format, seq_length=seq.length, length_from=length_source(seq))
         if getattr(detector, "needs_images", False):
             check_images(seq)
 

@@ -1,7 +1,8 @@
 """Replay detections (with embeddings) stored in the deep_sort convention.
 
 One ``<SEQ>.npy`` per sequence; each row is the 10 MOTChallenge columns
-``frame, -1, x, y, w, h, score, -1, -1, -1`` followed by the embedding. The FairMOT detection
+``frame, -1, x, y, w, h, score, -1, -1, -1`` followed by the embedding. ``loose_det_dir`` adds the same
+detector's looser-NMS run (same layout) as each frame's ``Detections.loose``. The FairMOT detection
 cache writes the same files, so a cached network run and a deep_sort feature file replay alike.
 """
 
@@ -93,6 +94,8 @@ def save_npy(path: str | Path, per_frame: dict[int, Detections], dtype: type = n
 class PrecomputedOptions:
     det_dir: str | None = option(None, "folder of <SEQ>.npy files: 10 MOT columns then the embedding (required)")
     min_score: float = option(-1e9, "drop detections scoring below this")
+    loose_det_dir: str | None = option(None, "folder of <SEQ>.npy files (same layout) of the same detector run with "
+                                             "a looser NMS, handed to trackers as Detections.loose (TrackTrack)")
 
 
 class PrecomputedDetector(Detector):
@@ -106,7 +109,9 @@ class PrecomputedDetector(Detector):
         if not self.options.det_dir:
             raise ValueError("the precomputed detector needs --det-dir DIR holding <SEQ>.npy files")
         self.det_dir = Path(self.options.det_dir)
+        self.loose_det_dir = Path(self.options.loose_det_dir) if self.options.loose_det_dir else None
         self._frames: dict[int, Detections] = {}
+        self._loose: dict[int, Detections] | None = None
         self._dim: int | None = None
         self.provides_embeddings = True
 
@@ -118,6 +123,19 @@ class PrecomputedDetector(Detector):
         width = np.load(path, mmap_mode="r").shape[1]
         self._dim = width - 10 if width > 10 else None
         self.provides_embeddings = self._dim is not None
+        self._loose = None
+        if self.loose_det_dir is not None:
+            loose = self.loose_det_dir / f"{seq.name}.npy"
+            if not loose.is_file():
+                raise FileNotFoundError(f"precomputed detector: looser-NMS file {loose} not found (loose_det_dir)")
+            if np.load(loose, mmap_mode="r").shape[1] != width:
+                raise PrecomputedFormatError(f"{loose}: {np.load(loose, mmap_mode='r').shape[1]} columns, but "
+                                             f"{path} has {width}; the looser-NMS run needs the same layout")
+            self._loose = load_npy(loose, self.min_score)
 
     def __call__(self, frame: Frame) -> Detections:
-        return self._frames.get(frame.frame_id) or Detections.empty(self._dim)
+        dets = self._frames.get(frame.frame_id) or Detections.empty(self._dim)
+        if self._loose is not None:
+            dets = Detections(dets.tlbr, dets.scores, dets.embeddings,
+                              loose=self._loose.get(frame.frame_id) or Detections.empty(self._dim))
+        return dets

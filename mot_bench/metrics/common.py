@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mot_bench.data.gt import BENCHMARKS, gt_num_columns, infer_benchmark, length_source
+from mot_bench.data.gt import BENCHMARKS, first_nonblank_line, gt_num_columns, infer_benchmark, length_source
 from mot_bench.data.mottext import MOTFormatError, first_duplicate, read_mot_text
 from mot_bench.types import SeqInfo
 
@@ -43,7 +43,7 @@ def resolve_benchmark(seqs: list[SeqInfo], benchmark: str | None) -> str:
         detail = "; ".join(f"{b}: {', '.join(names)}" for b, names in sorted(found.items()))
         raise EvalError(
             f"sequences belong to different benchmarks ({detail}); TrackEval scores one benchmark at a "
-            "time: evaluate them separately or pass benchmark=..."
+            "time: evaluate them separately or name the rules with --benchmark (benchmark=... in Python)"
         )
     return next(iter(found))
 
@@ -70,10 +70,12 @@ def check_sequence(seq: SeqInfo, benchmark: str) -> None:
             f"is not inside 1..{seq.length}"
         )
     if benchmark != "MOT15" and seq.gt_path.is_file() and gt_num_columns(seq.gt_path) >= 10:
+        line = first_nonblank_line(seq.gt_path)
         raise EvalError(
-            f"{seq.gt_path}: 10-column gt is MOT15's 3D format (columns 8-10 are world coordinates, not "
-            f"class/visibility), but benchmark is {benchmark}; pass benchmark='MOT15'",
-            path=seq.gt_path,
+            f"{seq.gt_path}:{line}: 10 columns: MOT15's 3D format (columns 8-10 are world coordinates, not class and "
+            f"visibility), but the benchmark is {benchmark}; score it with --benchmark MOT15 (benchmark='MOT15' in "
+            "Python)",
+            path=seq.gt_path, line=line,
         )
     if not seq.gt_path.is_file():
         raise EvalError(

@@ -86,21 +86,28 @@ from mot_bench.trackers.common.association import ASSOCIATION_FUNCS
 from mot_bench.trackers.common.ocsort_core import NO_OBS as _NO_OBS
 from mot_bench.trackers.common.ocsort_core import NO_VEL as _NO_VEL
 from mot_bench.trackers.common.ocsort_core import direction as _direction
-from mot_bench.trackers.common.ocsort_core import first_round, momentum, output_filter, previous_obs, recovery_pairs
+from mot_bench.trackers.common.ocsort_core import (
+    first_round,
+    kf_predict,
+    kf_update,
+    momentum,
+    output_filter,
+    previous_obs,
+    recovery_pairs,
+    virtual_measurements,
+)
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 
 _LOW_SCORE = 0.1  # fixed in the official tracker
 
 _R = np.eye(4)
 _R[2:, 2:] *= 10.0
-_R_DIAG = np.ascontiguousarray(np.diag(_R))
 _P0 = np.eye(7)
 _P0[4:, 4:] *= 1000.0
 _P0 *= 10.0
 _Q = np.eye(7)
 _Q[-1, -1] *= 0.01
 _Q[4:, 4:] *= 0.01
-_I7 = np.eye(7)
 
 
 def _tlbr_to_z(tlbr: np.ndarray) -> np.ndarray:
@@ -123,29 +130,13 @@ def _state_to_tlbr(x: np.ndarray) -> np.ndarray:
 def _kf_predict(x: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Constant-velocity prediction of (T, 7, 1) states and (T, 7, 7) covariances: F x, F P F' + Q
     with F adding each velocity to its position (x, y, area) — the same sums ``np.dot`` makes."""
-    nx = x.copy()
-    nx[:, :3] = x[:, :3] + x[:, 4:]
-    fp = P.copy()
-    fp[:, :3] = P[:, :3] + P[:, 4:]
-    fpf = fp.copy()
-    fpf[:, :, :3] = fp[:, :, :3] + fp[:, :, 4:]
-    return nx, fpf + _Q
+    return kf_predict(x, P, _Q, 3)
 
 
 def _kf_update(x: np.ndarray, P: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Measurement update of (K, 7, 1) states and (K, 7, 7) covariances with (K, 4, 1) measurements,
-    Joseph form, in the official order of operations. ``np.matmul`` on the stack multiplies each
-    slice with the same BLAS call ``np.dot`` makes on one matrix (checked bit for bit)."""
-    y = z - x[:, :4]
-    pht = np.ascontiguousarray(P[:, :, :4])
-    si = np.linalg.inv(pht[:, :4] + _R)
-    k = np.matmul(pht, si)
-    x = x + np.matmul(k, y)
-    kh = np.zeros(P.shape)
-    kh[:, :, :4] = k
-    i_kh = _I7 - kh
-    P = np.matmul(np.matmul(i_kh, P), i_kh.transpose(0, 2, 1)) + np.matmul(k * _R_DIAG, k.transpose(0, 2, 1))
-    return x, P
+    Joseph form, in the official order of operations (:func:`~mot_bench.trackers.common.ocsort_core.kf_update`)."""
+    return kf_update(x, P, z, _R)
 
 
 def _virtual_trajectory_update(
@@ -154,24 +145,12 @@ def _virtual_trajectory_update(
     """ORU: from the frozen (1, 7, 1) x and (1, 7, 7) P, update with ``steps`` boxes on the straight
     line in (x, y, w, h) from measurement ``start`` (excluded) to ``end``, predicting between them.
     Returns the new (x, P) and the last virtual measurement."""
-    x1, y1, s1, r1 = start.reshape(-1)
-    x2, y2, s2, r2 = end.reshape(-1)
-    w1, h1 = np.sqrt(s1 * r1), np.sqrt(s1 / r1)
-    w2, h2 = np.sqrt(s2 * r2), np.sqrt(s2 / r2)
-    # Upstream's gap is a difference of np.where indices, a numpy int64: dividing the float32
-    # differences by it makes the steps, and so every virtual box, float64.
-    gap = np.int64(steps)
-    dx, dy = (x2 - x1) / gap, (y2 - y1) / gap
-    dw, dh = (w2 - w1) / gap, (h2 - h1) / gap
-    box = start
-    for step in range(1, steps + 1):
-        w = w1 + step * dw
-        h = h1 + step * dh
-        box = np.array([x1 + step * dx, y1 + step * dy, w * h, w / h]).reshape(4, 1)
+    boxes = virtual_measurements(start, end, steps)
+    for step, box in enumerate(boxes, start=1):
         x, P = _kf_update(x, P, box[None])
         if step < steps:
             x, P = _kf_predict(x, P)
-    return x, P, box
+    return x, P, boxes[-1]
 
 
 class _OCTrack:

@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 ReIDModel = Literal["osnet_x0_25", "osnet_x0_5", "osnet_x0_75", "osnet_x1_0", "bot_r50"]
 # Base-detector config entries that do not change its boxes: left out of the cache key.
-_NOT_OUTPUT = frozenset({"device", "channels_last", "threads", "cache_dir", "dcn"})
+# loose_det_dir: always unset for a base here (refused in _attach), left out so caches made before it existed match
+_NOT_OUTPUT = frozenset({"device", "channels_last", "threads", "cache_dir", "dcn", "loose_det_dir"})
 
 
 @dataclass
@@ -110,6 +111,10 @@ class ReIDDetector(Detector):
         self._attach(make_detector(self.options.base, self.base_options))
 
     def _attach(self, base: Detector) -> None:
+        if getattr(base, "loose_det_dir", None) is not None:
+            # its boxes would reach the trackers without embeddings (and the cache holds one set): refuse
+            raise ValueError("reid: the base detector's looser-NMS set (loose_det_dir) is not embedded by the reid "
+                             "stage; give both runs embeddings with the precomputed detector and its loose_det_dir")
         self._base = base
         base.runtime = self.runtime
         base.timer = self.timer

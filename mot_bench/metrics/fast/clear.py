@@ -2,10 +2,12 @@
 
 A gt box and a tracker box can match when their IoU is >= 0.5 - eps; per frame the assignment
 maximises 1000 x (the pair continues the previous frame's match) + IoU. Frames in which no box has two
-candidates need no solver (every candidate is matched whatever the bonus); the others are solved in
-frame order with the bonus matrix TrackEval builds, the previous frame being the last one that had
-both gt and tracker boxes (TrackEval skips the others without touching its state). IDSW, Frag and
-MT/PT/ML then follow from the list of matches with array operations.
+candidates need no solver (every candidate is matched whatever the bonus), nor frames settled column by
+column on their IoUs (each tracker box's best candidate clearly best, no two sharing one) where the bonus
+can only land on those best cells; the others are solved in frame order with the bonus matrix TrackEval
+builds, the previous frame being the last one that had both gt and tracker boxes (TrackEval skips the
+others without touching its state). IDSW, Frag and MT/PT/ML then follow from the list of matches with
+array operations.
 """
 
 from __future__ import annotations
@@ -13,9 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from mot_bench.metrics.fast.preprocess import EPS, FrameMatrices, SeqData, ambiguous_frames, frame_totals_in_order
+from mot_bench.metrics.fast.lsap import linear_sum_assignment
+from mot_bench.metrics.fast.preprocess import (
+    EPS,
+    SeqData,
+    ambiguous_frames,
+    frame_totals_in_order,
+    settled_by_columns,
+)
 
 NAME = "CLEAR"
 THRESHOLD = 0.5
@@ -35,55 +43,73 @@ def _matches(data: SeqData) -> np.ndarray:
                             data.num_gt_dets, data.num_tracker_dets, data.num_timesteps)
     if not len(hard):
         return np.flatnonzero(candidate)
+    n = len(data.sim)
     hard_mask = np.zeros(data.num_timesteps, dtype=bool)
     hard_mask[hard] = True
-    chosen = candidate & ~hard_mask[data.pair_frame]
+    # chosen[n] stays False: the "no predecessor" pair
+    chosen = np.zeros(n + 1, dtype=bool)
+    chosen[:n] = candidate & ~hard_mask[data.pair_frame]
+    values = np.where(candidate, data.sim, 0.0)  # TrackEval's score without the bonus: 0.0 for non-candidates
+
+    # The bonus goes to the candidates of a hard frame that continue a match of the previous active frame
+    # (the same gt id and tracker id): find, for each, that pair of the previous active frame, if any.
     active = np.flatnonzero((data.gt_count > 0) & (data.trk_count > 0))
     rank = np.full(data.num_timesteps, -1, dtype=np.int64)
     rank[active] = np.arange(len(active))
-    g_of = data.gt_id[data.pair_gt]
-    t_of = data.trk_id[data.pair_trk]
-    mats = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row, data.pair_col)
-    base = mats.buffer(np.where(candidate, data.sim, 0.0))
-    slot_pos = np.full(len(data.sim), -1, dtype=np.int64)
-    slot_pos[mats.pairs] = mats.pos
-
-    # The bonus cells of a frame whose previous active frame needs no solver are known in advance:
-    # the candidates (gt id, tracker id) that are matches of that previous frame.
     n_trk = data.num_tracker_ids
     span = data.num_gt_ids * n_trk
     cand = np.flatnonzero(candidate)
-    c_frame = data.pair_frame[cand]
-    c_key = g_of[cand] * n_trk + t_of[cand]
-    fixed = ~hard_mask[c_frame]
-    in_hard = np.flatnonzero(~fixed)
-    known = np.isin(rank[c_frame[in_hard]] * span + c_key[in_hard], (rank[c_frame[fixed]] + 1) * span + c_key[fixed])
-    pre_bonus = cand[in_hard[known]]  # pair indices, in frame order
-    pre_lo = np.searchsorted(pre_bonus, data.pair_start[hard])
-    pre_hi = np.searchsorted(pre_bonus, data.pair_start[hard + 1])
-    pred_hard = np.zeros(len(hard), dtype=bool)
-    pred_hard[1:] = rank[hard[1:]] - 1 == rank[hard[:-1]]  # the previous active frame was solved just before
+    c_key = (rank[data.pair_frame[cand]] * span + data.gt_id[data.pair_gt[cand]] * n_trk
+             + data.trk_id[data.pair_trk[cand]])  # unique: one id per frame on each side
+    order = np.argsort(c_key)
+    sorted_key = c_key[order]
+    in_hard = hard_mask[data.pair_frame[cand]]
+    query = c_key[in_hard] - span
+    found = np.minimum(np.searchsorted(sorted_key, query), len(cand) - 1)
+    hc_pred = np.where(sorted_key[found] == query, cand[order[found]], n)  # n: no predecessor
+    hc = cand[in_hard]  # the candidates of hard frames, in frame order
+    # hard frame i's candidates are hc[bounds[i]:bounds[i + 1]] (hc holds no pair of the frames in between)
+    hc_bounds = np.searchsorted(hc, data.pair_start[np.concatenate((hard, hard[-1:] + 1))])
 
-    prev = np.full(data.num_gt_ids, -1, dtype=np.int64)  # tracker id matched in the previous active frame
-    last_g = last_t = np.zeros(0, dtype=np.int64)
-    starts, heights, widths = mats.start.tolist(), mats.heights.tolist(), mats.widths.tolist()
+    # Frames settled column by column on the similarities alone (settled_by_columns) keep that result
+    # whatever the previous frame matched, as long as no bonus lands off a column's best cell: a bonus on
+    # the best only widens its margin. So only the frames left unsettled, and those where a continued
+    # match is not a column's best ("swing" cells), are solved, in frame order, on TrackEval's own matrix.
+    settled, best = settled_by_columns(values, hc, data.pair_frame, data.pair_gt, data.pair_trk, data.num_timesteps)
+    chosen[best] = True
+    is_best = np.zeros(n, dtype=bool)
+    is_best[best] = True
+    swing_bonus = np.zeros(len(hard) + 1, dtype=np.int64)
+    np.add.at(swing_bonus, np.repeat(np.arange(len(hard)), np.diff(hc_bounds)), ~is_best[hc] & chosen[hc_pred])
+    visit = (~settled[hard] | (swing_bonus[:-1] > 0)).tolist()
+    follows = np.zeros(len(hard), dtype=bool)  # hard frame i's previous active frame is hard frame i - 1
+    follows[1:] = rank[hard[1:]] - 1 == rank[hard[:-1]]
+    follows_list = follows.tolist()
+
+    # a pair's cell in its frame matrix, and -(score): -0.0 where the score is 0.0, as -score_mat
+    pair_cell = data.pair_row * data.trk_count[data.pair_frame] + data.pair_col
+    neg_values = -values
+    heights, widths = data.gt_count.tolist(), data.trk_count.tolist()
+    pair_start, bounds = data.pair_start.tolist(), hc_bounds.tolist()
     for i, f in enumerate(hard.tolist()):
-        start, h, w = starts[i], heights[i], widths[i]
-        score = base[start:start + h * w].copy()
-        if pred_hard[i]:
-            lo, hi = int(data.pair_start[f]), int(data.pair_start[f + 1])
-            prev[last_g] = last_t
-            bonus = lo + np.flatnonzero(candidate[lo:hi] & (t_of[lo:hi] == prev[g_of[lo:hi]]))
-            prev[last_g] = -1
-        else:
-            bonus = pre_bonus[pre_lo[i]:pre_hi[i]]
-        score[slot_pos[bonus] - start] += 1000
-        rows, cols = linear_sum_assignment(-score.reshape(h, w))
+        if not visit[i]:
+            continue
+        lo_p, hi_p, h, w = pair_start[f], pair_start[f + 1], heights[f], widths[f]
+        cells = pair_cell[lo_p:hi_p]  # ascending: pairs are listed row by row
+        neg_score = np.full(h * w, -0.0)
+        neg_score[cells] = neg_values[lo_p:hi_p]
+        lo, hi = bounds[i], bounds[i + 1]
+        # the bonus subtracted (negation is exact: -(s + 1000) and -s - 1000 are the same double)
+        neg_score[pair_cell[hc[lo:hi][chosen[hc_pred[lo:hi]]]]] -= 1000
+        rows, cols = linear_sum_assignment(neg_score.reshape(h, w))
         used = rows * w + cols
-        cells = mats.lookup[start + used[score[used] > 0 + EPS]]
-        chosen[cells] = True
-        last_g, last_t = g_of[cells], t_of[cells]
-    return np.flatnonzero(chosen)
+        used = used[neg_score[used] < -EPS]  # score > 0 + eps, as TrackEval: the candidates (bonus or not)
+        before = chosen[lo_p:hi_p].copy()
+        chosen[lo_p:hi_p] = False
+        chosen[lo_p + np.searchsorted(cells, used)] = True
+        if i + 1 < len(hard) and follows_list[i + 1] and not np.array_equal(before, chosen[lo_p:hi_p]):
+            visit[i + 1] = True  # its bonus cells were judged on this frame's provisional matches
+    return np.flatnonzero(chosen[:n])
 
 
 @dataclass

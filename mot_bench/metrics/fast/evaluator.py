@@ -7,13 +7,10 @@ of result sets, from files or from arrays in memory (what a parameter tuner need
 
 from __future__ import annotations
 
-import hashlib
-import multiprocessing
 import os
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,26 +31,31 @@ from mot_bench.metrics.fast import clear, count, hota, identity
 from mot_bench.metrics.fast.preprocess import Boxes, PreprocessError, SeqData, preprocess
 from mot_bench.types import SeqInfo
 
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
 MODULES = {"HOTA": hota, "CLEAR": clear, "Identity": identity}
 
 
 def load_gt(seq: SeqInfo, cache: dict | None = None) -> Boxes:
     """A sequence's gt restricted to its frame range, renumbered from 1 and sorted by frame.
 
-    ``cache`` (bytes digest -> parsed text) parses identical files once: MOT17's three detector
-    folders of a sequence hold the same gt.
+    ``cache`` ((size, seqLength, frame range) -> [(bytes, gt boxes)]) reads identical files once: MOT17's
+    three detector folders of a sequence hold the same gt (compared byte for byte: cheaper than hashing
+    them), and share one read-only :class:`Boxes`.
     """
     data = seq.gt_path.read_bytes()
-    key = (hashlib.blake2b(data, digest_size=16).digest(), seq.length)
-    try:
-        text = cache.get(key) if cache is not None else None
-        if text is None:
+    key = (len(data), seq.length, seq.first_frame, seq.last_frame)
+    same_size = cache.setdefault(key, []) if cache is not None else []
+    boxes = next((parsed for raw, parsed in same_size if raw == data), None)
+    if boxes is None:
+        try:
             text = read_gt(seq, data, min_cols=8)
-        if cache is not None:
-            cache[key] = text
-    except MOTFormatError as exc:
-        raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
-    return Boxes.from_rows(text.rows, seq.first_frame, seq.last_frame)
+        except MOTFormatError as exc:
+            raise EvalError(str(exc), path=exc.path, line=exc.line) from exc
+        boxes = Boxes.from_rows(text.table, seq.first_frame, seq.last_frame)  # >= 8 columns: all it reads
+        same_size.append((data, boxes))
+    return boxes
 
 
 def prepare(seq: SeqInfo, gt: Boxes, rows: np.ndarray, benchmark: str) -> SeqData:
@@ -102,13 +104,24 @@ def assemble(seqs: list[SeqInfo], per_seq: dict[str, dict], benchmark: str, metr
     return out
 
 
-def _pool(workers: int, tasks: int) -> ProcessPoolExecutor | None:
-    n = max(1, min(int(workers), tasks))
-    if n <= 1:
-        return None
+def _process_pool(workers: int, **kwargs: Any) -> ProcessPoolExecutor:
+    """Forked worker processes where fork exists. Imported here: a one-process evaluation (the default)
+    does not pay for loading multiprocessing and concurrent.futures."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods and os.name == "posix" else None)
-    return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, **kwargs)
+
+
+def _num_workers(workers: int, tasks: int) -> int:
+    return max(1, min(int(workers), tasks))
+
+
+def _pool(workers: int, tasks: int) -> ProcessPoolExecutor | None:
+    n = _num_workers(workers, tasks)
+    return None if n <= 1 else _process_pool(n)
 
 
 _GT_CACHE: dict = {}  # per evaluate_fast() call (cleared after it), or per worker process
@@ -219,7 +232,7 @@ class FastEvaluator:
         return self._score(rows)
 
     def _score(self, rows: dict[str, np.ndarray]) -> dict:
-        if _pool(self.workers, len(self.seqs)) is None:
+        if _num_workers(self.workers, len(self.seqs)) <= 1:
             per_seq = {s.name: score_sequence(s, self.gt[s.name], rows[s.name], self.benchmark, self.metrics)
                        for s in self.seqs}
         else:
@@ -233,11 +246,8 @@ class FastEvaluator:
         (no gt is sent per call; where fork is unavailable it is sent once per worker at start-up)."""
         if self._pool is None:
             state = (self.seqs, self.gt, self.benchmark, self.metrics)
-            n = max(1, min(self.workers, len(self.seqs)))
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods and os.name == "posix" else None)
-            self._pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                                             initargs=(id(self), state))
+            self._pool = _process_pool(_num_workers(self.workers, len(self.seqs)), initializer=_init_worker,
+                                       initargs=(id(self), state))
         return self._pool
 
     def close(self) -> None:

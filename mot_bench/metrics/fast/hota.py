@@ -4,7 +4,9 @@ Same fields, arithmetic and summation order as TrackEval 1.3.0's HOTA:
 * per frame, the "sim IoU" normaliser uses the frame matrix's row and column sums in numpy's order
   (:func:`row_sums`, :func:`col_sums`), and the potential-match totals are accumulated frame by frame;
 * the Hungarian matching per frame maximises global alignment x similarity; frames where no box has two
-  positive scores need no solver, the others call linear_sum_assignment on the very same matrix;
+  positive scores need no solver, nor frames whose maximum is unique by a margin column by column
+  (:func:`settled_by_columns`: 94 % of Lif_T's frames); the others call linear_sum_assignment on the very
+  same matrix;
 * the matched pairs are then thresholded for all alphas in one array operation; LocA sums are taken per
   frame left to right and then added frame after frame, as TrackEval's Python loop does.
 """
@@ -22,6 +24,7 @@ from mot_bench.metrics.fast.preprocess import (
     ambiguous_frames,
     col_sums,
     row_sums,
+    settled_by_columns,
 )
 
 NAME = "HOTA"
@@ -51,7 +54,12 @@ def matched_pairs(data: SeqData, score: np.ndarray) -> np.ndarray:
         return np.flatnonzero(positive)
     hard_mask = np.zeros(data.num_timesteps, dtype=bool)
     hard_mask[hard] = True
-    chosen = positive & ~hard_mask[data.pair_frame]
+    in_hard = hard_mask[data.pair_frame]
+    chosen = positive & ~in_hard
+    settled, best = settled_by_columns(score, np.flatnonzero(positive & in_hard), data.pair_frame, data.pair_gt,
+                                       data.pair_trk, data.num_timesteps)
+    chosen[best] = True
+    hard = hard[~settled[hard]]
     cells = FrameMatrices(hard, data.gt_count, data.trk_count, data.pair_frame, data.pair_row,
                           data.pair_col).solve_all(score)
     chosen[cells[score[cells] > 0]] = True
@@ -62,12 +70,14 @@ def matched_pairs(data: SeqData, score: np.ndarray) -> np.ndarray:
 class Association:
     """HOTA's per-frame matches of one sequence and the id-pair counts its association scores read.
 
-    ``match``: matched pair indices (frames in order); ``hit`` (alphas, matches): the match counts as a
-    true positive at that localisation threshold; ``counts`` (alphas, gt ids, tracker ids): true
+    ``match``: matched pair indices (frames in order); ``passes``: how many of the (rising) alphas each
+    match passes; ``hit`` (alphas, matches): the match counts as a true positive at that localisation
+    threshold; ``counts`` (alphas, gt ids, tracker ids): true
     positives of each id pair; ``gt_id_count`` / ``trk_id_count``: boxes of each id.
     """
 
     match: np.ndarray
+    passes: np.ndarray
     hit: np.ndarray
     counts: np.ndarray
     gt_id_count: np.ndarray
@@ -95,13 +105,15 @@ def association(data: SeqData) -> Association:
 
     match = matched_pairs(data, alignment * sim)
     m_sim = sim[match]
-    hit = m_sim[np.newaxis, :] >= (ALPHAS - EPS)[:, np.newaxis]  # (alphas, matches)
     n_alpha = len(ALPHAS)
-    m_cell = cell[match]
-    counts = np.bincount(((np.arange(n_alpha) * (n_gt * n_trk))[:, np.newaxis] + m_cell).ravel(),
-                         weights=hit.ravel().astype(np.float64), minlength=n_alpha * n_gt * n_trk)
-    counts = counts.reshape(n_alpha, n_gt, n_trk)
-    return Association(match, hit, counts, gt_id_count, trk_id_count)
+    # a match counts for the alphas with sim >= alpha - eps: the first `passes` of them (the thresholds rise)
+    passes = np.searchsorted(ALPHAS - EPS, m_sim, side="right")
+    hit = np.arange(n_alpha)[:, np.newaxis] < passes[np.newaxis, :]  # (alphas, matches)
+    # matches of each (gt id, tracker id) cell per alpha: counted once per match, by how many alphas it passes
+    per_cell = np.bincount(cell[match] * (n_alpha + 1) + passes, minlength=n_gt * n_trk * (n_alpha + 1))
+    counts = np.ascontiguousarray(_at_least(per_cell.reshape(n_gt * n_trk, n_alpha + 1).T), dtype=np.float64)
+    counts = counts.reshape(n_alpha, n_gt, n_trk)  # C order: the sums in eval_sequence run over contiguous rows
+    return Association(match, passes, hit, counts, gt_id_count, trk_id_count)
 
 
 def eval_sequence(data: SeqData) -> dict:
@@ -121,12 +133,12 @@ def eval_sequence(data: SeqData) -> dict:
     hit = assoc.hit
     m_sim = data.sim[assoc.match]
     m_frame = data.pair_frame[assoc.match]
-    tp = hit.sum(1).astype(np.float64)
+    n_alpha, n_frames = len(ALPHAS), data.num_timesteps
+    tp = _at_least(np.bincount(assoc.passes, minlength=n_alpha + 1)).astype(np.float64)
     res["HOTA_TP"] = tp
     res["HOTA_FN"] = data.num_gt_dets - tp
     res["HOTA_FP"] = data.num_tracker_dets - tp
 
-    n_alpha, n_frames = len(ALPHAS), data.num_timesteps
     offsets = (np.arange(n_alpha) * n_frames)[:, np.newaxis]
     per_frame = np.bincount((offsets + m_frame).ravel(), weights=np.where(hit, m_sim, 0.0).ravel(),
                             minlength=n_alpha * n_frames).reshape(n_alpha, n_frames)
@@ -135,17 +147,22 @@ def eval_sequence(data: SeqData) -> dict:
     counts = assoc.counts
     gt_col = assoc.gt_id_count[:, np.newaxis]
     trk_row = assoc.trk_id_count[np.newaxis, :]
-    for a in range(n_alpha):
-        mc = counts[a]
-        ass_a = mc / np.maximum(1, gt_col + trk_row - mc)
-        res["AssA"][a] = np.sum(mc * ass_a) / np.maximum(1, tp[a])
-        ass_re = mc / np.maximum(1, gt_col)
-        res["AssRe"][a] = np.sum(mc * ass_re) / np.maximum(1, tp[a])
-        ass_pr = mc / np.maximum(1, trk_row)
-        res["AssPr"][a] = np.sum(mc * ass_pr) / np.maximum(1, tp[a])
+    # TrackEval's per-alpha arithmetic on all alphas at once; each alpha's np.sum over its (gt ids x tracker
+    # ids) matrix is one contiguous row of a (alphas, cells) array reduced by .sum(1): numpy's same pairwise sum
+    ass_a = counts / np.maximum(1, gt_col + trk_row - counts)
+    res["AssA"] = (counts * ass_a).reshape(n_alpha, -1).sum(1) / np.maximum(1, tp)
+    ass_re = counts / np.maximum(1, gt_col)
+    res["AssRe"] = (counts * ass_re).reshape(n_alpha, -1).sum(1) / np.maximum(1, tp)
+    ass_pr = counts / np.maximum(1, trk_row)
+    res["AssPr"] = (counts * ass_pr).reshape(n_alpha, -1).sum(1) / np.maximum(1, tp)
 
     res["LocA"] = np.maximum(1e-10, loca) / np.maximum(1e-10, tp)
     return final_fields(res)
+
+
+def _at_least(histogram: np.ndarray) -> np.ndarray:
+    """Counts of ``passes`` values (axis 0: 0..n_alpha) -> for each alpha a, how many passed it (passes > a)."""
+    return np.cumsum(histogram[::-1], axis=0)[::-1][1:]
 
 
 def final_fields(res: dict) -> dict:

@@ -59,6 +59,18 @@ def iou_batch(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
     return inter / union
 
 
+def hmiou_batch(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """Hybrid-SORT's height-modulated IoU: the IoU times the ratio of the two boxes' vertical overlap to
+    their vertical extent, ``(min y2 - max y1) / (max y2 - min y1)`` (negative when they do not overlap
+    vertically, where the IoU is 0), as ymzis69/HybridSORT ``association.py::hmiou``."""
+    a, b = _pair(boxes_a, boxes_b)
+    height_ratio = (np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])) / (
+        np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
+    )
+    inter, union = _overlap(a, b)
+    return height_ratio * (inter / union)
+
+
 def giou_batch(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
     """Generalised IoU rescaled to (0, 1). Degenerate enclosing boxes are refused, as upstream."""
     a, b = _pair(boxes_a, boxes_b)
@@ -111,19 +123,28 @@ ASSOCIATION_FUNCS = {
 }
 
 
-def direction_batch(dets: np.ndarray, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors from each origin box's centre to each detection's centre: (dy, dx), (T, N) each.
+def direction_batch(
+    dets: np.ndarray, origins: np.ndarray, corner: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors from each origin box's centre to each detection's centre: (dy, dx), (T, N) each;
+    with ``corner`` (the column indices of an x and a y, e.g. (0, 1) for the top-left corner), from
+    that corner of each origin box to the same corner of each detection.
 
-    The detections' centres are computed in their own dtype, the origins' in theirs; the norm gets
-    +1e-6 (so two equal centres give a zero vector).
+    The detections' points are computed in their own dtype, the origins' in theirs; the norm gets
+    +1e-6 (so two equal points give a zero vector).
     """
-    det_cx = (dets[:, 0] + dets[:, 2]) / 2.0
-    det_cy = (dets[:, 1] + dets[:, 3]) / 2.0
     org = origins[..., np.newaxis]
-    org_cx = (org[:, 0] + org[:, 2]) / 2.0
-    org_cy = (org[:, 1] + org[:, 3]) / 2.0
-    dx = det_cx - org_cx
-    dy = det_cy - org_cy
+    if corner is None:
+        det_x = (dets[:, 0] + dets[:, 2]) / 2.0
+        det_y = (dets[:, 1] + dets[:, 3]) / 2.0
+        org_x = (org[:, 0] + org[:, 2]) / 2.0
+        org_y = (org[:, 1] + org[:, 3]) / 2.0
+    else:
+        ix, iy = corner
+        det_x, det_y = dets[:, ix], dets[:, iy]
+        org_x, org_y = org[:, ix], org[:, iy]
+    dx = det_x - org_x
+    dy = det_y - org_y
     norm = np.sqrt(dx**2 + dy**2) + 1e-6
     return dy / norm, dx / norm
 

@@ -10,7 +10,8 @@ full-resolution pixels:
   outliers with the official one-sided 2.5-sigma test, then fit a partial affine (rotation, uniform
   scale, translation) with RANSAC (``cv2.estimateAffinePartial2D``); keypoints are searched inside
   the 2%..98% border and outside the given detection boxes (``prev_boxes``/``curr_boxes``, tlbr in
-  full-resolution pixels), as the official code masks the current detections;
+  full-resolution pixels), as the official code masks the current detections (its mask slices boxes as
+  Python does: a box with x1 < 0 usually masks nothing, see :func:`_feature_mask`);
 * ``sparseOptFlow``: up to 1000 Shi-Tomasi corners on the previous frame followed by pyramidal
   Lucas-Kanade, then the same RANSAC fit;
 * ``ecc``: ``cv2.findTransformECC`` with a Euclidean model (5000 iterations, eps 1e-6) after a
@@ -22,19 +23,33 @@ full-resolution pixels:
   ``__main__`` calls it per pair of consecutive frames): grey (``cv2.COLOR_BGR2GRAY``), both frames
   resized by the fixed scale 0.1 (``fx = fy = 0.1``, ``INTER_LINEAR``), ``cv2.findTransformECC``
   from a float32 2x3 identity with a Euclidean model, criteria EPS|COUNT (100 iterations, eps
-  1e-5), no mask, Gaussian filter size 1, then the float32 translation divided by 0.1. No blur, no
+  1e-5), no mask, Gaussian filter size 1, then the float32 translation divided by 0.1 (in float64
+  and stored as float32, as under the numpy < 1.24 the script ran with). No blur, no
   border handling; ``downscale`` is ignored (the scale is always the official 0.1, recorded as
   downscale 10 by the runner). A failed estimate (``cv2.error``, e.g. no convergence, where the
-  official script would stop) gives the identity. Identical, bit for bit, to the official function
-  on PETS09-S2L1 and TUD-Campus frame pairs (OpenCV 5.0, numpy 2.4);
+  official script would stop) gives the identity;
+* ``ecc_boosttrack``: BoostTrack's ECC (vukasin-stanojevic/BoostTrack ``tracker/ecc.py``, ``ECC(scale=350)``
+  as ``BoostTrack`` builds it): grey, both frames resized to a width of 350 pixels (``fx = fy = 350 /
+  width``, ``INTER_LINEAR``), ``cv2.findTransformECC`` from a float32 2x3 identity with a Euclidean model,
+  criteria EPS|COUNT (100 iterations, eps 1e-4), no mask, Gaussian filter size 1, then the translation
+  divided by the scale in float64 and stored back in the float32 matrix (numpy < 2's promotion of a
+  float32 scalar divided by a Python float, which the official code ran under). ``downscale`` is
+  ignored. A failed estimate (``cv2.error``; the official code would stop) gives the identity. OpenCV
+  4.8 (the official environment's) and 5.x estimate slightly different warps (translations within
+  0.02 px on PETS09-S2L1);
 * ``file``: the official precomputed GMC files (``GMC-<SEQ>.txt``, one tab-separated row
-  ``k a11 a12 tx a21 a22 ty`` per frame; see :func:`read_gmc_file` and :func:`file_warps`);
+  ``k a11 a12 tx a21 a22 ty`` per frame; see :func:`read_gmc_file` and :func:`file_warps`), or, where
+  a sequence has none, BoostTrack's own ECC cache (``<video>.json``, written by its ``ECC.save_cache``:
+  ``{"<video>:<frame>-<k>": 3x3 matrix}`` for the k-th frame the tracker saw, k >= 2; see
+  :func:`read_boosttrack_cache`);
 * ``none``: the identity.
 
-Checked against the official ``GMC`` class (OpenCV 4.8, stateful, on 15 frames of PETS09-S2L1):
-identical warps for ``orb``, ``sift`` and ``sparseOptFlow``, and for ``ecc`` on the first pair
-once its translation is scaled. OpenCV 5.0 gives the same warps to 5 decimals except ``ecc``
-(translations within 0.01 px).
+Checked against the official code (``tests/test_cmc.py``, fixtures and their driver in
+``tests/fixtures/cmc``): on TUD-Campus and PETS09-S2L1 frames with their detections, ``orb``, ``sift``,
+``sparseOptFlow`` (a stateful ``GMC`` over the frames), ``ecc`` (per pair, translation scaled) and
+``ecc_strongsort`` (StrongSORT's ``ECC``) give the official warps bit for bit under the same OpenCV, for
+every OpenCV from 4.10 to 5.1 and for 4.6 (the one the official code ran with). The OpenCV version itself
+moves the warps (docs/architecture.md, "OpenCV"). ``ecc_boosttrack`` is checked by BoostTrack's tests.
 
 A warp ``W`` maps a pixel of the previous frame to the current one: ``x_cur = W[:, :2] @ x_prev +
 W[:, 2]``. A failed estimate (too few points, no convergence) gives the identity, as the official
@@ -70,11 +85,13 @@ import numpy as np
 
 from mot_bench.types import SeqInfo
 
-IMAGE_METHODS = ("orb", "sift", "ecc", "sparseOptFlow", "ecc_strongsort")
+IMAGE_METHODS = ("orb", "sift", "ecc", "sparseOptFlow", "ecc_strongsort", "ecc_boosttrack")
 METHODS = (*IMAGE_METHODS, "file", "none")
-# Methods whose downscale is fixed whatever a tracker asks (the runner records and caches this one).
-FIXED_DOWNSCALE = {"file": 1, "ecc_strongsort": 10}
+# Methods whose downscale is fixed whatever a tracker asks (the runner records and caches this one;
+# ecc_boosttrack resizes to a fixed width instead, recorded as 1).
+FIXED_DOWNSCALE = {"file": 1, "ecc_strongsort": 10, "ecc_boosttrack": 1}
 STRONGSORT_ECC_SCALE = 0.1
+BOOSTTRACK_ECC_WIDTH = 350
 
 
 def identity() -> np.ndarray:
@@ -103,13 +120,16 @@ def _grey(image: np.ndarray, downscale: int, blur: bool = False) -> np.ndarray:
 
 
 def _feature_mask(grey: np.ndarray, boxes: np.ndarray | None, downscale: int) -> np.ndarray:
+    """Keypoints are searched inside the 2%..98% border and outside the boxes, exactly as the official
+    mask: each box divided in its own dtype (float32 from the tracker) and truncated, then used as a Python
+    slice, so a negative coordinate counts from the far edge (a box with x1 < 0 usually masks nothing)."""
     h, w = grey.shape[:2]
     mask = np.zeros_like(grey)
     mask[int(0.02 * h) : int(0.98 * h), int(0.02 * w) : int(0.98 * w)] = 255
     if boxes is not None:
-        for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        for box in np.asarray(boxes).reshape(-1, 4):
             x1, y1, x2, y2 = (box / downscale).astype(np.int_)
-            mask[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = 0
+            mask[y1:y2, x1:x2] = 0
     return mask
 
 
@@ -234,9 +254,37 @@ def strongsort_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.nd
         _, warp = cv2.findTransformECC(prev, curr, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
     except cv2.error:
         return identity()
-    # in place on the float32 matrix, as the official code (the division's rounding follows numpy's rules)
-    warp[0, 2] = warp[0, 2] / scale
-    warp[1, 2] = warp[1, 2] / scale
+    # In place on the float32 matrix, as the official code under the numpy it ran with (< 2): there a
+    # float32 scalar divided by a Python float is computed in float64 and rounded once to float32 when stored
+    # (numpy 2 divides in float32, which can differ by one float32 ulp).
+    warp[0, 2] = float(warp[0, 2]) / scale
+    warp[1, 2] = float(warp[1, 2]) / scale
+    return np.asarray(warp, dtype=np.float64)
+
+
+def boosttrack_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.ndarray:
+    """``ecc_boosttrack``: BoostTrack's ``ecc(prev, curr, MOTION_EUCLIDEAN, eps=1e-4, max_iter=100,
+    scale=350)``, the float32 result as float64 (identity if ECC fails)."""
+    import cv2
+
+    if prev_image.shape != curr_image.shape:
+        raise ValueError(f"ecc_boosttrack: frames of different shapes {prev_image.shape} and {curr_image.shape}")
+    prev, curr = prev_image, curr_image
+    if prev.ndim == 3:
+        prev = cv2.cvtColor(prev, cv2.COLOR_BGR2GRAY)
+        curr = cv2.cvtColor(curr, cv2.COLOR_BGR2GRAY)
+    scale = BOOSTTRACK_ECC_WIDTH / prev.shape[1]
+    prev = cv2.resize(prev, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    curr = cv2.resize(curr, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    warp = np.eye(2, 3, dtype=np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-4)
+    try:
+        _, warp = cv2.findTransformECC(prev, curr, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
+    except cv2.error:
+        return identity()
+    # numpy < 2: float32 scalar / Python float is a float64 division, stored back as float32
+    warp[0, 2] = float(warp[0, 2]) / scale
+    warp[1, 2] = float(warp[1, 2]) / scale
     return np.asarray(warp, dtype=np.float64)
 
 
@@ -259,6 +307,8 @@ def estimate_warp(
         return ecc_warp(prev_image, curr_image, downscale)
     if method == "ecc_strongsort":
         return strongsort_ecc_warp(prev_image, curr_image)
+    if method == "ecc_boosttrack":
+        return boosttrack_ecc_warp(prev_image, curr_image)
     if method == "none":
         return identity()
     raise ValueError("the 'file' method reads precomputed warps: use file_warps() or sequence_warps()")
@@ -309,13 +359,59 @@ def read_gmc_file(path: str | Path) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2, 3)
 
 
+MOT17_DETECTOR_SUFFIXES = ("-FRCNN", "-DPM", "-SDP")
+
+
 def gmc_file_path(gmc_dir: str | Path, seq_name: str) -> Path:
-    """``<gmc_dir>/GMC-<SEQ>.txt`` with the MOT17 detector suffix dropped, as the official code."""
-    for suffix in ("-FRCNN", "-DPM", "-SDP"):
+    """``<gmc_dir>/GMC-<SEQ>.txt`` with the MOT17 detector suffix dropped, as the official code; where that
+    file does not exist but a BoostTrack ECC cache of the sequence does (``<SEQ>.json``, or the same video
+    under another MOT17 detector suffix, -FRCNN first as BoostTrack's evaluation names it), that cache."""
+    video = seq_name
+    for suffix in MOT17_DETECTOR_SUFFIXES:
         if seq_name.endswith(suffix):
-            seq_name = seq_name[: -len(suffix)]
+            video = seq_name[: -len(suffix)]
             break
-    return Path(gmc_dir) / f"GMC-{seq_name}.txt"
+    gmc = Path(gmc_dir) / f"GMC-{video}.txt"
+    if gmc.is_file():
+        return gmc
+    names = [seq_name] + ([video + s for s in MOT17_DETECTOR_SUFFIXES if video + s != seq_name]
+                          if video != seq_name else [])
+    for name in names:
+        cache = Path(gmc_dir) / f"{name}.json"
+        if cache.is_file():
+            return cache
+    return gmc
+
+
+def read_boosttrack_cache(path: str | Path) -> np.ndarray:
+    """BoostTrack's ECC cache ``{"<video>:<frame>-<k>": [[a11, a12, tx], [a21, a22, ty], [0, 0, 1]]}`` ->
+    (R, 2, 3) float64, row k - 1 the warp of the k-th frame the tracker saw (row 0, the first frame, which
+    the official code never looks up, the identity). Every k from 2 to the largest must be present."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cache = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not JSON ({exc.msg}); expected BoostTrack's ECC cache") from None
+    if not isinstance(cache, dict):
+        raise ValueError(f"{path}:1: found a JSON {type(cache).__name__}, expected an object of 3x3 matrices")
+    warps: dict[int, np.ndarray] = {}
+    for key, value in cache.items():
+        _, dash, count = str(key).rpartition("-")
+        matrix = np.asarray(value, dtype=np.float64) if isinstance(value, list) else None
+        if not dash or not count.isdigit() or int(count) < 2 or matrix is None or matrix.shape not in ((3, 3),
+                                                                                                       (2, 3)):
+            raise ValueError(f"{path}:1: entry {key!r}, expected '<video>:<frame>-<k>' (k >= 2) with a 3x3 matrix")
+        warps[int(count)] = matrix[:2]
+    rows = max(warps, default=1)
+    missing = sorted(set(range(2, rows + 1)) - set(warps))
+    if missing:
+        raise ValueError(f"{path}:1: no entry for frame count {missing[0]} (the cache has 2..{rows} with gaps)")
+    table = np.repeat(identity()[None], rows, axis=0)
+    for k, m in warps.items():
+        table[k - 1] = m
+    return table
 
 
 def file_first_frame(num_rows: int, seq: SeqInfo) -> int:
@@ -335,8 +431,9 @@ def file_first_frame(num_rows: int, seq: SeqInfo) -> int:
 
 
 def file_warps(gmc_dir: str | Path, seq: SeqInfo) -> dict[int, np.ndarray]:
-    """The official warps of ``seq`` keyed by frame number."""
-    table = read_gmc_file(gmc_file_path(gmc_dir, seq.name))
+    """The official warps of ``seq`` keyed by frame number (a GMC file, or a BoostTrack ECC cache)."""
+    path = gmc_file_path(gmc_dir, seq.name)
+    table = read_boosttrack_cache(path) if path.suffix == ".json" else read_gmc_file(path)
     first = file_first_frame(len(table), seq)
     return {first + k: table[k] for k in range(len(table))}
 
@@ -344,6 +441,12 @@ def file_warps(gmc_dir: str | Path, seq: SeqInfo) -> dict[int, np.ndarray]:
 # --------------------------------------------------------------------------------------------------
 # per-sequence cache
 # --------------------------------------------------------------------------------------------------
+# The revision of the pixel methods' arithmetic, part of their cache key: bumped whenever a fix changes the warps
+# they compute, so a cache written before the fix is recomputed rather than reused (r2: boxes with x < 0 masked
+# as the official slicing masks them; ecc_strongsort's translation divided in float64).
+PIXEL_WARPS_REVISION = 2
+
+
 def _cache_key(seq: SeqInfo, method: str, downscale: int, gmc_dir: str | Path | None) -> str:
     extra = ""
     if method == "file":
@@ -351,8 +454,12 @@ def _cache_key(seq: SeqInfo, method: str, downscale: int, gmc_dir: str | Path | 
         extra = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     elif method == "ecc_strongsort":
         extra = f"s{STRONGSORT_ECC_SCALE:g}"  # the fixed official scale, whatever downscale was asked
+    elif method == "ecc_boosttrack":
+        extra = f"w{BOOSTTRACK_ECC_WIDTH}"  # the fixed official width
     else:
         extra = f"d{downscale}"
+    if method not in ("file", "none"):
+        extra += f"-r{PIXEL_WARPS_REVISION}"
     return f"{seq.name}-{method}-{seq.first_frame}-{seq.last_frame}-{extra}"
 
 
