@@ -62,7 +62,7 @@ def _kit_scores(bench: str, gt_root: Path, results: Path, work: Path) -> dict:
 def _assert_kit_equal(ours: dict, kit: dict) -> None:
     checked, diffs = KIT.compare(ours, kit)
     assert not diffs, diffs[:5]
-    assert checked > 100 * len(kit)
+    assert checked > 50 * len(kit)  # 56 per sequence (each alpha list counted once)
 
 
 def test_sportsmot_kit_tree_scored_as_its_kit(tmp_path: Path) -> None:
@@ -183,12 +183,12 @@ def test_the_strict_reader_on_these_formats(tmp_path: Path) -> None:
     assert text.num_cols == 9 and text.rows[:, 1].min() == 0 and (text.rows[:, 6:9] == 1).all()
     gt_file = seq.gt_path
     lines = gt_file.read_text().splitlines()
-    for bad, pattern in ((lines[0].replace(", ", ",  ", 1) + ",", "columns|column"),
+    for bad, pattern in ((lines[0] + ", 1", "10 columns, but earlier lines have 9"),
                          ("1, -3, 10, 10, 5, 5, 1, 1, 1", "id"),
                          ("31, 2, 10, 10, 5, 5, 1, 1, 1", "seqLength=30"),
                          ("1, 2, 10, 10, nan, 5, 1, 1, 1", "not a number")):
         gt_file.write_text("\n".join([lines[0], bad, *lines[1:]]) + "\n", encoding="utf-8")
         with pytest.raises(MOTFormatError, match=rf"gt.txt:2: .*({pattern})"):
             read_gt(seq)
-    with pytest.raises(DataError, match="SportsMOT has no split 'half-val'"):
+    with pytest.raises(DataError, match="unknown split 'half-val' for SportsMOT"):
         find_sequences(tmp_path / "data" / "ref", "SportsMOT", "half-val")

@@ -114,7 +114,7 @@ class Benchmark:
         for s in self.splits:
             if s.name == name:
                 return s
-        raise BenchmarkError(f"{self.name} has no split {name!r}; its splits: {', '.join(self.split_names)}")
+        raise BenchmarkError(f"unknown split {name!r} for {self.name}; its splits: {', '.join(self.split_names)}")
 
     def split_folders(self, split: Split) -> tuple[str, ...]:
         """Where split ``split``'s sequences may be, relative to ``--data``, in the order tried."""
@@ -129,15 +129,17 @@ class Benchmark:
         return tuple(p.format(kit=self.kit_benchmark, split=split.folder) for p in self.seqmaps)
 
     def matches_name(self, sequence: str) -> bool:
-        return bool(self.sequence_names) and re.fullmatch(self.sequence_names, sequence) is not None
+        return bool(self.sequence_names) and re.fullmatch(self.sequence_names, sequence, re.IGNORECASE) is not None
 
 
 # MOTChallenge: TrackEval's own scripts/run_mot_challenge.py with --BENCHMARK <name> (defaults otherwise:
 # DO_PREPROC True, trackeval/datasets/mot_challenge_2d_box.py:29 of TrackEval 1.3.0); seqmaps in
 # GT_FOLDER/seqmaps/<BENCHMARK>-<SPLIT>.txt beside GT_FOLDER/<BENCHMARK>-<SPLIT>/ (mot_challenge_2d_box.py:149-155).
 _MOT_SEQMAPS = ("../seqmaps/{kit}-{split}.txt",)
-_MOT_SOURCES = ("TrackEval 1.3.0 trackeval/datasets/mot_challenge_2d_box.py: BENCHMARK, DO_PREPROC=True (defaults), "
-                "distractor classes, MOT15 without preprocessing, MOT20's non_mot_vehicle",)
+_MOT_SOURCES = (
+    "TrackEval 1.3.0 scripts/run_mot_challenge.py --BENCHMARK <name>; trackeval/datasets/mot_challenge_2d_box.py:31 "
+    "DO_PREPROC True (default); :155 seqmap GT_FOLDER/seqmaps/<BENCHMARK>-<SPLIT>.txt; :327-330 distractor classes "
+    "(MOT20 adds non_mot_vehicle); :362,393-398 no class preprocessing for MOT15, else flag != 0 and class 1",)
 
 MOT15 = Benchmark(
     name="MOT15", description="2D MOT 2015 (MOTChallenge): 10-column 3D gt, no classes",
@@ -148,17 +150,17 @@ MOT16 = Benchmark(
     name="MOT16", description="MOT16 (MOTChallenge): pedestrians, distractor classes removed",
     folders=("MOT16",), splits=MOT_SPLITS, seqmaps=_MOT_SEQMAPS, gt_format="mot16",
     kit_benchmark="MOT16", do_preproc=True, distractors=MOT_DISTRACTORS, first_gt_id=1, default_fps=30.0,
-    sequence_names=r"MOT16-.*", sources=_MOT_SOURCES)
+    sequence_names=r"MOT16.*", sources=_MOT_SOURCES)
 MOT17 = Benchmark(
     name="MOT17", description="MOT17 (MOTChallenge): MOT16's sequences re-annotated, three detector folders each",
     folders=("MOT17",), splits=MOT_SPLITS, seqmaps=_MOT_SEQMAPS, gt_format="mot16",
     kit_benchmark="MOT17", do_preproc=True, distractors=MOT_DISTRACTORS, first_gt_id=1, default_fps=30.0,
-    sequence_names=r"MOT17-.*", sources=_MOT_SOURCES)
+    sequence_names=r"MOT17.*", sources=_MOT_SOURCES)
 MOT20 = Benchmark(
     name="MOT20", description="MOT20 (MOTChallenge): crowds; non_mot_vehicle is a distractor too",
     folders=("MOT20",), splits=MOT_SPLITS, seqmaps=_MOT_SEQMAPS, gt_format="mot16",
     kit_benchmark="MOT20", do_preproc=True, distractors=MOT_DISTRACTORS + ("non_mot_vehicle",), first_gt_id=1,
-    default_fps=30.0, sequence_names=r"MOT20-.*", sources=_MOT_SOURCES)
+    default_fps=30.0, sequence_names=r"MOT20.*", sources=_MOT_SOURCES)
 
 SPORTSMOT = Benchmark(
     name="SportsMOT",
