@@ -6,23 +6,27 @@ data/ref``: ``sportsmot-val/`` and ``seqmaps/sportsmot-val.txt``). Its terms for
 ``--ref`` at your own copy; nothing of it enters the repository.
 
 1. ``mot-bench run --data REF --benchmark SportsMOT --split val --detector oracle`` per detector setting
-   (``clean``: the gt boxes the kit scores; ``noisy``: jitter, misses, false positives, score noise),
-   trackers SORT, ByteTrack, OC-SORT, BoT-SORT (no images here: ``cmc_method=none``), official defaults.
+   (``clean``: the gt boxes the kit scores; ``noisy``: jitter, 10 % misses, one low-scoring false positive
+   per frame on average, true scores in [0.7, 1]), trackers SORT, ByteTrack, OC-SORT, BoT-SORT (no images
+   here: ``cmc_method=none``), official defaults.
 2. Each run folder's results are scored by
    * ``fast``       mot_bench.metrics.evaluate(engine="fast")
    * ``trackeval``  mot_bench.metrics.evaluate(engine="trackeval")  (TrackEval 1.3.0 through our layout)
    * ``kit``        TrackEval 1.3.0 configured exactly as the kit's ``evalutate.sh`` configures it, on the
-                    kit's own layout (``data/res/sportsmot-val/<tracker>/data/<SEQ>.txt``)
-   * ``kit-own``    with ``--kit-trackeval DIR --kit-python PY``: the TrackEval copy the kit ships
-                    (``codes/evaluation/TrackEval``; it uses ``np.float``, so PY is a Python with numpy
-                    < 1.24), same configuration, run by PY in a child process
+                    kit's own layout (``data/res/sportsmot-val/<tracker>/data/<SEQ>.txt``), in this process
+   and, with ``--kit-trackeval DIR --kit-python PY`` (PY: a Python with numpy < 1.24 and TrackEval 1.3.0
+   installed; the kit's copy uses ``np.float``), in a child process run by PY with the same configuration:
+   * ``kit-own``              the TrackEval copy the kit ships (``codes/evaluation/TrackEval``)
+   * ``kit@TrackEval 1.3.0``  TrackEval 1.3.0 under PY's numpy
 3. Every field (HOTA family per alpha, CLEAR, Identity, Count) of every sequence and of COMBINED is
-   compared with ``==``; any difference fails the script (exit 1).
+   compared with ``==``: fast == kit and trackeval == kit (the same code and numpy), and kit-own ==
+   kit@TrackEval 1.3.0 (the same numpy: the copy is TrackEval's code); any difference fails the script
+   (exit 1). fast against kit-own is reported, not required: it shows what the numpy version alone changes.
 
     python benchmarks/bench_sportsmot.py --ref PATH/TO/TrackEval/data/ref --out /tmp/sportsmot-val \
         [--kit-trackeval PATH/TO/TrackEval --kit-python kit-venv/bin/python] [--settings clean,noisy]
 
-``KIT_RUNS`` holds how each benchmark's official evaluation calls TrackEval (SportsMOT and DanceTrack);
+``kit_run`` holds how each benchmark's official evaluation calls TrackEval (SportsMOT and DanceTrack);
 the tests drive TrackEval with it on trees they build.
 """
 
@@ -44,7 +48,8 @@ TRACKERS = ("sort", "bytetrack", "ocsort", "botsort")
 TRACKER_OPTIONS = ("botsort.cmc_method=none",)
 SETTINGS = {
     "clean": (),
-    "noisy": ("jitter=0.05", "miss_rate=0.1", "fp_per_frame=1", "score_noise=0.5", "seed=0"),
+    # scores of true boxes U(0.7, 1): above every tracker's high threshold; false positives U(0, 0.5)
+    "noisy": ("jitter=0.05", "miss_rate=0.1", "fp_per_frame=1", "score_noise=0.3", "seed=0"),
 }
 METRICS = ("HOTA", "CLEAR", "Identity")
 INTEGER_ARRAYS = ("HOTA_TP", "HOTA_FN", "HOTA_FP")
@@ -143,6 +148,52 @@ def compare(ours: dict, kit: dict) -> tuple[int, list[tuple[str, str, object, ob
     return checked, diffs
 
 
+def _verdict(checked: int, diffs: list) -> dict:
+    return {"fields": checked, "different": len(diffs), "first": [list(map(str, d)) for d in diffs[:5]]}
+
+
+def _max_abs(diffs: list) -> float:
+    import numpy as np
+
+    return max((float(np.max(np.abs(np.subtract(got, want)))) for _, _, got, want in diffs), default=0.0)
+
+
+def _flat_kit(res: dict) -> dict:
+    """A TrackEval output in the layout of evaluate() (as compare() reads it), to compare two outputs."""
+    import numpy as np
+
+    def flat(metrics: dict) -> dict:
+        out = {}
+        for fields in metrics.values():
+            for f, v in fields.items():
+                f = "OWTA" if f == "RHOTA" else f
+                if isinstance(v, list) and f in INTEGER_ARRAYS:
+                    out[f"{f}_alpha"] = [int(round(x)) for x in v]
+                elif isinstance(v, list):
+                    out[f"{f}_alpha"], out[f] = v, float(np.mean(v))
+                else:
+                    out[f] = v
+        return out
+
+    return {"per_sequence": {k: flat(v) for k, v in res.items() if k != "COMBINED_SEQ"},
+            "combined": flat(res["COMBINED_SEQ"])}
+
+
+def _child_run(python: str, run: dict, work: Path, trackeval_dir: str | None) -> dict:
+    """:func:`run_trackeval` in another Python (the kit's numpy), with the TrackEval copy in ``trackeval_dir``
+    (None: the TrackEval installed there)."""
+    cfg = work / "kit_run.json"
+    cfg.write_text(json.dumps(run), encoding="utf-8")
+    cmd = [python, __file__, "--kit-own", str(cfg)] + (["--kit-trackeval", trackeval_dir] if trackeval_dir else [])
+    proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _kit_numpy(python: str) -> str:
+    return subprocess.run([python, "-c", "import numpy; print(numpy.__version__)"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def _link_results(src: Path, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for f in sorted(src.glob("*.txt")):
@@ -167,22 +218,21 @@ def score_run(folder: Path, ref: Path, work: Path, kit_trackeval: str | None, ki
     t0 = time.perf_counter()
     kit = run_trackeval(run)
     timings["kit"] = time.perf_counter() - t0
-    refs = {"kit": kit}
-    if kit_trackeval and kit_python:
-        cfg = work / "kit_run.json"
-        cfg.write_text(json.dumps(run), encoding="utf-8")
-        t0 = time.perf_counter()
-        proc = subprocess.run([kit_python, __file__, "--kit-own", str(cfg), "--kit-trackeval", kit_trackeval],
-                              check=True, capture_output=True, text=True)
-        timings["kit-own (child process)"] = time.perf_counter() - t0
-        refs["kit-own"] = json.loads(proc.stdout.strip().splitlines()[-1])
-    shutil.rmtree(work / "res")
-    out["parity"] = {}
+    out["parity"] = {}  # must be equal: the same TrackEval code under the same numpy
     for ours_name, ours in (("fast", fast), ("trackeval", engine_trackeval)):
-        for ref_name, res in refs.items():
-            checked, diffs = compare(ours, res)
-            out["parity"][f"{ours_name} == {ref_name}"] = {"fields": checked, "different": len(diffs),
-                                                           "first": [list(map(str, d)) for d in diffs[:5]]}
+        checked, diffs = compare(ours, kit)
+        out["parity"][f"{ours_name} == kit"] = _verdict(checked, diffs)
+    if kit_trackeval and kit_python:  # the kit's own TrackEval copy needs numpy < 1.24 (np.float)
+        own = {}
+        for name, copy in (("kit-own", kit_trackeval), ("kit@TrackEval 1.3.0", None)):
+            t0 = time.perf_counter()
+            own[name] = _child_run(kit_python, run, work, copy)
+            timings[f"{name} (child process)"] = time.perf_counter() - t0
+        checked, diffs = compare(_flat_kit(own["kit@TrackEval 1.3.0"]), own["kit-own"])
+        out["parity"]["kit-own == kit@TrackEval 1.3.0 (same numpy)"] = _verdict(checked, diffs)
+        checked, diffs = compare(fast, own["kit-own"])  # what the numpy version alone changes
+        out["numpy_version"] = {**_verdict(checked, diffs), "max_abs_difference": _max_abs(diffs)}
+    shutil.rmtree(work / "res")
     out["combined"] = fast["combined"]
     out["scoring_seconds"] = timings
     return out
@@ -231,10 +281,22 @@ def main(argv: list[str] | None = None) -> int:
             c = res["combined"]
             parity = ", ".join(f"{k}: {v['different']}/{v['fields']} differ" for k, v in res["parity"].items())
             ok &= all(v["different"] == 0 for v in res["parity"].values())
+            numpy_note = ""
+            if "numpy_version" in res:
+                nv = res["numpy_version"]
+                numpy_note = (f" | fast vs kit-own (numpy {_kit_numpy(args.kit_python)}): {nv['different']}/"
+                              f"{nv['fields']} differ, max |diff| {nv['max_abs_difference']:.3g}")
             print(f"{setting:6s} {tracker:10s} HOTA {100 * c['HOTA']:.1f} DetA {100 * c['DetA']:.1f} AssA "
                   f"{100 * c['AssA']:.1f} MOTA {100 * c['MOTA']:.1f} IDF1 {100 * c['IDF1']:.1f} IDSW {c['IDSW']} "
-                  f"FP {c['CLR_FP']} FN {c['CLR_FN']} | {parity} | scoring s: "
-                  + ", ".join(f"{k} {v:.2f}" for k, v in res["scoring_seconds"].items()), flush=True)
+                  f"FP {c['CLR_FP']} FN {c['CLR_FN']} FPS track {res['fps_track']:.0f} | {parity}{numpy_note} | "
+                  "scoring s: " + ", ".join(f"{k} {v:.2f}" for k, v in res["scoring_seconds"].items()), flush=True)
+    import statistics
+
+    import numpy as np
+
+    print(f"scoring seconds, median over the {len(summary)} result sets (numpy {np.__version__}): " + ", ".join(
+        f"{k} {statistics.median(r['scoring_seconds'][k] for r in summary.values()):.2f}"
+        for k in next(iter(summary.values()))["scoring_seconds"]))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print("every field equal" if ok else "DIFFERENCES FOUND")
