@@ -149,7 +149,8 @@ def compare(ours: dict, kit: dict) -> tuple[int, list[tuple[str, str, object, ob
 
 
 def _verdict(checked: int, diffs: list) -> dict:
-    return {"fields": checked, "different": len(diffs), "first": [list(map(str, d)) for d in diffs[:5]]}
+    return {"fields": checked, "different": len(diffs), "first": [list(map(str, d)) for d in diffs[:5]],
+            "where": sorted({d[0] for d in diffs}), "which": sorted({d[1] for d in diffs})}
 
 
 def _max_abs(diffs: list) -> float:
@@ -260,9 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for setting in [s for s in args.settings.split(",") if s]:
         out = args.out / setting
+        trackers = args.trackers.split(",")
         cmd = [str(mot_bench), "run", "--data", str(args.ref), "--benchmark", "SportsMOT", "--split", "val",
-               "--detector", "oracle", "--out", str(out), "--no-progress"]
-        for tracker in args.trackers.split(","):
+               "--detector", "oracle", "--no-progress",  # one tracker: --out is its run folder
+               "--out", str(out if len(trackers) > 1 else out / trackers[0])]
+        for tracker in trackers:
             cmd += ["--tracker", tracker]
         for opt in TRACKER_OPTIONS:
             if opt.split(".")[0] in args.trackers.split(","):
