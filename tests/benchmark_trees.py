@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mot_bench.data.benchmarks import DECLARATIONS
+
 SPORTSMOT_SIZE = (1280, 720)
 DANCETRACK_SIZE = (1920, 1080)
 
@@ -136,7 +138,8 @@ def sportsmot_tree(root: Path, rng: np.random.Generator, lengths: list[int], spl
     gts = {}
     for clip, length in enumerate(lengths, start=1):
         name = sportsmot_name(rng, clip)
-        gt = moving_people(rng, length, SPORTSMOT_SIZE, int(rng.integers(4, 12)), first_id=0)
+        gt = moving_people(rng, length, SPORTSMOT_SIZE, int(rng.integers(4, 12)),
+                           first_id=DECLARATIONS["SportsMOT"].first_gt_id)
         write_sequence(base / name, gt, length, 25, SPORTSMOT_SIZE, ", ", ini_final_newline=False)
         gts[name] = gt
     if layout == "kit":
@@ -154,7 +157,8 @@ def dancetrack_tree(root: Path, rng: np.random.Generator, lengths: list[int], sp
     gts = {}
     for k, length in enumerate(lengths):
         name = f"dancetrack{first + k:04d}"
-        gt = moving_people(rng, length, DANCETRACK_SIZE, int(rng.integers(3, 9)), first_id=1)
+        gt = moving_people(rng, length, DANCETRACK_SIZE, int(rng.integers(3, 9)),
+                           first_id=DECLARATIONS["DanceTrack"].first_gt_id)
         write_sequence(base / name, gt, length, 20, DANCETRACK_SIZE, separator, ini_final_newline=True)
         gts[name] = gt
     (root / "dancetrack" / f"{split}_seqmap.txt").write_text("".join(f"{n}\n" for n in ["name", *gts]),
