@@ -27,6 +27,16 @@ update is timed (``time.perf_counter`` around each call; CPU work, nothing to sy
   without embeddings or a looser-NMS set, with its own GMC files (``DIR/TrackTrack/3. Tracker/trackers/cmc``;
   without ``--official-dir`` ours reads BoT-SORT's under ``--data``, other estimates for 04/05/09); on MOT15
   without camera motion.
+* ``mot20-yolox``: MOT20-01, every frame (429, about 58 boxes a frame: the crowded case), the YOLOX-X detections
+  of ``detections/MOT20/YOLOX_X_UCMCTrack``. Every tracker with its official MOT20 settings, ours through its
+  ``mot20`` preset: ByteTrack as the README's MOT20 command runs ``tools/track.py`` (``--match_thresh 0.7
+  --mot20``: no score fusion; track_thresh 0.6, buffer 30 at frame rate 30, min_box_area 100, every row);
+  OC-SORT as GET_STARTED.md's MOT20 command (``--track_thresh 0.4 --mot20``: det_thresh 0.4; rows >= 0.1);
+  BoT-SORT as ``tools/track.py --default-parameters --benchmark MOT20`` without re-ID (mot20 on, match_thresh
+  0.7, the full-sequence GMC file ``GMC-MOT20-01.txt``, rows >= 0.09); SORT, which has no MOT20 setting, on the
+  rows scoring above 0.6 as on MOT17. These are the settings of tests/fixtures/mot20 (whose PROVENANCE.md
+  gives file and line of each); ours reads the GMC file from ``--gmc-dir`` (default: that folder). Only these
+  four are wired with MOT20 settings; naming another tracker on this dataset is refused.
 
 BoostTrack (``boosttrack``: the README's BoostTrack command) and BoostTrack++ without re-ID (``boosttrackpp``
 with ``with_reid`` off; the benchmark has no embeddings), as ``main.py`` runs them: MOT17 settings
@@ -57,6 +67,8 @@ as well. DIR must hold, unmodified (their code is not part of this project and i
     DIR/BoT-SORT/tracker/GMC_files/MOT17_ablation/GMC-MOT17-*.txt
                                          the GMC files (``gmc.py`` opens them from this relative
                                          path; a link to ``gmc/BoT-SORT/MOT17_ablation`` will do)
+    DIR/BoT-SORT/tracker/GMC_files/MOTChallenge/GMC-MOT20-01.txt
+                                         for mot20-yolox (a link to tests/fixtures/mot20/GMC-MOT20-01.txt)
     DIR/BoostTrack/{default_settings.py,tracker/{boost_track,assoc,kalmanfilter,ecc,embedding}.py}
                                          vukasin-stanojevic/BoostTrack @ 3c391f43 (needs lap, scipy, cv2;
                                          its ``tracker`` package is imported under another name, BoT-SORT's
@@ -95,6 +107,8 @@ BoT-SORT's ``new_track_thresh`` is handed over as ``np.float64(0.7)``: the offic
 numpy < 1.24, where its ``track.score < 0.7`` (a float32 scalar against a Python float) compares in
 float64, as ours does; numpy 2 compares in float32 and would start tracks for scores of exactly
 float32(0.7) (194 more output rows on MOT17 half-val), a numpy-version effect, not the tracker's.
+ByteTrack's ``det_thresh`` (track_thresh + 0.1, used only in that same new-track comparison) is made
+``np.float64`` after construction for the same reason (its ``matching.py`` needs numpy < 1.24 as well).
 
 UCMCTrack (``--trackers ucmctrack``, ``mot17-yolox`` only: it needs each sequence's camera parameters) runs
 with its official MOT17 validation settings (ours: the default per-sequence table; the official side reads
@@ -110,7 +124,7 @@ as ours maps inside ``update``, followed by ``get_dets``' threshold, ``UCMCTrack
 numbers) and frame numbers of the sequence (its GMC rows are looked up by frame). Without
 ``--official-dir`` ours reads the camera files of ``tests/fixtures/ucmctrack/cam_para``.
 
-    python benchmarks/bench_trackers.py [--dataset mot15-frcnn|mot17-yolox] [--repeat N]
+    python benchmarks/bench_trackers.py [--dataset mot15-frcnn|mot17-yolox|mot20-yolox] [--repeat N]
         [--trackers sort,bytetrack,ocsort,botsort,hybridsort,boosttrack,boosttrackpp,ucmctrack]
         [--official-dir /tmp/official_trackers] [--official-python /path/to/numpy1/python]
         [--blas-threads 1]
@@ -130,12 +144,13 @@ import types
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATASETS = ("mot15-frcnn", "mot17-yolox")
+DATASETS = ("mot15-frcnn", "mot17-yolox", "mot20-yolox")
 TRACKER_NAMES = ("sort", "bytetrack", "ocsort", "botsort", "hybridsort", "tracktrack")
 WORKER_TRACKERS = ("hybridsort",)  # official code that runs under numpy < 1.24, in a worker process
 MOT17_ONLY = ("ucmctrack",)  # need per-sequence inputs that exist for MOT17 only; named with --trackers
 BOOSTTRACK_NAMES = ("boosttrack", "boosttrackpp")  # compared at the written precision (see the docstring)
 TRACKER_NAMES = (*TRACKER_NAMES, *BOOSTTRACK_NAMES)
+MOT20_TRACKERS = ("sort", "bytetrack", "ocsort", "botsort")  # official MOT20 settings wired (mot20-yolox)
 # yolox/evaluators/mot_evaluator.py: per-sequence track_buffer overrides (MOT17 names without the detector).
 BYTETRACK_MOT17_BUFFER = {"MOT17-05": 14, "MOT17-06": 14, "MOT17-13": 25, "MOT17-14": 25}
 
@@ -145,12 +160,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="shared data folder")
     ap.add_argument("--dataset", choices=DATASETS, default="mot15-frcnn")
     ap.add_argument("--repeat", type=int, default=5, help="passes over the data; medians are reported")
-    ap.add_argument("--trackers", default=",".join(n for n in TRACKER_NAMES if n not in WORKER_TRACKERS),
-                    help="default: all but hybridsort (its official code needs --official-python)")
+    ap.add_argument("--trackers", default=None,
+                    help="default: all but hybridsort (its official code needs --official-python); on mot20-yolox "
+                         "the trackers whose MOT20 settings are wired: " + ",".join(MOT20_TRACKERS))
     ap.add_argument("--official-dir", type=Path, default=None, help="folder with the official code (see above)")
     ap.add_argument("--official-python", type=Path, default=None,
                     help="interpreter with numpy < 1.24 for the official Hybrid-SORT (see above)")
     ap.add_argument("--blas-threads", type=int, default=None, help="OPENBLAS/OMP threads (before numpy loads)")
+    ap.add_argument("--gmc-dir", type=Path, default=REPO / "tests" / "fixtures" / "mot20",
+                    help="mot20-yolox: folder of BoT-SORT's GMC-MOT20-01.txt for ours")
     return ap.parse_args(argv)
 
 
@@ -166,6 +184,9 @@ def _load(args: argparse.Namespace):
     if args.dataset == "mot15-frcnn":
         det_dir = args.data / "detections" / "MOT15" / "SORT_FRCNN"
         seqs = find_sequences(args.data, "MOT15", "train")
+    elif args.dataset == "mot20-yolox":
+        det_dir = args.data / "detections" / "MOT20" / "YOLOX_X_UCMCTrack"
+        seqs = find_sequences(args.data, "MOT20", "train")
     else:
         det_dir = args.data / "detections" / "MOT17" / "YOLOX_X_ablation"
         seqs = find_sequences(args.data, "MOT17", "train")
@@ -176,7 +197,7 @@ def _load(args: argparse.Namespace):
     out = []
     for seq in seqs:
         det.reset(seq)
-        if args.dataset == "mot15-frcnn":
+        if args.dataset in ("mot15-frcnn", "mot20-yolox"):
             fids = list(seq.frame_ids)
         else:
             fids = list(range(seq.num_frames // 2 + 2, seq.num_frames + 1))
@@ -201,6 +222,12 @@ def _ours(name: str, args: argparse.Namespace, seq):
     from mot_bench.registry import TRACKERS
 
     dataset = args.dataset
+    if dataset == "mot20-yolox":  # the official MOT20 settings: each tracker's mot20 preset (module docstring)
+        mot20 = {"sort": ({}, lambda d: d.scores > 0.6), "bytetrack": ({"preset": "mot20"}, None),
+                 "ocsort": ({"preset": "mot20"}, _at_least(0.1)),
+                 "botsort": ({"preset": "mot20", "cmc_method": "file", "gmc_dir": str(args.gmc_dir)}, _at_least(0.09))}
+        options, select = mot20.get(name, ({}, None))
+        return TRACKERS.create(name, options), select
     if name == "sort":
         tracker = TRACKERS.create("sort")
         select = None if dataset == "mot15-frcnn" else (lambda d: d.scores > 0.6)
@@ -396,9 +423,14 @@ class _OfficialByteTrack(_Official):
         return np.concatenate([dets.tlbr, dets.scores[:, None]], axis=1).astype(np.float32)
 
     def reset(self, seq) -> None:
+        import numpy as np
+
         if self.dataset == "mot15-frcnn":  # tools/demo_track.py defaults, the sequence's frame rate
             opts = dict(track_thresh=0.5, match_thresh=0.8, track_buffer=30, mot20=False, min_box_area=10)
             fps = seq.fps
+        elif self.dataset == "mot20-yolox":  # tools/track.py --match_thresh 0.7 --mot20, BYTETracker(args) at 30 fps
+            opts = dict(track_thresh=0.6, match_thresh=0.7, track_buffer=30, mot20=True, min_box_area=100)
+            fps = 30
         else:  # tools/track.py, with mot_evaluator.py's per-sequence buffer
             buf = BYTETRACK_MOT17_BUFFER.get(_seq_base(seq.name), 30)
             opts = dict(track_thresh=0.6, match_thresh=0.9, track_buffer=buf, mot20=False, min_box_area=100)
@@ -406,6 +438,8 @@ class _OfficialByteTrack(_Official):
         self.module.BaseTrack._count = 0
         self.args = types.SimpleNamespace(**opts)
         self.tracker = self.module.BYTETracker(self.args, frame_rate=fps)
+        # numpy < 1.24's comparison of the float32 score with det_thresh (module docstring)
+        self.tracker.det_thresh = np.float64(self.tracker.det_thresh)
         self.info = (seq.height, seq.width)
 
     def update(self, arr):
@@ -433,8 +467,9 @@ class _OfficialOCSort(_Official):
     objectness x class confidence 1.0 is the file score), img_info = img_size (scale 1), frames without
     rows skipped, then the evaluator's filter (w*h > 100, not w/h > 1.6)."""
 
-    def __init__(self, module: types.ModuleType) -> None:
+    def __init__(self, module: types.ModuleType, dataset: str = "mot17-yolox") -> None:
         self.module = module
+        self.det_thresh = 0.4 if dataset == "mot20-yolox" else 0.6  # MOT20: --track_thresh 0.4
 
     def prepare(self, dets) -> object:
         import numpy as np
@@ -443,7 +478,7 @@ class _OfficialOCSort(_Official):
 
     def reset(self, seq) -> None:
         # utils/args.py defaults; the constructor resets KalmanBoxTracker.count
-        self.tracker = self.module.OCSort(det_thresh=0.6, iou_threshold=0.3, asso_func="iou", delta_t=3,
+        self.tracker = self.module.OCSort(det_thresh=self.det_thresh, iou_threshold=0.3, asso_func="iou", delta_t=3,
                                           inertia=0.2)
         self.info = (seq.height, seq.width)
 
@@ -471,6 +506,9 @@ class _OfficialBoTSORT(_Official):
     def __init__(self, module: types.ModuleType, dataset: str, root: Path) -> None:
         self.module = module
         self.cmc = "none" if dataset == "mot15-frcnn" else "file"
+        # MOT20: tools/track.py sets mot20 for MOT20 sequences, --default-parameters match_thresh 0.7; the train
+        # split is not the ablation, so gmc.py opens GMC_files/MOTChallenge/GMC-<seq>.txt (full sequence)
+        self.mot20 = dataset == "mot20-yolox"
         self.root = root
         self.tracker = None
 
@@ -489,9 +527,9 @@ class _OfficialBoTSORT(_Official):
         # a score of float32(0.7) would start a track. Its only use is that comparison (bot_sort.py:407).
         self.args = types.SimpleNamespace(
             track_high_thresh=0.6, track_low_thresh=0.1, new_track_thresh=np.float64(0.7), track_buffer=30,
-            match_thresh=0.8,
+            match_thresh=0.7 if self.mot20 else 0.8,
             proximity_thresh=0.5, appearance_thresh=0.25, aspect_ratio_thresh=1.6, min_box_area=10,
-            cmc_method=self.cmc, with_reid=False, mot20=False, ablation=True, name=seq.name)
+            cmc_method=self.cmc, with_reid=False, mot20=self.mot20, ablation=not self.mot20, name=seq.name)
         cwd = os.getcwd()
         os.chdir(self.root)  # gmc.py opens tracker/GMC_files/MOT17_ablation/GMC-<seq>.txt from here
         try:
@@ -922,7 +960,13 @@ def main(argv: list[str] | None = None) -> int:
     from mot_bench.timing import hardware_stamp
 
     data = _load(args)
+    if args.trackers is None:
+        args.trackers = ",".join(MOT20_TRACKERS if args.dataset == "mot20-yolox" else
+                                 (n for n in TRACKER_NAMES if n not in WORKER_TRACKERS))
     names = [n for n in args.trackers.split(",") if n]
+    if args.dataset == "mot20-yolox" and any(n not in MOT20_TRACKERS for n in names):
+        raise SystemExit(f"error: no MOT20 setting wired for {', '.join(n for n in names if n not in MOT20_TRACKERS)}"
+                         f" on --dataset mot20-yolox (wired: {', '.join(MOT20_TRACKERS)})")
     official_mods = None
     worker = None
     notes: list[str] = []
@@ -942,7 +986,7 @@ def main(argv: list[str] | None = None) -> int:
         makers = {"hybridsort": lambda: _WorkerOfficial(worker, "hybridsort"),
                   "sort": lambda: _OfficialSort(mods["sort"]),
                   "bytetrack": lambda: _OfficialByteTrack(mods["bytetrack"], args.dataset),
-                  "ocsort": lambda: _OfficialOCSort(mods["ocsort"]),
+                  "ocsort": lambda: _OfficialOCSort(mods["ocsort"], args.dataset),
                   "botsort": lambda: _OfficialBoTSORT(mods["botsort"], args.dataset, args.official_dir / "BoT-SORT"),
                   "ucmctrack": lambda: _OfficialUCMCTrack(mods["ucmctrack"], args.official_dir / "UCMCTrack"),
                   "tracktrack": lambda: _OfficialTrackTrack(mods["tracktrack"], args.dataset, _tracktrack_gmc(args)),

@@ -27,6 +27,12 @@ LAZY_COMMANDS = {
 }
 
 
+class RunFailed(click.ClickException):
+    """Work that failed although the input was accepted (a Ray task failing on every attempt): exit 1."""
+
+    exit_code = 1
+
+
 class InputError(click.ClickException):
     """A user-input error (bad file, option, name or folder): one line, exit status 2, like click's own
     usage errors. Status 1 is kept for a regression found by ``check`` (and engines that disagree)."""
@@ -198,9 +204,20 @@ class RunCommand(click.Command):
 @click.option("--events", is_flag=True,
               help="Also write the scoring's error events (TP/FP/FN/IDSW/FRAG per box), a per-identity table and "
                    "per-frame statistics to <run>/events/ (what `report` timelines and intervals and `show` read).")
+@click.option("--ray-address", default=None, metavar="ADDR|local",
+              help="Run the sequences as Ray tasks (each with its one detector pass feeding every tracker): 'local' "
+                   "starts a cluster on this machine, ADDR (or 'auto') joins one whose nodes have mot-bench and the "
+                   "data at the same paths. Files are written here as a local run writes them; each completion "
+                   "record names the machine that ran (and timed) the sequence. pip install 'mot-bench[distributed]'.")
+@click.option("--ray-gpus-per-task", default=None, type=click.FloatRange(min=0),
+              help="GPUs each sequence task asks (a fraction shares a GPU). Default: 1 with --device cuda, else 0; "
+                   "CPUs asked: --threads (default 1).")
+@click.option("--ray-retries", default=2, show_default=True, type=click.IntRange(min=0),
+              help="Times a failed sequence task (error, lost worker or node) is submitted again; each failure is "
+                   "reported.")
 def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, trackers, tracker_opt, tracker_config,
         device, precision, channels_last, threads, out, warmup, no_eval, overwrite, no_progress, postprocess,
-        postprocess_opt, cmc_cache, engine, events) -> None:
+        postprocess_opt, cmc_cache, engine, events, ray_address, ray_gpus_per_task, ray_retries) -> None:
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
@@ -208,7 +225,7 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
     tracker, and a summary table.
     """
     from mot_bench.registry import TRACKERS
-    from mot_bench.runner import RunOptions, run_many
+    from mot_bench.runner import RunOptions, SequenceFailures, run_many
 
     det_opts = parse_kv(detector_opt, "--detector-opt")
     if det_dir:
@@ -232,9 +249,11 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
             channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
             overwrite=overwrite, progress=not no_progress, eval_engine=engine, postprocess=list(postprocess),
             postprocess_options=parse_kv(postprocess_opt, "--postprocess-opt"), cmc_cache=cmc_cache,
-            events=events,
+            events=events, ray_address=ray_address, ray_gpus_per_task=ray_gpus_per_task, ray_retries=ray_retries,
         )
         results = run_many(opts)
+    except SequenceFailures as exc:
+        raise RunFailed(str(exc)) from None
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -319,6 +338,16 @@ def _cell(name: str, value: Any, digits: int) -> str:
     return str(value)
 
 
+def _hardware_cell(res) -> str:
+    """The hardware that timed a run: the machine its completion records name (several: how many, as a
+    Ray run may spread sequences), else env.json's."""
+    machines = {json.dumps(m, sort_keys=True): m for m in res.folder.sequence_machines().values()}
+    if len(machines) > 1:
+        return f"{len(machines)} machines (complete/<SEQ>.json)"
+    env = next(iter(machines.values()), None) or res.folder.read_env()
+    return env.get("gpu") or env.get("cpu", "?")
+
+
 def summary_table(results) -> str:
     from mot_bench.metrics.fields import METRIC_FIELDS, SUMMARY
 
@@ -330,8 +359,7 @@ def summary_table(results) -> str:
         comb = res.metrics.get("combined", {})
         t = res.timing["combined"]
         fps = "-" if t["fps"] is None else f"{t['fps']:.1f}"
-        env = res.folder.read_env()
-        hw = env.get("gpu") or env.get("cpu", "?")
+        hw = _hardware_cell(res)
         cells = " ".join(f"{_cell(m, comb.get(m), 1):>6}" for m in SUMMARY)
         lines.append(f"{cfg['label']:<28} {len(res.sequences):>4} {t['frames']:>6} {fps:>8} {cells}  {hw}")
     return "\n".join(lines)

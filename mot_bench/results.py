@@ -14,7 +14,8 @@ Layout (see ../shared/DESIGN.md)::
                              per-sequence costs shared evenly by its frames
     RUN/metrics.json         TrackEval fields per sequence and combined
     RUN/complete/<SEQ>.json  the completion record of a sequence: sha256 and size of its result and
-                             timing files, written after both
+                             timing files, written after both, and the machine that ran it (its
+                             timings are that machine's: a Ray run spreads sequences over several)
     RUN/events/              on request (``--events``): the scoring's error events, per-identity table and
                              per-frame statistics of each sequence (:mod:`mot_bench.metrics.explain`)
 
@@ -131,10 +132,26 @@ class RunFolder:
     def _files_of(self, seq: str) -> dict[str, Path]:
         return {"results": self.result_path(seq), "timing": self.timing_dir / f"{seq}.csv"}
 
-    def mark_complete(self, seq: str) -> None:
-        """Record that ``seq`` is complete: the hash and size of its result and timing files."""
-        record = {kind: _digest(path) for kind, path in self._files_of(seq).items()}
+    def mark_complete(self, seq: str, machine: dict[str, Any] | None = None) -> None:
+        """Record that ``seq`` is complete: the hash and size of its result and timing files, and the
+        machine that ran it (:func:`mot_bench.timing.machine_stamp`)."""
+        record: dict[str, Any] = {kind: _digest(path) for kind, path in self._files_of(seq).items()}
+        if machine is not None:
+            record["machine"] = machine
         atomic_write_json(self.complete_dir / f"{seq}.json", record)
+
+    def sequence_machines(self) -> dict[str, dict[str, Any]]:
+        """Sequence -> the machine its completion record names (records written before machines were
+        recorded name none and are left out)."""
+        out = {}
+        for path in sorted(self.complete_dir.glob("*.json")) if self.complete_dir.is_dir() else []:
+            try:
+                machine = json.loads(path.read_text(encoding="utf-8")).get("machine")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(machine, dict):
+                out[path.stem] = machine
+        return out
 
     def verified_sequences(self) -> set[str]:
         """Sequences a resumed run may keep: a completion record that matches the files. Anything else
@@ -202,7 +219,9 @@ class RunFolder:
         return rows
 
     def timing_summary(self) -> dict[str, Any]:
-        """Frames, FPS and mean milliseconds per stage, warm-up frames excluded (and counted)."""
+        """Frames, FPS and mean milliseconds per stage, warm-up frames excluded (and counted); each
+        sequence names the host that timed it, ``combined`` every host (one unless a Ray run spread them)."""
+        machines = self.sequence_machines()
         per_seq = {}
         totals = {k: 0.0 for k in (*STAGES, *RUNNER_STAGES, "decode", "total")}
         frames = warm = 0
@@ -211,11 +230,14 @@ class RunFolder:
             timed = [r for r in rows if not r["warmup"]]
             seq_tot = {k: sum(r[k] for r in timed) for k in totals}
             per_seq[seq] = _summary(len(timed), len(rows) - len(timed), seq_tot)
+            per_seq[seq]["host"] = machines.get(seq, {}).get("host")
             for k in totals:
                 totals[k] += seq_tot[k]
             frames += len(timed)
             warm += len(rows) - len(timed)
-        return {"combined": _summary(frames, warm, totals), "per_sequence": per_seq}
+        combined = _summary(frames, warm, totals)
+        combined["hosts"] = sorted({s["host"] for s in per_seq.values() if s["host"] is not None})
+        return {"combined": combined, "per_sequence": per_seq}
 
 
 def _summary(frames: int, warmup: int, totals: dict[str, float]) -> dict[str, Any]:

@@ -36,17 +36,25 @@ tracker before its ``reset``; like ``reset``, this setup is not timed. After a s
 each tracker's :meth:`~mot_bench.plugins.Tracker.finish` turns its online rows into the rows it writes
 (:func:`finish_rows`; UCMCTrack's head padding); that time is the tracker's, shared evenly by the
 sequence's frames in the ``track`` column.
+
+On a Ray cluster (``RunOptions.ray_address``, :func:`run_on_ray`) each sequence is one task running the
+same :func:`track_sequence` on the machine it lands on; the tasks return their rows and timings and this
+process writes them with the same :func:`write_sequence`, so the run folder is what a local run writes
+(byte-identical results, the same ``config.json``), and each completion record names the machine that
+ran, and timed, its sequence.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import math
+import os
 import shlex
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +69,7 @@ from mot_bench.data.validate import check_run_inputs
 from mot_bench.registry import DETECTORS, TRACKERS
 from mot_bench.results import RunFolder
 from mot_bench.runtime import Runtime, refuse_runtime_options
-from mot_bench.timing import STAGES, StageTimer, hardware_stamp
+from mot_bench.timing import STAGES, StageTimer, hardware_stamp, machine_stamp
 from mot_bench.types import Detections, Frame, SeqInfo, Tracks
 
 log = logging.getLogger(__name__)
@@ -110,6 +118,10 @@ class RunOptions:
     postprocess_options: dict[str, Any] = field(default_factory=dict)  # flat, or {method: {options}}
     cmc_cache: str | None = None  # camera-motion warps cache; None: <parent of out>/.cache/cmc; "off": none
     events: bool = False  # also write the scoring's error events to <run>/events (mot_bench.metrics.explain)
+    # Sequences as Ray tasks (see run_on_ray): None: this process; "local": a local cluster; else an address
+    ray_address: str | None = None
+    ray_gpus_per_task: float | None = None  # None: 1 on a CUDA device, else 0
+    ray_retries: int = 2  # a failed sequence task is submitted again this many times
 
     def __post_init__(self) -> None:
         names = list(self.trackers)
@@ -126,6 +138,10 @@ class RunOptions:
         self.tracker_options = {n: dict(opts.get(n, {}) if per_tracker else opts) for n in names}
         self.postprocess, self.postprocess_options = resolve_postprocess(self.postprocess, self.postprocess_options)
         self.runtime()  # refuse an unknown device or precision before anything runs
+        if self.ray_gpus_per_task is not None and not self.ray_gpus_per_task >= 0:
+            raise ValueError(f"ray_gpus_per_task must be >= 0, got {self.ray_gpus_per_task!r}")
+        if self.ray_retries < 0:
+            raise ValueError(f"ray_retries must be >= 0, got {self.ray_retries!r}")
 
     def runtime(self) -> Runtime:
         """The run's one runtime record (device, precision, layout, threads; sync derived)."""
@@ -215,7 +231,7 @@ class _Lane:
 
     name: str
     tracker: Any
-    folder: RunFolder
+    folder: RunFolder | None  # None inside a Ray task: the driver writes what the task returns
     done: set[str]
     rows: list[np.ndarray] = field(default_factory=list)
     timing_rows: list[dict[str, float]] = field(default_factory=list)
@@ -275,7 +291,8 @@ def run_many(options: RunOptions) -> list[RunResult]:
         if s.inferred:
             log.warning("%s: %s", s.name, "; ".join(s.inferred))
     runtime = options.runtime()
-    runtime.check_available()
+    if options.ray_address is None:
+        runtime.check_available()  # on Ray each task checks the machine it lands on
     detector, trackers = build(options, runtime)
     seqs = sequences_with_detections(seqs, detector, options)
     has_gt = all(s.gt_path.is_file() for s in seqs)
@@ -295,6 +312,11 @@ def run_many(options: RunOptions) -> list[RunResult]:
     if any(camera_motion_request(t) for t in trackers.values()):
         cache = options.cmc_cache_dir()
         env["cmc_cache"] = None if cache is None else str(cache)
+    if options.ray_address is not None:
+        cpus, gpus = ray_task_resources(options, runtime)
+        env["executor"] = {"kind": "ray", "address": options.ray_address, "cpus_per_task": cpus,
+                           "gpus_per_task": gpus, "machines": "each sequence's machine is in complete/<SEQ>.json; "
+                           "its timings were measured there (the hardware above is the driver's)"}
     lanes: list[_Lane] = []
     starts = []
     for name, tracker in trackers.items():
@@ -313,14 +335,18 @@ def run_many(options: RunOptions) -> list[RunResult]:
             log.warning("resuming %s: keeping %d completed sequence(s): %s", folder.path, len(resumed),
                         ", ".join(resumed))
 
-    timer = StageTimer(sync=runtime.sync_fn())
-    detector.timer = timer
-    # Trackers do many tiny numpy solves; BLAS worker threads only add wake-up latency to them
-    # (milliseconds per 4x4 solve on a loaded machine). Torch's own thread pool is unaffected.
-    with threadpool_limits(limits=1, user_api="blas"):
-        for seq in seqs:
-            todo = [lane for lane in lanes if seq.name not in lane.done]
-            if todo:
+    work = [(seq, [lane for lane in lanes if seq.name not in lane.done]) for seq in seqs]
+    work = [(seq, todo) for seq, todo in work if todo]
+    if options.ray_address is not None:
+        if work:
+            run_on_ray(work, options, runtime)
+    else:
+        timer = StageTimer(sync=runtime.sync_fn())
+        detector.timer = timer
+        # Trackers do many tiny numpy solves; BLAS worker threads only add wake-up latency to them
+        # (milliseconds per 4x4 solve on a loaded machine). Torch's own thread pool is unaffected.
+        with threadpool_limits(limits=1, user_api="blas"):
+            for seq, todo in work:
                 run_sequence(seq, detector, todo, timer, options)
 
     results = []
@@ -343,6 +369,163 @@ def run_many(options: RunOptions) -> list[RunResult]:
     if options.evaluate and not has_gt:
         log.warning("no gt/gt.txt for some sequences (test split?): results written, not scored")
     return results
+
+
+class SequenceFailures(RuntimeError):
+    """Sequences whose Ray tasks failed on every attempt (the others are written and kept)."""
+
+
+def ray_task_resources(options: RunOptions, runtime: Runtime) -> tuple[float, float]:
+    """What one sequence task asks of Ray: the runtime's threads as CPUs (1 when unset), and
+    ``ray_gpus_per_task`` GPUs (default: 1 on a CUDA device, else 0; a fraction shares a GPU)."""
+    gpus = options.ray_gpus_per_task
+    if gpus is None:
+        gpus = 1.0 if runtime.is_cuda else 0.0
+    return float(runtime.threads or 1), float(gpus)
+
+
+def run_on_ray(work: list[tuple[SeqInfo, list[_Lane]]], options: RunOptions, runtime: Runtime) -> None:
+    """Each sequence as one Ray task (its one detector pass feeding the trackers that miss it), written
+    here into the run folders by :func:`write_sequence`, as a local run writes them, as each task ends.
+
+    ``ray_address``: ``local`` starts a cluster on this machine (as many CPUs as the tasks can use, at
+    most this machine's; GPUs detected) and stops it after; an address (or ``auto``) joins a running
+    cluster, whose nodes need mot-bench installed and the data (and any relative path of the run) at
+    the same place: each task works in this process's working directory when its node has it. A task
+    that fails (an error, a lost worker or node) is reported and submitted again, ``ray_retries``
+    times; sequences that fail every time are named at the end (:class:`SequenceFailures`), after the
+    others are written.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--ray-address needs Ray: pip install 'mot-bench[distributed]'") from None
+    cpus, gpus = ray_task_resources(options, runtime)
+    started = not ray.is_initialized()
+    if started:
+        if options.ray_address in ("", "local"):
+            local_cpus = max(math.ceil(cpus), min(os.cpu_count() or 1, math.ceil(cpus * len(work))))
+            ray.init(num_cpus=local_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=options.ray_address, log_to_driver=False, configure_logging=False)
+    pending: dict[Any, tuple[SeqInfo, list[_Lane], int]] = {}
+    bar = None
+    try:
+        have = ray.cluster_resources()
+        if cpus > have.get("CPU", 0) or gpus > have.get("GPU", 0):
+            raise ValueError(f"each sequence task asks {cpus:g} CPU(s) (--threads) and {gpus:g} GPU(s) "
+                             f"(--ray-gpus-per-task), but the Ray cluster has {have.get('CPU', 0):g} CPU(s) and "
+                             f"{have.get('GPU', 0):g} GPU(s)")
+        task = ray.remote(max_retries=0)(_sequence_task).options(num_cpus=cpus, num_gpus=gpus)
+        shipped = ray.put(_TaskSpec(replace(options, progress=False), _plugin_classes(options), os.getcwd()))
+
+        def submit(seq: SeqInfo, lanes: list[_Lane], attempt: int) -> None:
+            pending[task.remote(shipped, seq, [lane.name for lane in lanes])] = (seq, lanes, attempt)
+
+        for seq, lanes in work:
+            submit(seq, lanes, 1)
+        bar = _ray_progress(len(work), options.progress)
+        failed: dict[str, str] = {}
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            seq, lanes, attempt = pending.pop(ref)
+            try:
+                outputs, machine = ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 - a task error, a lost worker or node: retried, then named
+                error = _task_error(exc)
+                if attempt <= options.ray_retries:
+                    log.warning("%s failed (attempt %d of %d): %s; submitting it again", seq.name, attempt,
+                                options.ray_retries + 1, error)
+                    submit(seq, lanes, attempt + 1)
+                else:
+                    log.error("%s failed on all %d attempts: %s", seq.name, attempt, error)
+                    failed[seq.name] = error
+                continue
+            for lane, output in zip(lanes, outputs, strict=True):
+                write_sequence(lane.folder, seq.name, output, machine)
+            done = len(work) - len(pending) - len(failed)
+            log.info("%s done on %s (%d of %d sequences)%s", seq.name, machine.get("host"), done, len(work),
+                     f" after {attempt - 1} failed attempt(s)" if attempt > 1 else "")
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(last=f"{seq.name}@{machine.get('host')}")
+        if failed:
+            raise SequenceFailures(
+                f"{len(failed)} sequence(s) failed on all {options.ray_retries + 1} attempts: "
+                + "; ".join(f"{name}: {error}" for name, error in failed.items())
+                + ". The other sequences are written; re-run the same command to retry the failed ones")
+    finally:
+        if bar is not None:
+            bar.close()
+        for ref in pending:  # interrupted: nothing left running on the cluster for this run
+            ray.cancel(ref, force=True)
+        if started:
+            ray.shutdown()
+
+
+def _task_error(exc: BaseException) -> str:
+    """One line for a failed task: the error raised in it and where (Ray's ``pid=..., ip=...``), or what
+    Ray says happened to the worker or node."""
+    import re
+
+    cause = getattr(exc, "cause", None)
+    if cause is None:
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    where = re.search(r"\((pid=\d+, ip=[^)]+)\)", str(exc))
+    message = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(cause).__name__}: {message}" + (f" ({where.group(1)})" if where else "")
+
+
+@dataclass
+class _TaskSpec:
+    """What every sequence task of a run shares (sent to the cluster once)."""
+
+    options: RunOptions
+    plugins: dict[str, dict[str, type]]  # the run's detector and tracker classes, registered on the worker
+    cwd: str
+
+
+def _plugin_classes(options: RunOptions) -> dict[str, dict[str, type]]:
+    """The run's plugin classes by name: one registered in this process only (a notebook, a test) is
+    pickled to the workers with the task; the others travel as import paths."""
+    return {"detectors": {options.detector: DETECTORS.get(options.detector)},
+            "trackers": {name: TRACKERS.get(name) for name in options.trackers}}
+
+
+def _sequence_task(spec: _TaskSpec, seq: SeqInfo, names: list[str]) -> tuple[list[SequenceOutput], dict[str, Any]]:
+    """A Ray task: one sequence through the detector and the trackers ``names``, as :func:`run_sequence`
+    runs it locally; returns their outputs and the machine, for the driver to write."""
+    if os.path.isdir(spec.cwd):
+        os.chdir(spec.cwd)  # relative paths of the run (data, det_dir, gmc_dir, cmc cache) as on the driver
+    for name, cls in spec.plugins["detectors"].items():
+        DETECTORS.register(name)(cls)
+    for name, cls in spec.plugins["trackers"].items():
+        TRACKERS.register(name)(cls)
+    options = spec.options
+    runtime = options.runtime()
+    runtime.check_available()
+    runtime.apply()
+    detector = make_detector(options.detector, options.detector_options, runtime)
+    lanes = []
+    for name in names:
+        tracker = TRACKERS.create(name, options.tracker_options.get(name, {}))
+        lanes.append(_Lane(name, tracker, None, set(), cmc=camera_motion_request(tracker)))
+    timer = StageTimer(sync=runtime.sync_fn())
+    detector.timer = timer
+    with threadpool_limits(limits=1, user_api="blas"):
+        outputs = track_sequence(seq, detector, lanes, timer, options)
+    import ray
+
+    machine = {**machine_stamp(runtime.device), "ray_node": ray.get_runtime_context().get_node_id()}
+    return outputs, machine
+
+
+def _ray_progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="sequences (Ray)", unit="seq", file=sys.stderr, dynamic_ncols=True, disable=None)
 
 
 def sequences_with_detections(seqs: list[SeqInfo], detector, options: RunOptions) -> list[SeqInfo]:
@@ -468,7 +651,37 @@ def camera_motion_warps(seq: SeqInfo, request: tuple, cache_root: Path | None) -
 
 
 def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, options: RunOptions) -> None:
-    """One sequence: each frame read and detected once, then tracked by every lane's tracker.
+    """One sequence tracked (:func:`track_sequence`) and written into every lane's run folder."""
+    machine = machine_stamp(options.device)
+    for lane, output in zip(lanes, track_sequence(seq, detector, lanes, timer, options), strict=True):
+        write_sequence(lane.folder, seq.name, output, machine)
+
+
+@dataclass
+class SequenceOutput:
+    """What one tracker made of one sequence: what its run folder gets (plain data: it travels back
+    from a Ray task). ``raw``: the tracker's rows; ``rows``: after post-processing (``raw`` without it)."""
+
+    raw: np.ndarray
+    rows: np.ndarray
+    timing_rows: list[dict[str, float]]
+    postprocessed: bool
+
+
+def write_sequence(folder: RunFolder, seq_name: str, output: SequenceOutput, machine: dict[str, Any]) -> None:
+    """Timing, (raw) results, then the completion record naming the machine: a sequence is complete
+    only with its record, so a crash before it redoes the sequence."""
+    folder.write_timing(seq_name, output.timing_rows)
+    if output.postprocessed:
+        write_mot_file(folder.raw_result_path(seq_name), output.raw)
+    write_mot_file(folder.result_path(seq_name), output.rows)
+    folder.mark_complete(seq_name, machine)
+
+
+def track_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer,
+                   options: RunOptions) -> list[SequenceOutput]:
+    """One sequence: each frame read and detected once, then tracked by every lane's tracker; one
+    :class:`SequenceOutput` per lane, in order (nothing written).
 
     Each lane's timing row: the detector's stages (``read``, ``preprocess``, ``model``,
     ``postprocess``, and ``decode``) are the shared detector times; ``track``/``write`` are the
@@ -537,6 +750,7 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
         frames.close()
         if bar is not None:
             bar.close()
+    outputs = []
     for lane in lanes:
         raw = np.concatenate(lane.rows) if lane.rows else np.zeros((0, 10))
         t0 = time.perf_counter()
@@ -553,13 +767,9 @@ def run_sequence(seq: SeqInfo, detector, lanes: list[_Lane], timer: StageTimer, 
             for row in lane.timing_rows:
                 row["track_post"] = share
                 row["total"] += share
-        # timing, (raw) results, then the completion record: a sequence is complete only with its record
-        lane.folder.write_timing(seq.name, lane.timing_rows)
-        if options.postprocess:
-            write_mot_file(lane.folder.raw_result_path(seq.name), raw)
-        write_mot_file(lane.folder.result_path(seq.name), rows)
-        lane.folder.mark_complete(seq.name)  # after every file: a crash before this redoes the sequence
+        outputs.append(SequenceOutput(raw, rows, lane.timing_rows, bool(options.postprocess)))
         lane.rows, lane.timing_rows = [], []
+    return outputs
 
 
 def postprocess_rows(rows: np.ndarray, options: RunOptions, tracker=None) -> np.ndarray:

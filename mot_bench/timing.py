@@ -73,6 +73,19 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def machine_stamp(device: str = "cpu") -> dict:
+    """Which machine ran a sequence (its completion record): host, CPU, core count, GPU name. Light:
+    torch is asked for the GPU only when it is already loaded (a CUDA run has loaded it)."""
+    import socket
+    import sys
+
+    gpu = None
+    torch = sys.modules.get("torch")
+    if torch is not None and str(device).startswith("cuda") and torch.cuda.is_available():
+        gpu = torch.cuda.get_device_name(torch.device(device))
+    return {"host": socket.gethostname(), "cpu": _cpu_name(), "cpu_count": os.cpu_count(), "gpu": gpu}
+
+
 def hardware_stamp(device: str = "cpu") -> dict:
     """What the numbers were measured on: CPU, core count, GPU name, library versions."""
     import numpy

@@ -52,7 +52,7 @@ def _predicted_box(trk: OCSortTracker, t: int = 0) -> np.ndarray:
 def test_defaults_are_the_mot17_evaluation_settings():
     cfg = OCSortTracker().config()
     assert cfg == {
-        "name": "ocsort", "det_thresh": 0.6, "iou_threshold": 0.3, "asso_func": "iou", "delta_t": 3,
+        "name": "ocsort", "preset": "mot17", "det_thresh": 0.6, "iou_threshold": 0.3, "asso_func": "iou", "delta_t": 3,
         "inertia": 0.2, "max_age": 30, "min_hits": 3, "use_byte": False, "min_box_area": 100.0,
         "aspect_ratio_thresh": 1.6, "skip_empty_frames": True,
     }

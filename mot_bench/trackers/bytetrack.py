@@ -23,7 +23,11 @@ match_thresh 0.9, track_buffer 30, min_box_area 100, aspect ratio 1.6, mot20 off
 rate; taking the frame rate from the sequence (``frame_rate`` none) gives exactly those buffers. Its
 per-sequence track_thresh overrides concern test sequences (MOT17-01/06/12/14, MOT20-06/08) and are
 not applied. Preset ``demo`` gives ``tools/demo_track.py``'s values (track_thresh 0.5, match_thresh
-0.8, min_box_area 10), this project's defaults before.
+0.8, min_box_area 10), this project's defaults before. Preset ``mot20`` gives the README's MOT20 command
+(``tools/track.py -f yolox_x_mix_mot20_ch.py --match_thresh 0.7 --mot20``): no score fusion, match_thresh
+0.7, and frame rate 30, since for MOT20 the evaluator keeps track_buffer 30 (its else branch) and builds
+the tracker at 30 fps whatever the sequence's rate (25 on MOT20); its track_thresh 0.3 for the test
+sequences MOT20-06/08 is not applied.
 """
 
 from __future__ import annotations
@@ -52,9 +56,10 @@ from mot_bench.types import Detections
 
 @dataclass
 class ByteTrackOptions:
-    preset: Literal["mot17", "demo"] = option(
+    preset: Literal["mot17", "demo", "mot20"] = option(
         "mot17", "named defaults: mot17 = tools/track.py (MOT17 evaluation), demo = tools/demo_track.py "
-        "(track_thresh 0.5, match_thresh 0.8, min_box_area 10); options given explicitly override it")
+        "(track_thresh 0.5, match_thresh 0.8, min_box_area 10), mot20 = tools/track.py --mot20 --match_thresh 0.7 "
+        "(no score fusion, frame rate 30); options given explicitly override it")
     track_thresh: float = option(0.6, "high-score threshold: first association and (+0.1) new tracks",
                                  range=(0.1, 0.9), bounds=(0.0, 1.0))
     low_thresh: float = option(0.1, "low-score floor of the second association (fixed 0.1 in the official code)",
@@ -74,6 +79,7 @@ class ByteTrackOptions:
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "mot17": {},
         "demo": {"track_thresh": 0.5, "match_thresh": 0.8, "min_box_area": 10.0},
+        "mot20": {"match_thresh": 0.7, "mot20": True, "frame_rate": 30.0},
     }
 
 
@@ -146,9 +152,11 @@ class ByteTracker(JDEStyleTracker):
             unconfirmed[it].mark_removed()
             removed.append(unconfirmed[it])
 
-        # Step 4: new tracks from confident leftovers.
+        # Step 4: new tracks from confident leftovers. The official code (it needs numpy < 1.24: np.float in
+        # matching.py) compares the float32 score with the Python float in float64 there, so a score of exactly
+        # float32(0.7) does not start a track; numpy 2 would compare in float32 and start one.
         for inew in u_det:
-            if d_scores[inew] < self.det_thresh:
+            if float(d_scores[inew]) < self.det_thresh:
                 continue
             track = STrack(d_tlwh[inew], d_scores[inew])
             track.activate(self.kalman_filter, self.frame_id, self._new_id())

@@ -76,7 +76,7 @@ everything that decides a match stays in the official arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -187,6 +187,9 @@ class _OCTrack:
 
 @dataclass
 class OCSortOptions:
+    preset: Literal["mot17", "mot20"] = option(
+        "mot17", "named defaults: mot17 = the MOT17 evaluation (utils/args.py), mot20 = docs/GET_STARTED.md's MOT20 "
+        "command (run_ocsort.py --track_thresh 0.4 --mot20: det_thresh 0.4); options given explicitly override it")
     det_thresh: float = option(0.6, "first round: detections scoring above this; new tracks too",
                                range=(0.3, 0.8), bounds=(0.0, 1.0))
     iou_threshold: float = option(0.3, "association threshold (pairs below it are dropped)", range=(0.1, 0.5),
@@ -205,6 +208,8 @@ class OCSortOptions:
                                                bounds=(0.0, None))
     skip_empty_frames: bool = option(True, "frames without detections do not advance the tracker (as the "
                                            "official evaluator, which skips them)")
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"mot17": {}, "mot20": {"det_thresh": 0.4}}
 
 
 class OCSortTracker(Tracker):

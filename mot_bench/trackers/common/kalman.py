@@ -116,6 +116,13 @@ class KalmanFilterXYAH:
         new_covariance = covariance - np.linalg.multi_dot((kalman_gain, projected_cov, kalman_gain.T))
         return new_mean, new_covariance
 
+    def _innovation_stds(self, mean: np.ndarray) -> np.ndarray:
+        """(N, 4) measurement-noise stds of :meth:`project` for (N, 8) means, the same products."""
+        wp = self._std_weight_position
+        std = mean[:, 3, None] * np.array([wp, wp, 0.0, wp])
+        std[:, 2] = 1e-1
+        return std
+
     def multi_update(
         self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -130,9 +137,7 @@ class KalmanFilterXYAH:
         n = len(mean)
         if n == 0:
             return mean.reshape(0, 8), covariance.reshape(0, 8, 8)
-        wp = self._std_weight_position
-        std = mean[:, 3, None] * np.array([wp, wp, 0.0, wp])
-        std[:, 2] = 1e-1
+        std = self._innovation_stds(mean)
         innovation_cov = np.zeros((n, 16))
         innovation_cov[:, ::5] = np.square(std)  # the diagonals
         projected_mean = mean[:, :4]
@@ -183,7 +188,8 @@ class KalmanFilterXYWH(KalmanFilterXYAH):
     """BoT-SORT's box filter: state (cx, cy, w, h) and velocities; the std of each x/w entry scales
     with the width and of each y/h entry with the height (weights 1/20 and 1/160 as XYAH).
 
-    ``update`` and ``gating_distance`` are inherited: they only go through :meth:`project`.
+    ``gating_distance`` and ``multi_update`` are inherited: they only go through :meth:`project` and
+    :meth:`_innovation_stds`.
     """
 
     def _stds(self, w, h, kp: float, kv: float) -> list:
@@ -211,6 +217,9 @@ class KalmanFilterXYWH(KalmanFilterXYAH):
         left = np.dot(self._motion_mat, covariance).transpose((1, 0, 2))
         covariance = np.dot(left, self._motion_mat.T) + motion_cov
         return mean, covariance
+
+    def _innovation_stds(self, mean: np.ndarray) -> np.ndarray:
+        return np.stack(self._stds(mean[:, 2], mean[:, 3], 1, 1)[:4], axis=1)
 
     def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         innovation_cov = np.diag(np.square(self._stds(mean[2], mean[3], 1, 1)[:4]))
