@@ -7,8 +7,8 @@ data/ref``: ``sportsmot-val/`` and ``seqmaps/sportsmot-val.txt``). Its terms for
 
 1. ``mot-bench run --data REF --benchmark SportsMOT --split val --detector oracle`` per detector setting
    (``clean``: the gt boxes the kit scores; ``noisy``: jitter, 10 % misses, one low-scoring false positive
-   per frame on average, true scores in [0.7, 1]), trackers SORT, ByteTrack, OC-SORT, BoT-SORT (no images
-   here: ``cmc_method=none``), official defaults.
+   per frame on average, true scores in [0.7, 1]), trackers SORT, ByteTrack, OC-SORT, BoT-SORT, Hybrid-SORT,
+   BoostTrack (no images here: BoT-SORT and BoostTrack with ``cmc_method=none``), official MOT17 defaults.
 2. Each run folder's results are scored by
    * ``fast``       mot_bench.metrics.evaluate(engine="fast")
    * ``trackeval``  mot_bench.metrics.evaluate(engine="trackeval")  (TrackEval 1.3.0 through our layout)
@@ -44,8 +44,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TRACKERS = ("sort", "bytetrack", "ocsort", "botsort")
-TRACKER_OPTIONS = ("botsort.cmc_method=none",)
+TRACKERS = ("sort", "bytetrack", "ocsort", "botsort", "hybridsort", "boosttrack")
+TRACKER_OPTIONS = ("botsort.cmc_method=none", "boosttrack.cmc_method=none")  # no images in the kit's copy
 SETTINGS = {
     "clean": (),
     # scores of true boxes U(0.7, 1): above every tracker's high threshold; false positives U(0, 0.5)
