@@ -81,7 +81,7 @@ def _class_and_visibility(rows: np.ndarray) -> bool:
 
 def is_mot15_style(seq: SeqInfo, benchmark: str | None = None, rows: np.ndarray | None = None) -> bool:
     """Whether ``seq``'s gt is MOT15-style (no classes), by benchmark (given, else the one ``seq`` was found
-    as), column count, then content. A name no declaration has (a folder name) says nothing."""
+    as), column count, then content. A given name no declaration has (a folder name) is not MOT15-style."""
     if benchmark:
         return bool(declared(benchmark)) and not get_benchmark(benchmark).gt_has_classes
     if seq.benchmark:
