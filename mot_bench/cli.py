@@ -146,10 +146,11 @@ class RunCommand(click.Command):
               help="MOTChallenge root (holding MOT17/train/...), a split folder, or one sequence folder. "
                    "Default: the bundled MOT15 TUD-Campus sample.")
 @click.option("--benchmark", type=click.Choice(BENCHMARKS, case_sensitive=False), default=None,
-              help="Benchmark folder under --data (MOT15, MOT16, MOT17, MOT20); also picks the scoring rules.")
+              help="Benchmark under --data (MOT15, MOT16, MOT17, MOT20, SportsMOT, DanceTrack): its folders, splits "
+                   "and seqmaps, and its official evaluation's scoring rules (mot-bench list benchmarks).")
 @click.option("--split", type=click.Choice(SPLITS), default="train", show_default=True,
-              help="train/test: every frame; half-train/half-val: the first/second half of each train sequence "
-                   "(FairMOT/ByteTrack ablation split; the frame ranges are recorded in config.json).")
+              help="train/val/test: every frame; half-train/half-val (MOTChallenge): the first/second half of each "
+                   "train sequence (FairMOT/ByteTrack ablation split; the frame ranges are recorded in config.json).")
 @click.option("--seqs", default=None, help="Comma-separated sequence names to run (default: all in the split).")
 @click.option("--detector", default="public", show_default=True,
               help="Detector name: public, oracle, precomputed, fairmot, or one added by an entry point.")
@@ -368,9 +369,11 @@ def summary_table(results) -> str:
 @click.option("--gt-root", required=True, type=click.Path(exists=True, file_okay=False),
               help="MOTChallenge root, split folder or sequence folder with gt/gt.txt and seqinfo.ini.")
 @click.option("--benchmark", type=click.Choice(BENCHMARKS, case_sensitive=False), default=None,
-              help="Benchmark folder and scoring rules (inferred from the data when omitted).")
+              help="Benchmark folder and scoring rules (inferred from the data when omitted; mot-bench list "
+                   "benchmarks).")
 @click.option("--split", type=click.Choice(SPLITS), default="train", show_default=True,
-              help="Frames to score; half-val scores only the second half of each sequence.")
+              help="Frames to score (val: SportsMOT's and DanceTrack's); half-val scores only the second half of each "
+                   "sequence.")
 @click.option("--seqs", default=None, help="Comma-separated sequences (default: every <SEQ>.txt in --results).")
 @click.option("--results", required=True, type=click.Path(exists=True, file_okay=False),
               help="Folder of the tracker's <SEQ>.txt result files (MOTChallenge format).")
@@ -550,17 +553,21 @@ def train(config, datasets, out, overrides, resume, load_model) -> None:
 
 
 @main.command("list")
-@click.argument("kind", required=False, type=click.Choice(["detectors", "trackers"]))
+@click.argument("kind", required=False, type=click.Choice(["detectors", "trackers", "benchmarks"]))
 @click.argument("name", required=False)
 def list_cmd(kind: str | None, name: str | None) -> None:
     """Every detector and tracker with its options: type, default, search range (trackers), valid values
-    and help, all read from the plugins' option declarations.
+    and help, all read from the plugins' option declarations; the benchmarks from their declarations.
 
     \b
     mot-bench list                      every plugin
     mot-bench list trackers             every tracker
     mot-bench list trackers bytetrack   one tracker
+    mot-bench list benchmarks           layouts, splits and official scoring settings
     """
+    if kind == "benchmarks":
+        click.echo(benchmarks_table(name))
+        return
     from mot_bench.registry import DETECTORS, TRACKERS
 
     registries = {"detectors": DETECTORS, "trackers": TRACKERS}
@@ -582,6 +589,33 @@ def list_cmd(kind: str | None, name: str | None) -> None:
             tables.append(plugin_table(n, cls))
         blocks.append(f"{k}:\n\n" + "\n\n".join(tables))
     click.echo("\n\n".join(blocks))
+
+
+def benchmarks_table(name: str | None = None) -> str:
+    """The benchmark declarations (mot_bench.data.benchmarks): what each is, where its data is looked for,
+    what its official evaluation passes to TrackEval, and where each setting was read."""
+    from mot_bench.data.benchmarks import DECLARATIONS, BenchmarkError, get_benchmark
+
+    try:
+        benches = [get_benchmark(name)] if name else list(DECLARATIONS.values())
+    except BenchmarkError as exc:
+        raise click.ClickException(str(exc)) from None
+    blocks = []
+    for b in benches:
+        splits = ", ".join(f"{s.name} ({s.folder}/{'' if s.frames == 'all' else ' ' + s.frames})" for s in b.splits)
+        rule = (f"scored: int(column 7) != 0 and class 1; distractors: {', '.join(b.distractors)}" if b.class_rule
+                else "scored: int(column 7) != 0 (no classes)")
+        lines = [f"{b.name}  {b.description}",
+                 f"  splits: {splits}",
+                 f"  folders under --data: {', '.join(f'{f}/<split>' for f in b.folders)}, "
+                 f"{b.kit_benchmark}-<split>, <split>",
+                 f"  seqmap (beside the split folder): {', '.join(b.seqmaps) or '-'}",
+                 f"  TrackEval: BENCHMARK={b.kit_benchmark!r} DO_PREPROC={b.do_preproc}; {rule}",
+                 f"  gt ids from {b.first_gt_id}; frame rate: seqinfo.ini, else {b.default_fps:g}; images "
+                 f"img1/{'0' * (b.image_digits - 1)}1.jpg"]
+        lines += [f"  source: {s}" for s in b.sources]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def plugin_table(name: str, cls: type) -> str:

@@ -120,7 +120,10 @@ class SeqInfo:
     """One sequence: where it lives and what seqinfo.ini (or inference) says about it.
 
     ``first_frame``/``last_frame`` delimit the frames of the chosen split (1-based, inclusive);
-    for ``train``/``test`` they are 1 and ``length``.
+    for ``train``/``test`` they are 1 and ``length``. ``image_digits``: frame numbers in image names are
+    zero-padded to this width (6 in MOTChallenge, 8 in DanceTrack; from the benchmark's declaration).
+    ``benchmark``: the declared benchmark the sequence was found as (``mot_bench.data.benchmarks``), whose
+    gt rule applies to it; None when it was found without one (the rule is then inferred from its gt).
     """
 
     name: str
@@ -134,6 +137,8 @@ class SeqInfo:
     first_frame: int = 1
     last_frame: int = 0
     inferred: list[str] = field(default_factory=list)
+    image_digits: int = 6
+    benchmark: str | None = None
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -149,7 +154,7 @@ class SeqInfo:
         return self.last_frame - self.first_frame + 1
 
     def image_path(self, frame_id: int) -> Path:
-        return self.path / self.im_dir / f"{frame_id:06d}{self.im_ext}"
+        return self.path / self.im_dir / f"{frame_id:0{self.image_digits}d}{self.im_ext}"
 
     @property
     def gt_path(self) -> Path:

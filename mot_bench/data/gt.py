@@ -1,16 +1,22 @@
-"""The gt rule, written once: which gt style a sequence has, which rows are pedestrians to track, and
-which benchmark a sequence belongs to. Read by the oracle detector, FairMOT training and the metrics.
+"""The gt rule, written once: which gt style a sequence has, which rows are scored, and which benchmark a
+sequence belongs to. Read by the oracle detector, FairMOT training and both scoring engines; what each
+benchmark's rule is comes from its declaration (:mod:`mot_bench.data.benchmarks`).
 
 Two styles of ``gt.txt``:
 
-- MOT16/17/20: ``frame, id, x, y, w, h, consider, class, visibility`` (9 columns). The kit scores
-  rows with consider flag 1 and class 1 (pedestrian); other classes are distractors or ignored.
+- MOT16/17/20, SportsMOT, DanceTrack: ``frame, id, x, y, w, h, consider, class, visibility`` (9 columns).
+  With the class rule (TrackEval's preprocessing, on for every benchmark but MOT15) rows with a non-zero
+  consider flag and class 1 (pedestrian) are scored; other classes are distractors or ignored.
 - MOT15 (and PETS2009): ``frame, id, x, y, w, h, active, X, Y, Z`` (10 columns: world coordinates, or
   -1, where MOT16 has class and visibility). No classes: every row whose column 7 is non-zero counts
   (TrackEval's MotChallenge2DBox for MOT15; FairMOT's ``gen_labels_15.py``).
 
-A sequence is MOT15-style when its benchmark says so; else when its gt lines have 10 fields; else when
-columns 8-9 cannot be a class (an integer 1..12) and a visibility (0..1).
+Flag and class are read as TrackEval reads them, truncated to integers (``astype(int)``).
+
+A sequence's benchmark is the one it was found as (``SeqInfo.benchmark``); else MOT15 when its gt is
+MOT15-style (10 fields, or columns 8-9 that cannot be a class (an integer 1..12) and a visibility (0..1));
+else the declaration whose sequence names it matches (``MOT20-01``, ``v_..._c001``, ``dancetrack0004``);
+else MOT17.
 """
 
 from __future__ import annotations
@@ -19,13 +25,22 @@ from pathlib import Path
 
 import numpy as np
 
+from mot_bench.data.benchmarks import (
+    BENCHMARKS,
+    CLASS_IDS,
+    DECLARATIONS,
+    DEFAULT_BENCHMARK,
+    Benchmark,
+    declared,
+    get_benchmark,
+)
 from mot_bench.data.mottext import MOTFormatError, MOTText, parse_mot_text, read_mot_text
 from mot_bench.types import SeqInfo
 
-BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
-# Names of MOT15-style data (benchmark names and dataset folders)
-MOT15_NAMES = ("MOT15", "2DMOT2015", "PETS2009")
-PEDESTRIAN = 1  # the class id the kit evaluates (MOT16/17/20)
+__all__ = ["BENCHMARKS", "PEDESTRIAN", "considered_rows", "gt_num_columns", "infer_benchmark", "is_mot15_style",
+           "length_source", "pedestrian_rows", "read_gt", "scored_mask"]
+
+PEDESTRIAN = CLASS_IDS["pedestrian"]  # the class id the kit evaluates
 
 
 def gt_num_columns(gt_path: str | Path) -> int:
@@ -65,9 +80,12 @@ def _class_and_visibility(rows: np.ndarray) -> bool:
 
 
 def is_mot15_style(seq: SeqInfo, benchmark: str | None = None, rows: np.ndarray | None = None) -> bool:
-    """Whether ``seq``'s gt is MOT15-style (no classes), by benchmark name, column count, then content."""
+    """Whether ``seq``'s gt is MOT15-style (no classes), by benchmark (given, else the one ``seq`` was found
+    as), column count, then content. A given name no declaration has (a folder name) is not MOT15-style."""
     if benchmark:
-        return benchmark.upper() in MOT15_NAMES
+        return bool(declared(benchmark)) and not get_benchmark(benchmark).gt_has_classes
+    if seq.benchmark:
+        return not get_benchmark(seq.benchmark).gt_has_classes
     if not seq.gt_path.is_file():
         return False
     if gt_num_columns(seq.gt_path) >= 10:
@@ -80,15 +98,23 @@ def is_mot15_style(seq: SeqInfo, benchmark: str | None = None, rows: np.ndarray 
     return len(rows) > 0 and not _class_and_visibility(rows)
 
 
-def considered_rows(rows: np.ndarray, mot15: bool) -> np.ndarray:
-    """The gt rows the kit counts as pedestrians to track: consider/active flag non-zero, and (MOT16/17/20)
-    class pedestrian."""
+def scored_mask(consider: np.ndarray, classes: np.ndarray, bench: Benchmark) -> np.ndarray:
+    """TrackEval's ``gt_to_keep_mask`` for integer flags and classes: flag non-zero, and with ``bench``'s
+    class rule, class pedestrian (``mot_challenge_2d_box.py``: ``np.not_equal(gt_zero_marked, 0) &
+    np.equal(gt_classes, cls_id)``, the classes only when ``do_preproc and benchmark != 'MOT15'``)."""
+    keep = consider != 0
+    if bench.class_rule:
+        keep &= classes == PEDESTRIAN
+    return keep
+
+
+def considered_rows(rows: np.ndarray, mot15: bool | Benchmark) -> np.ndarray:
+    """The gt rows the kit counts as pedestrians to track under ``mot15`` (a benchmark's declaration, or
+    True for MOT15's rule and False for MOT17's)."""
     if not len(rows):
         return rows
-    keep = rows[:, 6] != 0
-    if not mot15:
-        keep &= rows[:, 7] == PEDESTRIAN
-    return rows[keep]
+    bench = mot15 if isinstance(mot15, Benchmark) else DECLARATIONS["MOT15" if mot15 else DEFAULT_BENCHMARK]
+    return rows[scored_mask(rows[:, 6].astype(np.int64), rows[:, 7].astype(np.int64), bench)]
 
 
 def length_source(seq: SeqInfo) -> str:
@@ -119,21 +145,28 @@ def read_gt(seq: SeqInfo, data: bytes | None = None, min_cols: int = 6) -> MOTTe
 
 
 def pedestrian_rows(seq: SeqInfo, benchmark: str | None = None) -> np.ndarray:
-    """``seq``'s gt rows (every frame of the file) that count as pedestrians; the file must exist."""
+    """``seq``'s gt rows (every frame of the file) that count as pedestrians under the rule of ``benchmark``
+    (else the one ``seq`` was found as, else the one inferred from its gt and name); the file must exist."""
     rows = read_gt(seq).rows
-    return considered_rows(rows, is_mot15_style(seq, benchmark, rows))
+    bench = declared(benchmark) or declared(seq.benchmark)
+    if bench is None:
+        bench = get_benchmark("MOT15" if is_mot15_style(seq, benchmark, rows) else _by_name(seq.name))
+    return considered_rows(rows, bench)
+
+
+def _by_name(name: str) -> str:
+    return next((b.name for b in DECLARATIONS.values() if b.matches_name(name)), DEFAULT_BENCHMARK)
 
 
 def infer_benchmark(seq: SeqInfo) -> str:
-    """MOT15 for MOT15-style gt, MOT20/MOT16 by name, else MOT17.
+    """The benchmark ``seq`` was found as; else MOT15 for MOT15-style gt; else the declaration whose
+    sequence names ``seq.name`` matches; else MOT17.
 
-    Only MOT15 (no class-based preprocessing) and MOT20 (one more distractor class) change how
-    TrackEval scores; MOT16 and MOT17 are scored alike.
+    What changes scores is the declaration's rule: MOT15 (no class-based preprocessing) and MOT20 (one
+    more distractor class) differ; MOT16, MOT17, SportsMOT and DanceTrack are scored alike.
     """
+    if seq.benchmark:
+        return get_benchmark(seq.benchmark).name
     if is_mot15_style(seq):
         return "MOT15"
-    name = seq.name.upper()
-    for bench in ("MOT20", "MOT16", "MOT15"):
-        if name.startswith(bench):
-            return bench
-    return "MOT17"
+    return _by_name(seq.name)

@@ -1,7 +1,8 @@
 """Detections made from ground truth with seeded noise, for tracker-only studies.
 
-Boxes are the gt boxes the official kit scores (``mot_bench.data.gt``: MOT16/17/20 consider flag 1
-and class 1; MOT15-style gt: active flag non-zero), then: each box is missed with probability ``miss_rate``; kept boxes
+Boxes are the gt boxes the official kit scores (``mot_bench.data.gt``, by the rule of the benchmark the
+sequence was found as: MOT16/17/20, SportsMOT, DanceTrack consider flag non-zero and class 1; MOT15-style
+gt: active flag non-zero), then: each box is missed with probability ``miss_rate``; kept boxes
 are jittered by Gaussian noise of ``jitter`` x their size; ``fp_per_frame`` false positives
 (Poisson mean) of plausible size are added; scores are 1 - ``score_noise`` x U(0,1) for true
 boxes and U(0, ``fp_max_score``) for false ones. The same seed gives the same detections.

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from mot_bench.data.gt import BENCHMARKS, first_nonblank_line, gt_num_columns, infer_benchmark, length_source
+from mot_bench.data.benchmarks import BenchmarkError, get_benchmark
+from mot_bench.data.gt import first_nonblank_line, gt_num_columns, infer_benchmark, length_source
 from mot_bench.data.mottext import MOTFormatError, first_duplicate, read_mot_text
 from mot_bench.types import SeqInfo
 
@@ -27,15 +28,17 @@ class EvalError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------------
-# benchmark name (the rules themselves live in mot_bench.data.gt)
+# benchmark name (the rules live in its declaration, mot_bench.data.benchmarks, applied by mot_bench.data.gt)
 
 
 def resolve_benchmark(seqs: list[SeqInfo], benchmark: str | None) -> str:
+    """The declared benchmark whose rules score ``seqs``: ``benchmark`` (any case), else the one every
+    sequence belongs to (:func:`mot_bench.data.gt.infer_benchmark`)."""
     if benchmark is not None:
-        bench = benchmark.upper()
-        if bench not in BENCHMARKS:
-            raise EvalError(f"unknown benchmark {benchmark!r}; expected one of {', '.join(BENCHMARKS)}")
-        return bench
+        try:
+            return get_benchmark(benchmark).name
+        except BenchmarkError as exc:
+            raise EvalError(str(exc)) from None
     found: dict[str, list[str]] = {}
     for s in seqs:
         found.setdefault(infer_benchmark(s), []).append(s.name)
@@ -69,7 +72,7 @@ def check_sequence(seq: SeqInfo, benchmark: str) -> None:
             f"sequence {seq.name}: frame range {seq.first_frame}..{seq.last_frame} "
             f"is not inside 1..{seq.length}"
         )
-    if benchmark != "MOT15" and seq.gt_path.is_file() and gt_num_columns(seq.gt_path) >= 10:
+    if get_benchmark(benchmark).gt_has_classes and seq.gt_path.is_file() and gt_num_columns(seq.gt_path) >= 10:
         line = first_nonblank_line(seq.gt_path)
         raise EvalError(
             f"{seq.gt_path}:{line}: 10 columns: MOT15's 3D format (columns 8-10 are world coordinates, not class and "

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from mot_bench.data.gt import read_gt
+from mot_bench.data.benchmarks import get_benchmark
+from mot_bench.data.gt import BENCHMARKS, read_gt
 from mot_bench.data.mottext import MOTFormatError
 from mot_bench.metrics.common import (
-    BENCHMARKS,
     DEFAULT_ENGINE,
     METRICS,
     EvalError,
@@ -203,17 +203,18 @@ def _run_trackeval(
         "OUTPUT_DETAILED": False,
         "PLOT_CURVES": False,
     }
+    rules = get_benchmark(benchmark)  # what the benchmark's official evaluation passes to TrackEval
     dataset_config = {
         "GT_FOLDER": str(tmp / "gt"),
         "TRACKERS_FOLDER": str(tmp / "trackers"),
         "OUTPUT_FOLDER": str(tmp / "output"),
         "TRACKERS_TO_EVAL": [_TRACKER],
         "CLASSES_TO_EVAL": [_CLASS],
-        "BENCHMARK": benchmark,
-        "SPLIT_TO_EVAL": "train",
+        "BENCHMARK": rules.kit_benchmark,
+        "SPLIT_TO_EVAL": "train",  # with SKIP_SPLIT_FOL and SEQ_INFO, a name only
         "INPUT_AS_ZIP": False,
         "PRINT_CONFIG": False,
-        "DO_PREPROC": True,
+        "DO_PREPROC": rules.do_preproc,
         "TRACKER_SUB_FOLDER": "",
         "OUTPUT_SUB_FOLDER": "",
         "SEQ_INFO": dict(seq_lengths),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mot_bench.data.benchmarks import canonical_name
 from mot_bench.results import RunFolder, RunFolderError
 from mot_bench.timing import STAGES
 
@@ -31,7 +32,7 @@ class RunSummary:
     timing: dict[str, Any]
     sequences: list[str] = field(default_factory=list)
 
-    benchmark: str = ""
+    benchmark: str = ""  # as its declaration spells it (mot_bench.data.benchmarks), so one scope is one name
     split: str = ""
 
     def scope(self) -> str:
@@ -112,7 +113,7 @@ def load_run(path: str | Path) -> RunSummary:
         per_sequence=metrics["per_sequence"],
         timing=timing,
         sequences=sorted(metrics["per_sequence"]),
-        benchmark=str(metrics.get("benchmark") or (config.get("data") or {}).get("benchmark") or ""),
+        benchmark=canonical_name(str(metrics.get("benchmark") or (config.get("data") or {}).get("benchmark") or "")),
         split=str(metrics.get("split") or (config.get("data") or {}).get("split") or ""),
     )
 

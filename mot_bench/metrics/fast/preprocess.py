@@ -8,13 +8,14 @@ similarity matrices (all other cells are exactly 0.0 there).
 What TrackEval does per frame, and how it is reproduced here:
 
 * box IoU in float64, with the same operations on each cell (so the same bits);
-* tracker boxes matched (IoU >= 0.5 - eps, Hungarian on the whole frame) to a gt box of a distractor
-  class are removed (MOT20 adds ``non_mot_vehicle``); where every box of a frame has at most one
+* with the benchmark's class rule (its declaration, :mod:`mot_bench.data.benchmarks`: every benchmark but
+  MOT15), tracker boxes matched (IoU >= 0.5 - eps, Hungarian on the whole frame) to a gt box of one of its
+  distractor classes are removed (MOT20 adds ``non_mot_vehicle``); where every box of a frame has at most one
   candidate the matching is fixed whatever the solver's tie-breaking, where no distractor box has a
   candidate nothing can be removed, otherwise scipy's linear_sum_assignment is called on the very same
   frame matrix;
-* gt rows are kept when their column 7 is not 0 (after truncation to int) and, except for MOT15, their
-  class is pedestrian;
+* gt rows are kept when their column 7 is not 0 (after truncation to int) and, with the class rule, their
+  class is pedestrian (:func:`mot_bench.data.gt.scored_mask`);
 * ids are relabelled 0..n-1 in sorted order.
 """
 
@@ -24,15 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mot_bench.data.benchmarks import CLASS_IDS, Benchmark, get_benchmark
+from mot_bench.data.gt import scored_mask
 from mot_bench.metrics.fast.lsap import linear_sum_assignment
 
 EPS = np.finfo("float").eps
-CLASS_IDS = {"pedestrian": 1, "person_on_vehicle": 2, "car": 3, "bicycle": 4, "motorbike": 5, "non_mot_vehicle": 6,
-             "static_person": 7, "distractor": 8, "occluder": 9, "occluder_on_ground": 10, "occluder_full": 11,
-             "reflection": 12, "crowd": 13}
-DISTRACTORS = ("person_on_vehicle", "static_person", "distractor", "reflection")
-DISTRACTORS_MOT20 = DISTRACTORS + ("non_mot_vehicle",)
-PEDESTRIAN = CLASS_IDS["pedestrian"]
 
 
 class PreprocessError(ValueError):
@@ -332,14 +329,15 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
     (the only frames where preprocessing can remove one), every gt row. On MOT17 that skips 4 in 10 gt
     rows (occluders, vehicles, static persons ...) for the similarity, as they change no score elsewhere.
     """
-    parts = _gt_parts(gt, num_timesteps, benchmark)
+    rules = get_benchmark(benchmark)
+    parts = _gt_parts(gt, num_timesteps, rules)
     dup = parts["duplicate"]
     if dup is not None:
         raise PreprocessError(f"gt id {int(gt.ids[dup])} appears twice in frame {int(gt.frame[dup]) + 1}",
                               int(gt.source[dup]))
     g_box, t_box = parts["corners"], corners(trk.boxes)
     remove_trk = np.zeros(len(trk), dtype=bool)
-    if benchmark != "MOT15":
+    if rules.class_rule:
         tcount = np.bincount(trk.frame, minlength=num_timesteps)
         invalid = parts["invalid_class"]  # TrackEval checks the classes of frames with gt and tracker boxes
         invalid = invalid[tcount[gt.frame[invalid]] > 0]
@@ -383,21 +381,21 @@ def preprocess(gt: Boxes, trk: Boxes, num_timesteps: int, benchmark: str) -> Seq
     )
 
 
-def _gt_parts(gt: Boxes, num_timesteps: int, benchmark: str) -> dict:
+def _gt_parts(gt: Boxes, num_timesteps: int, rules: Benchmark) -> dict:
     """What preprocessing needs from the gt alone (memoised on ``gt``): its first repeated id in a frame,
     corner boxes, rows of invalid or distractor classes, and the kept rows (pedestrians with the consider
-    flag set; MOT15: the flag alone) with their frames, relabelled ids and per-frame counts."""
-    key = (num_timesteps, benchmark)
+    flag set; without the class rule (MOT15): the flag alone) with their frames, relabelled ids and
+    per-frame counts."""
+    key = (num_timesteps, rules.class_rule, rules.distractor_ids)
     parts = gt.derived.get(key)
     if parts is not None:
         return parts
-    if benchmark != "MOT15":
-        keep = (gt.zero_marked != 0) & (gt.classes == PEDESTRIAN)
-        names = DISTRACTORS_MOT20 if benchmark == "MOT20" else DISTRACTORS
-        distractor = np.isin(gt.classes, [CLASS_IDS[n] for n in names])
+    keep = scored_mask(gt.zero_marked, gt.classes, rules)
+    if rules.class_rule:
+        distractor = np.isin(gt.classes, rules.distractor_ids)
         invalid = np.flatnonzero((gt.classes < 1) | (gt.classes > max(CLASS_IDS.values())))
     else:
-        keep, distractor, invalid = gt.zero_marked != 0, np.zeros(len(gt), dtype=bool), np.zeros(0, np.int64)
+        distractor, invalid = np.zeros(len(gt), dtype=bool), np.zeros(0, np.int64)
     kept_frame = gt.frame[keep]
     parts = {
         "duplicate": _first_duplicate_in_frame(gt.frame, gt.ids),  # TrackEval checks the raw rows of the range
