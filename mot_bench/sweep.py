@@ -82,6 +82,18 @@ def load_config(path: str | Path) -> dict[str, Any]:
     for key in ("base", "axes", "eval"):
         if key not in cfg:
             raise ValueError(f"{path}: ablation config needs '{key}' (see mot_bench/sweep.py)")
+    cal = cfg.get("calibrate")
+    if cal is not None:
+        if not trains(cfg["base"]):
+            raise ValueError(f"{path}: 'calibrate' chooses the threshold of trained models; the grid trains none")
+        if not isinstance(cal, dict) or not isinstance(cal.get("conf_thres"), list) or not cal["conf_thres"] \
+                or not isinstance(cal.get("eval"), dict):
+            raise ValueError(f"{path}: 'calibrate' needs {{\"conf_thres\": [values], \"eval\": {{data, benchmark, "
+                             "split, seqs}}, \"metric\": \"HOTA\"}}")
+        from mot_bench.metrics.fields import METRIC_FIELDS
+
+        if cal.get("metric", "HOTA") not in METRIC_FIELDS:
+            raise ValueError(f"{path}: calibrate metric {cal.get('metric')!r} is not a metric field")
     if not isinstance(cfg["axes"], dict) or not all(isinstance(v, list) and v for v in cfg["axes"].values()):
         raise ValueError(f"{path}: 'axes' must map option names to non-empty lists of values")
     allowed = set(EVAL_KEYS)
@@ -250,6 +262,11 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
                    "num_gpus": 1 if str(t.get("device", "")).startswith("cuda") else 0} for t in pending])
     else:
         _map(train_one, pending, parallel)
+    # 1b. the detection threshold of each trained model, chosen on held-out frames (cfg["calibrate"])
+    chosen = calibrate(cfg, variants, parallel)
+    for v in variants:
+        if v["train"] is not None and v["train"].out in chosen and "conf_thres" not in v["axes"]:
+            v["options"]["conf_thres"] = chosen[v["train"].out]
     # 2. run and score each variant
     trackers = grid_trackers(cfg)
     jobs = [(None if v["train"] is None else v["train"].out, {**v["options"], "grid_trackers": trackers},
@@ -260,15 +277,70 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
     manifest = {
         "base": str(Path(variants[base_index]["run_dir"]).relative_to(out)),
         "variants": [{"run": str(Path(v["run_dir"]).relative_to(out)), "axes": v["axes"],
-                      "train_dir": None if v["train"] is None else v["train"].out}
+                      "train_dir": None if v["train"] is None else v["train"].out,
+                      **({"conf_thres": v["options"]["conf_thres"]} if "conf_thres" in v["options"] else {})}
                      for i, v in enumerate(variants) if i != base_index],
         "base_axes": variants[base_index]["axes"],
+        "base_train_dir": None if variants[base_index]["train"] is None else variants[base_index]["train"].out,
     }
     atomic_write_json(out / "ablation.json", manifest)
+    repeat = cfg.get("repeat_axis", "seed")
     table = write_comparison(Path(variants[base_index]["run_dir"]),
                              [(Path(v["run_dir"]), v["axes"]) for i, v in enumerate(variants) if i != base_index],
-                             out, figures=bool(cfg.get("figures", True)))
+                             out, figures=bool(cfg.get("figures", True)), base_axes=variants[base_index]["axes"],
+                             repeat_axis=repeat if repeat in cfg["axes"] else None,
+                             train_dirs={v["run_dir"]: None if v["train"] is None else v["train"].out
+                                         for v in variants})
     return table
+
+
+def calibrate(cfg: dict[str, Any], variants: list[dict[str, Any]], parallel: int) -> dict[str, float]:
+    """The detection threshold of every trained model, chosen on held-out frames, never on the evaluation frames.
+
+    ``cfg["calibrate"] = {"conf_thres": [values], "eval": {data, benchmark, split, seqs}, "metric": "HOTA"}``:
+    each trained model runs with the base tracker at every value on the ``eval`` frames (e.g. frames held out
+    from the training data), and the value with the best ``metric`` (ties: the first listed) is used for its
+    variants, except those that set ``conf_thres`` on an axis. The scored runs are grid trials like the
+    variants (resumable); ``<out>/calibration.json`` records every score and choice. Returns
+    {training folder: chosen conf_thres}."""
+    cal = cfg.get("calibrate")
+    if not cal:
+        return {}
+    values = [float(c) for c in cal["conf_thres"]]
+    metric = cal.get("metric", "HOTA")
+    out = Path(cfg["out"])
+    base_tracker = {"tracker": cfg["base"].get("tracker", "fairmot"), "tracker_options": cfg["base"].get(
+        "tracker_options")}
+    trainings: dict[str, dict[str, Any]] = {}
+    for v in variants:
+        if v["train"] is not None and "conf_thres" not in v["axes"]:
+            trainings.setdefault(v["train"].out, {**v["options"], **base_tracker})
+    labels, jobs, keys = [], [], []
+    for tdir, opts in trainings.items():
+        for c in values:
+            run_dir = out / "calibrate" / Path(tdir).name / f"conf_thres={c}"
+            labels.append(str(run_dir.relative_to(out)))
+            jobs.append((tdir, {**opts, "conf_thres": c, "grid_trackers": [base_tracker["tracker"]]}, cal["eval"],
+                         str(run_dir)))
+            keys.append((tdir, c))
+    if not jobs:
+        return {}
+    log.warning("ablate: choosing conf_thres of %d trained model(s) on held-out frames (%d runs)", len(trainings),
+                len(jobs))
+    scores = score_grid(cfg, labels, jobs, parallel)
+    record: dict[str, dict[str, Any]] = {}
+    for (tdir, c), combined in zip(keys, scores, strict=True):
+        value = combined.get(metric)
+        record.setdefault(tdir, {"metric": metric, "eval": cal["eval"], "scores": {}})["scores"][str(c)] = value
+    chosen = {}
+    for tdir, rec in record.items():
+        finite = [(float(v), i) for i, v in enumerate(rec["scores"].values()) if v is not None and v == v]
+        if not finite:
+            raise ValueError(f"calibrate: no {metric} for {tdir} on {cal['eval']} (no gt there?)")
+        best = max(finite, key=lambda t: (t[0], -t[1]))[1]
+        rec["chosen"] = chosen[tdir] = values[best]
+    atomic_write_json(out / "calibration.json", record)
+    return chosen
 
 
 def score_grid(cfg: dict[str, Any], labels: list[str], jobs: list[tuple], parallel: int) -> list[dict[str, Any]]:

@@ -105,7 +105,7 @@ def test_requires_embeddings_with_a_clear_error():
     assert trk.needs_embeddings and not trk.motion_only
     assert trk.config() == {
         "name": "fairmot", "conf_thres": 0.5, "track_buffer": 30, "min_box_area": 100.0,
-        "aspect_ratio_thresh": 1.6, "frame_rate": None,
+        "aspect_ratio_thresh": 1.6, "frame_rate": None, "association": "reid_kalman",
     }
     trk.reset(_seq())
     with pytest.raises(ValueError, match="no embeddings.*'fairmot'.*'precomputed'"):

@@ -95,27 +95,39 @@ def comparison_markdown(table: dict[str, Any]) -> str:
 
 
 def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, sort_by: str = "HOTA",
-                     figures: bool = True) -> dict:
+                     figures: bool = True, base_axes: dict[str, Any] | None = None, repeat_axis: str | None = None,
+                     train_dirs: dict[str, str | None] | None = None) -> dict:  # fmt: skip
     """Compare variant run folders to a base run folder; write comparison.csv/.md and the full HTML report.
 
     ``variants`` pairs each run folder with its axis values (e.g. ``{"head": "anchor_free"}``); pass
-    empty dicts to use the options that differ from the base. Returns the comparison table as a dict,
-    with ``files`` naming what was written.
+    empty dicts to use the options that differ from the base. ``base_axes``: the base run's own axis values
+    (default "(base)"). ``repeat_axis`` (e.g. ``seed``): an axis of repetitions; the report then also groups
+    the runs over it (mean and min-max per metric: :mod:`mot_bench.reports.ablation`, ``comparison_seeds.csv``),
+    with the training curves and wall times of ``train_dirs`` (run folder -> training folder). Returns the
+    comparison table as a dict, with ``files`` naming what was written.
     """
     runs = load_runs([base, *(Path(v) for v, _ in variants)])
     base_run, var_runs = runs[0], runs[1:]
     axes = [dict(ax) for _, ax in variants]
-    base_axes = None
     if not any(axes):
         base_axes, axes = differing_axes(base_run, var_runs)
     table = comparison_table(base_run, list(zip(var_runs, axes, strict=True)), base_axes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    markdown = comparison_markdown(table)
+    seeds_html = None
+    if repeat_axis and repeat_axis in table["axes"]:
+        from mot_bench.reports.ablation import write_seed_summary
+
+        table["seeds"], seeds_md, seeds_html = write_seed_summary(table, out, train_dirs or {}, repeat_axis, figures)
+        markdown = seeds_md + "\n" + markdown
     atomic_write_text(out / "comparison.csv", comparison_frame(table).to_csv(index=False))
-    atomic_write_text(out / "comparison.md", comparison_markdown(table))
-    files = write_report(runs, out, sort_by=sort_by, comparison=table, figures=figures)
+    atomic_write_text(out / "comparison.md", markdown)
+    files = write_report(runs, out, sort_by=sort_by, comparison=table, figures=figures, ablation=seeds_html)
     table["files"] = {"comparison_csv": str(out / "comparison.csv"), "comparison_md": str(out / "comparison.md"),
                       **files}
+    if seeds_html is not None:
+        table["files"]["comparison_seeds_csv"] = str(out / "comparison_seeds.csv")
     return table
 
 

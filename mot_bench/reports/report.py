@@ -64,10 +64,11 @@ def _rows(df, columns: Sequence[str]) -> list[list[dict[str, Any]]]:
 
 def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
                  comparison: dict[str, Any] | None = None, figures: bool = True,
-                 tuning: str | None = None) -> dict[str, str]:
+                 tuning: str | None = None, ablation: str | None = None) -> dict[str, str]:
     """Write every report file for ``runs`` into ``out``; return {kind: path}. ``figures=False`` skips
     the plots (a second or more of matplotlib) and leaves the HTML with tables only. ``tuning``: the
-    tuning section's HTML (``mot_bench.reports.tuning.tuning_section``) for a study's report."""
+    tuning section's HTML (``mot_bench.reports.tuning.tuning_section``) for a study's report; ``ablation``:
+    the seed section of an ablation (``mot_bench.reports.ablation.seeds_section``)."""
     sort_by = resolve_metric(sort_by)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -83,12 +84,13 @@ def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
     atomic_write_text(files["per_sequence_csv"], per_seq.to_csv(index=False))
     atomic_write_text(files["leaderboard_md"], leaderboard_markdown(board, per_seq, sort_by))
     atomic_write_text(files["html"], render_html(runs, board, per_seq, sort_by, comparison, figures,
-                                                       tuning))
+                                                       tuning, ablation))
     return {k: str(v) for k, v in files.items()}
 
 
 def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
-                comparison: dict[str, Any] | None = None, figures: bool = True, tuning: str | None = None) -> str:
+                comparison: dict[str, Any] | None = None, figures: bool = True, tuning: str | None = None,
+                ablation: str | None = None) -> str:
     ordered = {r.label: r for r in runs}
     runs_sorted = [ordered[label] for label in board["label"]]
     stage_cols = [c for c in STAGE_FPS_COLUMNS if board[c].notna().any()]
@@ -139,4 +141,5 @@ def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
         stages=STAGES,
         comparison=cmp_ctx,
         tuning=tuning,
+        ablation=ablation,
     )
