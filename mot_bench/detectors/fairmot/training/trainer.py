@@ -47,6 +47,7 @@ HEAD_TYPES = ("anchor_free", "anchor_based")
 _LATER_OPTIONS = {"anchor_conf_loss": "ce", "anchor_box_weight": 1.0, "trunk_init": "auto", "trunk_lr_mult": 1.0,
                   "lr_schedule": "step", "warmup_iters": 0}
 LR_SCHEDULES = ("step", "cosine")
+TRAIN_PRECISIONS = (*PRECISIONS, "bf16")
 TRUNK_INITS = ("auto", "imagenet", "none")
 
 
@@ -98,7 +99,8 @@ class TrainConfig:
     seed: int = 317  # the official opts default
     # fp16: float16 autocast + gradient scaling (mixed precision) on CUDA; a CPU device trains fp32 and the
     # training record says so (train_config.json "precision_used"). The same name and values as `mot-bench run
-    # --precision`; configs written with the old key "amp" (true/false) still load.
+    # --precision`; configs written with the old key "amp" (true/false) still load. bf16: bfloat16 autocast on any
+    # device (no gradient scaling needed): 1.5x faster training steps on a CPU with AVX512-BF16 (docs/training.md).
     precision: str = "fp16"
     grad_clip: float = 0.0  # max grad norm; 0 = off
     device: str = "auto"
@@ -141,8 +143,8 @@ class TrainConfig:
             raise ValueError(f"anchor_conf_loss must be one of {CONF_LOSSES}, got {self.anchor_conf_loss!r}")
         if self.anchor_conf_loss == "focal" and self.anchor_fg_weight != 1.0:
             raise ValueError("anchor_fg_weight weighs the cross-entropy; the focal loss balances with its alpha")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.precision not in TRAIN_PRECISIONS:
+            raise ValueError(f"precision must be one of {TRAIN_PRECISIONS}, got {self.precision!r}")
         if self.multi_loss not in ("uncertainty", "fixed"):
             raise ValueError(f"multi_loss must be 'uncertainty' or 'fixed', got {self.multi_loss!r}")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -167,7 +169,10 @@ class TrainConfig:
         for k in ("out", "num_workers", "progress", "log_every", "resume", "device", "save_all", "threads"):
             d.pop(k, None)
         # Hashed under its former name and values so that runs trained before the rename keep their keys.
-        d["amp"] = d.pop("precision") == "fp16"
+        precision = d.pop("precision")
+        d["amp"] = precision == "fp16"
+        if precision == "bf16":  # added later: hashed only when used
+            d["precision"] = precision
         for k, default in _LATER_OPTIONS.items():
             if d.get(k) == default:
                 d.pop(k)
@@ -461,6 +466,8 @@ def _train(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.precision == "fp16" and not fp16_autocast:
         log.info("precision fp16 is CUDA mixed precision; training fp32 on %s", device)
     scaler = torch.amp.GradScaler("cuda", enabled=fp16_autocast)
+    autocast_dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float16
+    precision_used = "bf16" if cfg.precision == "bf16" else "fp16" if fp16_autocast else "fp32"
     meta = {
         "arch": cfg.arch, "heads": heads_for(cfg), "head_conv": cfg.resolved_head_conv(), "head": cfg.head,
         "anchors": cfg.anchors, "input_w": cfg.input_w, "input_h": cfg.input_h, "down_ratio": cfg.down_ratio,
@@ -471,7 +478,7 @@ def _train(cfg: TrainConfig) -> dict[str, Any]:
         meta.update(input_mean=list(norm[0]), input_std=list(norm[1]))
     if is_main:
         atomic_write_json(out / "train_config.json", {"config": cfg.to_dict(), "meta": meta,
-                                                      "precision_used": "fp16" if fp16_autocast else "fp32",
+                                                      "precision_used": precision_used,
                                                       "datasets": dataset.summary, "world_size": world,
                                                       "load_report": _short_report(load_report)})
     log_path = out / "train_log.jsonl"
@@ -487,7 +494,8 @@ def _train(cfg: TrainConfig) -> dict[str, Any]:
             num_workers=cfg.num_workers, pin_memory=device.type == "cuda", drop_last=len(dataset) >= cfg.batch_size,
             persistent_workers=False,
         )
-        epoch_stats = _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_autocast,
+        epoch_stats = _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device,
+                                 autocast_dtype if precision_used != "fp32" else None,
                                  (epoch - 1) * per_epoch, per_epoch * cfg.num_epochs, log_path if is_main else None,
                                  is_main)
         history.append(epoch_stats)
@@ -524,7 +532,7 @@ def _set_lr(optimizer, lr: float) -> None:
         g["lr"] = lr * g.get("lr_mult", 1.0)
 
 
-def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_autocast, first_step, total_steps,
+def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, autocast_dtype, first_step, total_steps,
                log_path, is_main):
     wrapped.train()
     lr = lr_at(cfg, epoch, first_step, total_steps)
@@ -545,7 +553,8 @@ def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_auto
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         lr = lr_at(cfg, epoch, first_step + it, total_steps)
         _set_lr(optimizer, lr)
-        with torch.autocast(device_type=device.type, enabled=fp16_autocast):
+        with torch.autocast(device_type=device.type, enabled=autocast_dtype is not None,
+                            **({"dtype": autocast_dtype} if autocast_dtype is not None else {})):
             _, loss, stats = wrapped(batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"epoch {epoch} iteration {it}: loss is {loss.item()} (stats {stats})")
