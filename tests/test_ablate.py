@@ -309,3 +309,21 @@ def test_ablate_trains_on_ray_once_and_matches_the_local_run(tmp_path, monkeypat
     assert res.exit_code == 0, res.output
     assert submitted == []  # nothing trained, nothing scored again: no Ray task at all
     assert [(d / "model_last.pth").stat().st_mtime_ns for d in trained] == stamps
+
+
+def test_ddp_nproc_launches_each_training_under_torch_distributed(tmp_path, monkeypatch) -> None:
+    """``ddp_nproc`` (the paper-scale grid: 2 GPUs per training): each training is one ``torch.distributed.run
+    --standalone`` launch of ``mot-bench train`` on a config file that resumes, never an in-process training."""
+    import subprocess
+
+    from mot_bench import sweep
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda argv, check: calls.append(argv))
+    cfg = {"datasets": [{"root": str(tmp_path)}], "arch": "dla_tiny", "out": str(tmp_path / "t"), "num_epochs": 2}
+    assert sweep._train_ddp_entry((cfg, 2)) == str(tmp_path / "t")
+    (argv,) = calls
+    assert argv[1:6] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m"]
+    assert argv[6:8] == ["mot_bench.cli", "train"]
+    written = json.loads(Path(argv[8]).read_text())
+    assert written["resume"] is True and written["num_epochs"] == 2 and written["out"] == str(tmp_path / "t")

@@ -239,7 +239,8 @@ def seeds_section(summary: Mapping[str, Any], walls: Mapping[str, Mapping[str, A
              "configuration.</p>",
              f'<table id="seeds-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>']
     if curves:
-        parts.append(f"<h3>Training curves</h3><p>Moving mean over 20 iterations; one line per seed.</p>{curves}")
+        parts.append("<h3>Training curves</h3><p>Moving mean over 20 iterations; one line per seed.</p>"
+                     f'<figure id="fig-train-curves">{curves}</figure>')
     if wall_rows:
         axes_head = "".join(f"<th>{e(a)}</th>" for a in summary["axes"])
         parts.append(f'<h3>Wall times</h3><table id="walltime-table"><thead><tr>{axes_head}<th class="num">training s'
