@@ -18,11 +18,6 @@ from click.testing import CliRunner
 from mot_bench.cli import main
 
 BASELINE = Path(__file__).resolve().parent / "baselines" / "sample_sort_bytetrack.json"
-# FairMOT end to end on the sample with the bundled checkpoint (README command 1's FairMOT row). Refresh after an
-# intended change of the checkpoint, the network or the tracker:
-#   mot-bench run --out runs/sample   (the main job)
-#   mot-bench check runs/sample/fairmot --write-baseline tests/baselines/sample_fairmot.json
-FAIRMOT_BASELINE = Path(__file__).resolve().parent / "baselines" / "sample_fairmot.json"
 
 pytestmark = pytest.mark.slow
 
@@ -49,18 +44,3 @@ def test_worse_tracking_fails_the_check(tmp_path: Path) -> None:
     assert res.exit_code == 1, res.output
     assert "REGRESSED" in res.output and "combined    HOTA" in res.output
 
-
-def test_main_job_runs_fairmot_beside_the_public_trackers(tmp_path: Path) -> None:
-    """README command 1: with no --detector and no --tracker, public detections feed every motion-only tracker and
-    the bundled FairMOT checkpoint feeds FairMOT's tracker (a second detector pass); one summary table."""
-    res = CliRunner().invoke(main, ["run", "--out", str(tmp_path), "--no-progress"])
-    assert res.exit_code == 0, res.output
-    assert "bundled checkpoint" in res.output  # the run says which weights FairMOT used
-    table = res.output[res.output.index("run "):]
-    for label in ("public+sort", "public+bytetrack", "public+ocsort", "fairmot+fairmot"):
-        assert f"\n{label} " in table, table
-    config = (tmp_path / "fairmot" / "config.json").read_text()
-    assert '"bundled_weights"' in config and "fairmot_mobilenetv2_pets.pth" in config
-    check = CliRunner().invoke(main, ["check", str(tmp_path / "fairmot"), "--baseline", str(FAIRMOT_BASELINE)])
-    assert check.exit_code == 0, check.output
-    assert "PASS:" in check.output and "'fairmot+fairmot'" in check.output

@@ -101,7 +101,9 @@ class FairMOTDetector(Detector):
                                    anchors=json.loads(o.anchors) if o.anchors else None, input_w=o.input_width,
                                    input_h=o.input_height, origin=str(self.weights))
         except ValueError as exc:
-            raise ValueError(f"fairmot: {exc}") from None
+            hint = ("; no weights were given, so the bundled checkpoint runs: pass weights=PATH for another, or "
+                    "allow_random=true for a randomly initialised network (tests only)") if self.bundled else ""
+            raise ValueError(f"fairmot: {exc}{hint}") from None
         if spec.input_w % 32 or spec.input_h % 32:
             raise ValueError(f"fairmot: input size must be a multiple of 32, got {spec.input_w}x{spec.input_h}")
         # Resolved values (the options may leave them to the checkpoint) shadow the options' None.
