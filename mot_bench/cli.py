@@ -152,8 +152,10 @@ class RunCommand(click.Command):
               help="train/val/test: every frame; half-train/half-val (MOTChallenge): the first/second half of each "
                    "train sequence (FairMOT/ByteTrack ablation split; the frame ranges are recorded in config.json).")
 @click.option("--seqs", default=None, help="Comma-separated sequence names to run (default: all in the split).")
-@click.option("--detector", default="public", show_default=True,
-              help="Detector name: public, oracle, precomputed, fairmot, or one added by an entry point.")
+@click.option("--detector", default=None,
+              help="Detector name: public, oracle, precomputed, fairmot, or one added by an entry point. Default: "
+                   "public; with neither --detector nor --tracker on the bundled sample (the main job), also "
+                   "fairmot (the bundled checkpoint) with its own tracker, in a second detector pass.")
 @click.option("--det-dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Folder of per-sequence detections: <SEQ>.txt for public, <SEQ>.npy for precomputed. Without "
                    "--seqs, only the sequences with a file there are run (e.g. the MOT17-XX-SDP ones).")
@@ -221,16 +223,19 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
     """Run a detector and tracker(s) over sequences; write results, timings and scores.
 
     The detector runs once per frame and feeds every tracker; each tracker gets its own run folder.
-    With no arguments: the bundled MOT15 TUD-Campus sample, public detections, every motion-only
-    tracker, and a summary table.
+    With no arguments (the main job): the bundled MOT15 TUD-Campus sample, public detections feeding
+    every motion-only tracker, then FairMOT (the bundled MobileNetV2 checkpoint) on the images feeding
+    its own tracker (one detector pass each), and one summary table.
     """
     from mot_bench.registry import TRACKERS
     from mot_bench.runner import RunOptions, SequenceFailures, run_many
 
+    main_job = detector is None and not trackers and not tracker_config and data is None
+    detector = detector or "public"
     det_opts = parse_kv(detector_opt, "--detector-opt")
     if det_dir:
         det_opts.setdefault("det_dir", det_dir)
-    if weights:
+    if weights and not main_job:
         det_opts.setdefault("weights", weights)
     from_file = read_tracker_config(tracker_config) if tracker_config else {}
     names = list(dict.fromkeys(trackers)) or list(from_file) or [
@@ -240,18 +245,26 @@ def run(data, benchmark, split, seqs, detector, det_dir, weights, detector_opt, 
     if stray:
         raise click.ClickException(f"--tracker-config {tracker_config} sets options of {', '.join(stray)}, "
                                    f"not among this run's trackers ({', '.join(names)})")
+    # The main job's second pass: FairMOT end to end (detector + its own tracker), in <out>/fairmot.
+    passes = [(detector, names, det_opts)] + ([("fairmot", ["fairmot"], {"weights": weights} if weights else {})]
+                                             if main_job else [])
+    results = []
     try:
-        per_tracker = tracker_options_by_name(parse_kv(tracker_opt, "--tracker-opt"), names)
-        per_tracker = {n: {**from_file.get(n, {}), **per_tracker[n]} for n in names}
-        opts = RunOptions(
-            detector=detector, trackers=names, data=data, benchmark=benchmark, split=split, seqs=split_names(seqs),
-            detector_options=det_opts, tracker_options=per_tracker, device=device, precision=precision,
-            channels_last=channels_last, threads=threads, out=out, warmup_frames=warmup, evaluate=not no_eval,
-            overwrite=overwrite, progress=not no_progress, eval_engine=engine, postprocess=list(postprocess),
-            postprocess_options=parse_kv(postprocess_opt, "--postprocess-opt"), cmc_cache=cmc_cache,
-            events=events, ray_address=ray_address, ray_gpus_per_task=ray_gpus_per_task, ray_retries=ray_retries,
-        )
-        results = run_many(opts)
+        per_tracker = tracker_options_by_name(parse_kv(tracker_opt, "--tracker-opt"),
+                                              [n for _, trk, _ in passes for n in trk])
+        for det_name, trk_names, opts_det in passes:
+            pass_out = out if len(passes) == 1 or out is None or det_name == detector else str(Path(out) / trk_names[0])
+            opts = RunOptions(
+                detector=det_name, trackers=trk_names, data=data, benchmark=benchmark, split=split,
+                seqs=split_names(seqs), detector_options=opts_det,
+                tracker_options={n: {**from_file.get(n, {}), **per_tracker[n]} for n in trk_names}, device=device,
+                precision=precision, channels_last=channels_last, threads=threads, out=pass_out, warmup_frames=warmup,
+                evaluate=not no_eval, overwrite=overwrite, progress=not no_progress, eval_engine=engine,
+                postprocess=list(postprocess), postprocess_options=parse_kv(postprocess_opt, "--postprocess-opt"),
+                cmc_cache=cmc_cache, events=events, ray_address=ray_address, ray_gpus_per_task=ray_gpus_per_task,
+                ray_retries=ray_retries,
+            )
+            results += run_many(opts)
     except SequenceFailures as exc:
         raise RunFailed(str(exc)) from None
     except (ValueError, FileNotFoundError, RuntimeError) as exc:

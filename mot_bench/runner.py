@@ -247,7 +247,11 @@ def build(options: RunOptions, runtime: Runtime | None = None):
     detector = make_detector(options.detector, options.detector_options, runtime)
     trackers = {}
     for name in options.trackers:
-        tracker = TRACKERS.create(name, options.tracker_options.get(name, {}))
+        tracker_options = dict(options.tracker_options.get(name, {}))
+        if name == "fairmot" and options.detector == "fairmot" and "conf_thres" not in tracker_options:
+            # FairMOT's tracker starts tracks at the network's own threshold (one opt.conf_thres for both)
+            tracker_options["conf_thres"] = detector.conf_thres
+        tracker = TRACKERS.create(name, tracker_options)
         if getattr(tracker, "needs_embeddings", False) and not getattr(detector, "provides_embeddings", False):
             raise ValueError(
                 f"tracker {name!r} needs re-ID embeddings but detector {options.detector!r} provides none. "

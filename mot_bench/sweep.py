@@ -25,6 +25,12 @@ variant takes, on each axis, the base config's value when the axis lists it, els
 value. Each variant becomes one run folder (``mot_bench.runner``); the comparison table (CSV +
 Markdown + HTML) comes from ``mot_bench.reports.write_comparison`` and ``ablation.json`` is its manifest.
 
+``"ddp_nproc": N`` trains each configuration with DDP over N processes (``torch.distributed.run --standalone``; N
+GPUs on a cuda ``device``, gloo on CPU). ``"calibrate": {"conf_thres": [...], "eval": {...}, "metric": "HOTA"}`` picks
+each trained model's detection threshold on held-out frames first (:func:`calibrate`). An axis named ``seed``
+(``"repeat_axis"`` to name another) holds repetitions: the report groups over it (mean and min-max per metric,
+training curves, wall times; :mod:`mot_bench.reports.ablation`).
+
 Variants are scored as trials of a grid study (:func:`score_grid`, the tuner's storage and ask/tell loop):
 ``<out>/ablation.db`` by default, or ``"storage": URL``; a re-run skips every variant already scored with the
 same configuration. ``"ray_address": "local" | "auto" | ADDRESS`` runs the trainings and the variants as Ray
@@ -82,19 +88,35 @@ def load_config(path: str | Path) -> dict[str, Any]:
     for key in ("base", "axes", "eval"):
         if key not in cfg:
             raise ValueError(f"{path}: ablation config needs '{key}' (see mot_bench/sweep.py)")
-    if not isinstance(cfg["axes"], dict) or not all(isinstance(v, list) and v for v in cfg["axes"].values()):
-        raise ValueError(f"{path}: 'axes' must map option names to non-empty lists of values")
+    cal = cfg.get("calibrate")
+    if cal is not None:
+        if not trains(cfg["base"]):
+            raise ValueError(f"{path}: 'calibrate' chooses the threshold of trained models; the grid trains none")
+        if not isinstance(cal, dict) or not isinstance(cal.get("conf_thres"), list) or not cal["conf_thres"] \
+                or not isinstance(cal.get("eval"), dict):
+            raise ValueError(f"{path}: 'calibrate' needs {{\"conf_thres\": [values], \"eval\": {{data, benchmark, "
+                             "split, seqs}}, \"metric\": \"HOTA\"}}")
+        from mot_bench.metrics.fields import METRIC_FIELDS
+
+        if cal.get("metric", "HOTA") not in METRIC_FIELDS:
+            raise ValueError(f"{path}: calibrate metric {cal.get('metric')!r} is not a metric field")
+    grids = cfg["axes"] if isinstance(cfg["axes"], list) else [cfg["axes"]]
+    if not grids or not all(isinstance(g, dict) and g and all(isinstance(v, list) and v for v in g.values())
+                            for g in grids):
+        raise ValueError(f"{path}: 'axes' must map option names to non-empty lists of values (or be a list of such "
+                         "maps: a union of grids)")
+    axes = all_axes(cfg)
     allowed = set(EVAL_KEYS)
     if trains(cfg["base"]):
         allowed |= _train_fields() | {"amp"}  # amp: the old name of training's precision
-    bad = [k for k in [*cfg["axes"], *cfg["base"]] if k not in allowed]
+    bad = [k for k in [*axes, *cfg["base"]] if k not in allowed]
     if bad:
         raise ValueError(f"{path}: unknown option(s) {bad}; valid: {sorted(allowed)}")
     if not trains(cfg["base"]):
         from mot_bench.registry import DETECTORS
 
-        for det_opts in [cfg["base"].get("detector_options"), *cfg["axes"].get("detector_options", [])]:
-            for det in cfg["axes"].get("detector") or [cfg["base"].get("detector", "public")]:
+        for det_opts in [cfg["base"].get("detector_options"), *axes.get("detector_options", [])]:
+            for det in axes.get("detector") or [cfg["base"].get("detector", "public")]:
                 try:
                     DETECTORS.get(det)
                 except KeyError as exc:
@@ -105,7 +127,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     from mot_bench.registry import TRACKERS
 
     trackers = grid_trackers(cfg)
-    for opts in [cfg["base"].get("tracker_options"), *cfg["axes"].get("tracker_options", [])]:
+    for opts in [cfg["base"].get("tracker_options"), *axes.get("tracker_options", [])]:
         for tracker in trackers:  # every variant's tracker options, checked before anything is trained
             try:
                 TRACKERS.create(tracker, tracker_options_for(tracker, opts, trackers))
@@ -114,17 +136,44 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
+def all_axes(cfg: dict[str, Any]) -> dict[str, list[Any]]:
+    """Every axis and its values; ``axes`` given as a list of grids is merged (values in order, no repeats)."""
+    merged: dict[str, list[Any]] = {}
+    for grid in cfg["axes"] if isinstance(cfg["axes"], list) else [cfg["axes"]]:
+        for name, values in grid.items():
+            seen = merged.setdefault(name, [])
+            seen += [v for v in values if _same(v) not in {_same(x) for x in seen}]
+    return merged
+
+
+def _same(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def expand(cfg: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
-    """All variants (base options + one value per axis) and the index of the base variant."""
-    axes = cfg["axes"]
+    """All variants (base options + one value per axis) and the index of the base variant.
+
+    ``axes`` is one grid (every combination of its values) or a list of grids, whose union is run: each
+    grid varies its own axes and leaves the others at the base's values, so one-factor-at-a-time ablations
+    (``[{"head": [...], "seed": [...]}, {"reid_dim": [...], "seed": [...]}]``) share their base variants; there
+    the base's own value of an axis is its base value even when no grid lists it."""
+    axes = all_axes(cfg)
     names = list(axes)
-    base_values = tuple(cfg["base"][n] if cfg["base"].get(n) in axes[n] else axes[n][0] for n in names)
-    variants, base_index = [], 0
-    for i, values in enumerate(itertools.product(*(axes[n] for n in names))):
-        variants.append({"options": {**cfg["base"], **dict(zip(names, values, strict=True))},
-                         "axes": dict(zip(names, values, strict=True))})
-        if values == base_values:
-            base_index = i
+    union = isinstance(cfg["axes"], list)  # each grid varies its factors around the base's own values
+    base_values = {n: cfg["base"][n] if (union and n in cfg["base"]) or _same(cfg["base"].get(n)) in
+                   {_same(v) for v in axes[n]} else axes[n][0] for n in names}
+    variants, base_index, seen = [], 0, set()
+    for grid in cfg["axes"] if isinstance(cfg["axes"], list) else [cfg["axes"]]:
+        grid_names = list(grid)
+        for values in itertools.product(*(grid[n] for n in grid_names)):
+            full = {**base_values, **dict(zip(grid_names, values, strict=True))}
+            key = _same(full)
+            if key in seen:
+                continue
+            seen.add(key)
+            if key == _same(base_values):
+                base_index = len(variants)
+            variants.append({"options": {**cfg["base"], **full}, "axes": full})
     return variants, base_index
 
 
@@ -155,16 +204,31 @@ def is_trained(tcfg) -> bool:
     return int(read_checkpoint(last)[1].get("epoch", -1)) >= tcfg.num_epochs
 
 
-def train_one(tcfg_dict: dict[str, Any]) -> str:
-    """Train (or finish) one configuration; a process-pool entry point."""
+def train_one(tcfg_dict: dict[str, Any], nproc: int = 1) -> str:
+    """Train (or finish) one configuration; a process-pool entry point. ``nproc`` > 1: DDP over that many
+    processes on this machine (``torch.distributed.run --standalone``; one GPU each on CUDA)."""
     from mot_bench.detectors.fairmot.training.trainer import TrainConfig, train
 
     tcfg = TrainConfig.from_dict(tcfg_dict)
     if is_trained(tcfg):
         return tcfg.out
     tcfg.resume = True  # an interrupted training continues where it stopped
+    if nproc > 1:
+        import subprocess
+        import sys
+
+        Path(tcfg.out).mkdir(parents=True, exist_ok=True)
+        cfg_path = Path(tcfg.out) / "ddp_train_config.json"
+        atomic_write_json(cfg_path, tcfg.to_dict())
+        subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+                        "-m", "mot_bench.cli", "train", str(cfg_path)], check=True)
+        return tcfg.out
     train(tcfg)
     return tcfg.out
+
+
+def _train_ddp_entry(job: tuple[dict[str, Any], int]) -> str:
+    return train_one(*job)
 
 
 def score_variant(train_dir: str | None, options: dict[str, Any], eval_cfg: dict[str, Any],
@@ -221,7 +285,7 @@ def grid_trackers(cfg: dict[str, Any]) -> list[str]:
     """The trackers a grid runs: the ``tracker`` axis, else the base's tracker (fairmot after a training
     stage, sort otherwise)."""
     default = "fairmot" if trains(cfg["base"]) else "sort"
-    return list(cfg["axes"].get("tracker") or [cfg["base"].get("tracker", default)])
+    return list(all_axes(cfg).get("tracker") or [cfg["base"].get("tracker", default)])
 
 
 def _score_entry(args: tuple) -> dict[str, Any]:
@@ -243,13 +307,21 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
     todo = {v["train"].out: v["train"] for v in variants if v["train"] is not None}
     pending = [t.to_dict() for t in todo.values() if not is_trained(t)]
     log.warning("ablate: %d variant(s), %d distinct training(s), %d to train", len(variants), len(todo), len(pending))
+    nproc = int(cfg.get("ddp_nproc", 1))  # DDP processes per training (GPUs per training on CUDA)
+    trainer, jobs = (train_one, pending) if nproc <= 1 else (_train_ddp_entry, [(t, nproc) for t in pending])
     if cfg.get("ray_address") is not None and pending:
-        # one Ray task per training: its threads as CPUs, a GPU when it trains on cuda; a retried task resumes
-        _ray_map(train_one, pending, cfg, parallel,
-                 [{"num_cpus": max(1, int(t.get("threads") or 1)),
-                   "num_gpus": 1 if str(t.get("device", "")).startswith("cuda") else 0} for t in pending])
+        # one Ray task per training: its threads as CPUs, a GPU (ddp_nproc GPUs) when it trains on cuda; a retried
+        # task resumes
+        _ray_map(trainer, jobs, cfg, parallel,
+                 [{"num_cpus": max(1, int(t.get("threads") or 1)) * max(1, nproc),
+                   "num_gpus": max(1, nproc) if str(t.get("device", "")).startswith("cuda") else 0} for t in pending])
     else:
-        _map(train_one, pending, parallel)
+        _map(trainer, jobs, parallel)
+    # 1b. the detection threshold of each trained model, chosen on held-out frames (cfg["calibrate"])
+    chosen = calibrate(cfg, variants, parallel)
+    for v in variants:
+        if v["train"] is not None and v["train"].out in chosen and "conf_thres" not in v["axes"]:
+            v["options"]["conf_thres"] = chosen[v["train"].out]
     # 2. run and score each variant
     trackers = grid_trackers(cfg)
     jobs = [(None if v["train"] is None else v["train"].out, {**v["options"], "grid_trackers": trackers},
@@ -260,15 +332,70 @@ def ablate(cfg: dict[str, Any], parallel: int | None = None) -> dict[str, Any]:
     manifest = {
         "base": str(Path(variants[base_index]["run_dir"]).relative_to(out)),
         "variants": [{"run": str(Path(v["run_dir"]).relative_to(out)), "axes": v["axes"],
-                      "train_dir": None if v["train"] is None else v["train"].out}
+                      "train_dir": None if v["train"] is None else v["train"].out,
+                      **({"conf_thres": v["options"]["conf_thres"]} if "conf_thres" in v["options"] else {})}
                      for i, v in enumerate(variants) if i != base_index],
         "base_axes": variants[base_index]["axes"],
+        "base_train_dir": None if variants[base_index]["train"] is None else variants[base_index]["train"].out,
     }
     atomic_write_json(out / "ablation.json", manifest)
+    repeat = cfg.get("repeat_axis", "seed")
     table = write_comparison(Path(variants[base_index]["run_dir"]),
                              [(Path(v["run_dir"]), v["axes"]) for i, v in enumerate(variants) if i != base_index],
-                             out, figures=bool(cfg.get("figures", True)))
+                             out, figures=bool(cfg.get("figures", True)), base_axes=variants[base_index]["axes"],
+                             repeat_axis=repeat if repeat in all_axes(cfg) else None,
+                             train_dirs={v["run_dir"]: None if v["train"] is None else v["train"].out
+                                         for v in variants})
     return table
+
+
+def calibrate(cfg: dict[str, Any], variants: list[dict[str, Any]], parallel: int) -> dict[str, float]:
+    """The detection threshold of every trained model, chosen on held-out frames, never on the evaluation frames.
+
+    ``cfg["calibrate"] = {"conf_thres": [values], "eval": {data, benchmark, split, seqs}, "metric": "HOTA"}``:
+    each trained model runs with the base tracker at every value on the ``eval`` frames (e.g. frames held out
+    from the training data), and the value with the best ``metric`` (ties: the first listed) is used for its
+    variants, except those that set ``conf_thres`` on an axis. The scored runs are grid trials like the
+    variants (resumable); ``<out>/calibration.json`` records every score and choice. Returns
+    {training folder: chosen conf_thres}."""
+    cal = cfg.get("calibrate")
+    if not cal:
+        return {}
+    values = [float(c) for c in cal["conf_thres"]]
+    metric = cal.get("metric", "HOTA")
+    out = Path(cfg["out"])
+    base_tracker = {"tracker": cfg["base"].get("tracker", "fairmot"), "tracker_options": cfg["base"].get(
+        "tracker_options")}
+    trainings: dict[str, dict[str, Any]] = {}
+    for v in variants:
+        if v["train"] is not None and "conf_thres" not in v["axes"]:
+            trainings.setdefault(v["train"].out, {**v["options"], **base_tracker})
+    labels, jobs, keys = [], [], []
+    for tdir, opts in trainings.items():
+        for c in values:
+            run_dir = out / "calibrate" / Path(tdir).name / f"conf_thres={c}"
+            labels.append(str(run_dir.relative_to(out)))
+            jobs.append((tdir, {**opts, "conf_thres": c, "grid_trackers": [base_tracker["tracker"]]}, cal["eval"],
+                         str(run_dir)))
+            keys.append((tdir, c))
+    if not jobs:
+        return {}
+    log.warning("ablate: choosing conf_thres of %d trained model(s) on held-out frames (%d runs)", len(trainings),
+                len(jobs))
+    scores = score_grid(cfg, labels, jobs, parallel)
+    record: dict[str, dict[str, Any]] = {}
+    for (tdir, c), combined in zip(keys, scores, strict=True):
+        value = combined.get(metric)
+        record.setdefault(tdir, {"metric": metric, "eval": cal["eval"], "scores": {}})["scores"][str(c)] = value
+    chosen = {}
+    for tdir, rec in record.items():
+        finite = [(float(v), i) for i, v in enumerate(rec["scores"].values()) if v is not None and v == v]
+        if not finite:
+            raise ValueError(f"calibrate: no {metric} for {tdir} on {cal['eval']} (no gt there?)")
+        best = max(finite, key=lambda t: (t[0], -t[1]))[1]
+        rec["chosen"] = chosen[tdir] = values[best]
+    atomic_write_json(out / "calibration.json", record)
+    return chosen
 
 
 def score_grid(cfg: dict[str, Any], labels: list[str], jobs: list[tuple], parallel: int) -> list[dict[str, Any]]:

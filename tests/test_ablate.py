@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mot_bench.data.synthetic import make_sequence
-from mot_bench.sweep import expand, load_config
+from mot_bench.sweep import all_axes, expand, load_config
 
 
 def _config(tmp_path: Path, root: Path, **top: str) -> Path:
@@ -161,10 +161,66 @@ def test_tracker_options_take_the_prefixed_form_too(tmp_path) -> None:
 
 def test_committed_ablation_configs_still_load() -> None:
     paths = sorted((Path(__file__).resolve().parents[1] / "docs" / "configs").glob("*.json"))
-    ablations = [p for p in paths if "axes" in json.loads(p.read_text())]  # the others are `mot-bench train` configs
-    assert len(ablations) >= 10
-    for path in ablations:
+    ablations = {p.name: p for p in paths if "axes" in json.loads(p.read_text())}  # others: `mot-bench train` configs
+    assert {"ablation_cpu.json", "ablation_paper.json", "fairmot_cpu.json", "fairmot_cpu_pets.json"} <= set(ablations)
+    for path in ablations.values():
         assert load_config(path)["axes"], path
+    paper = load_config(ablations["ablation_paper.json"])
+    assert paper["base"]["arch"] == "dla_34" and paper["base"]["input_w"] == 1088 and paper["base"]["num_epochs"] == 30
+    assert paper["base"]["precision"] == "fp16" and paper["ddp_nproc"] >= 2
+    cpu = load_config(ablations["ablation_cpu.json"])
+    assert len(all_axes(cpu)["seed"]) == 3 and cpu["calibrate"]["eval"]["benchmark"] == "PETS2009"
+    variants, base = expand(cpu)  # one factor at a time around the base, 3 seeds each: 15 trainings, 21 runs
+    assert len(variants) == 21 and len({json.dumps(v["options"], sort_keys=True) for v in variants}) == 21
+    assert variants[base]["axes"]["head"] == "anchor_free" and variants[base]["axes"]["reid_dim"] == 128
+
+
+@pytest.mark.slow
+def test_seeds_axis_and_thresholds_chosen_on_held_out_frames(tmp_path) -> None:
+    """A seed axis is grouped (mean, min-max) in CSV, Markdown and HTML with training curves and wall times; each
+    trained model runs at the threshold that scored best on the calibration frames, never the evaluation ones."""
+    root, held_out = tmp_path / "data", tmp_path / "held_out"
+    make_sequence(root, "SYN-01", length=8, width=128, height=64, num_people=3)
+    make_sequence(held_out, "SYN-02", length=6, width=128, height=64, num_people=2, seed=5)
+    path = _config(tmp_path, root)
+    cfg = json.loads(path.read_text())
+    # a union of two grids (one factor at a time): the base over two seeds, reid_dim 16 once; 3 trainings
+    cfg["axes"] = [{"seed": [1, 2]}, {"reid_dim": [16], "seed": [1]}]
+    cfg["base"].update(reid_dim=8, tracker_options={})
+    cfg["calibrate"] = {"conf_thres": [0.05, 0.9], "eval": {"data": str(held_out), "split": "train"},
+                        "metric": "IDF1"}
+    path.write_text(json.dumps(cfg))
+    from mot_bench.cli import main
+
+    res = CliRunner().invoke(main, ["ablate", str(path)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "abl"
+    calibration = json.loads((out / "calibration.json").read_text())
+    assert len(calibration) == 3  # one per trained model
+    manifest = json.loads((out / "ablation.json").read_text())
+    chosen_by_train = {}
+    for train_dir, rec in calibration.items():
+        scores = {float(c): v for c, v in rec["scores"].items()}
+        assert set(scores) == {0.05, 0.9} and rec["eval"]["data"] == str(held_out)
+        assert rec["chosen"] == max(scores, key=lambda c: (scores[c], -c))  # best IDF1, lower threshold on ties
+        chosen_by_train[train_dir] = rec["chosen"]
+    for v in [*manifest["variants"], {"run": manifest["base"], "train_dir": manifest["base_train_dir"]}]:
+        config = json.loads((out / v["run"] / "config.json").read_text())
+        assert config["detector"]["conf_thres"] == chosen_by_train[v["train_dir"]]
+        assert config["tracker"]["conf_thres"] == chosen_by_train[v["train_dir"]]
+        assert config["data"]["root"] == str(root)
+    seeds = pd.read_csv(out / "comparison_seeds.csv")
+    table = pd.read_csv(out / "comparison.csv")
+    assert len(table) == 3 and list(seeds["seeds"]) == ["1,2", "1"] and list(seeds["base"]) == [True, False]
+    for _, g in seeds.iterrows():
+        rows = table[table["reid_dim"] == g["reid_dim"]]
+        assert g["HOTA_mean"] == pytest.approx(rows["HOTA"].mean(), abs=1e-12)
+        assert (g["HOTA_min"], g["HOTA_max"]) == (rows["HOTA"].min(), rows["HOTA"].max())
+    assert seeds["IDF1_delta"][1] == pytest.approx(seeds["IDF1_mean"][1] - seeds["IDF1_mean"][0], abs=1e-12)
+    md = (out / "comparison.md").read_text()
+    assert "Mean over seeds (min-max over seeds)" in md and "## Wall times" in md
+    page = (out / "index.html").read_text()
+    assert 'id="seeds-table"' in page and "Training curves" in page and 'id="walltime-table"' in page
 
 
 def test_grid_without_training_over_tracker_and_detector_options(tmp_path) -> None:
@@ -253,3 +309,21 @@ def test_ablate_trains_on_ray_once_and_matches_the_local_run(tmp_path, monkeypat
     assert res.exit_code == 0, res.output
     assert submitted == []  # nothing trained, nothing scored again: no Ray task at all
     assert [(d / "model_last.pth").stat().st_mtime_ns for d in trained] == stamps
+
+
+def test_ddp_nproc_launches_each_training_under_torch_distributed(tmp_path, monkeypatch) -> None:
+    """``ddp_nproc`` (the paper-scale grid: 2 GPUs per training): each training is one ``torch.distributed.run
+    --standalone`` launch of ``mot-bench train`` on a config file that resumes, never an in-process training."""
+    import subprocess
+
+    from mot_bench import sweep
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda argv, check: calls.append(argv))
+    cfg = {"datasets": [{"root": str(tmp_path)}], "arch": "dla_tiny", "out": str(tmp_path / "t"), "num_epochs": 2}
+    assert sweep._train_ddp_entry((cfg, 2)) == str(tmp_path / "t")
+    (argv,) = calls
+    assert argv[1:6] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m"]
+    assert argv[6:8] == ["mot_bench.cli", "train"]
+    written = json.loads(Path(argv[8]).read_text())
+    assert written["resume"] is True and written["num_epochs"] == 2 and written["out"] == str(tmp_path / "t")

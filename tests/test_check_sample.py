@@ -43,3 +43,4 @@ def test_worse_tracking_fails_the_check(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["check", str(tmp_path / "sort"), "--baseline", str(BASELINE)])
     assert res.exit_code == 1, res.output
     assert "REGRESSED" in res.output and "combined    HOTA" in res.output
+

@@ -3,6 +3,8 @@ as detections, synthetic per-identity embeddings), and the official update rules
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -105,8 +107,43 @@ def test_requires_embeddings_with_a_clear_error():
     assert trk.needs_embeddings and not trk.motion_only
     assert trk.config() == {
         "name": "fairmot", "conf_thres": 0.5, "track_buffer": 30, "min_box_area": 100.0,
-        "aspect_ratio_thresh": 1.6, "frame_rate": None,
+        "aspect_ratio_thresh": 1.6, "frame_rate": None, "association": "reid_kalman",
     }
     trk.reset(_seq())
     with pytest.raises(ValueError, match="no embeddings.*'fairmot'.*'precomputed'"):
         trk.update(Detections(np.array([[0, 0, 10, 30]]), np.array([0.9])))
+
+
+def _accelerating_walker(association: str) -> tuple[set[int], list[np.ndarray], list[np.ndarray]]:
+    """One person (20x60 px) walking right, 1 px per frame faster each frame up to 10 px per frame: consecutive boxes
+    overlap at IoU < 0.5 from 7 px per frame on, which only a motion model bridges. Returns (ids, reported boxes,
+    detections)."""
+    seq = SeqInfo(name="WALK", path=Path("WALK"), length=24, width=640, height=200, fps=30.0)
+    trk = TRACKERS.create("fairmot", {"association": association})
+    trk.reset(seq)
+    ids, reported, given, x, v = set(), [], [], 10.0, 2.0
+    emb = np.ones((1, 8), np.float32) / np.sqrt(8)
+    for f in seq.frame_ids:
+        tlbr = np.array([[x, 50.0, x + 20.0, 110.0]])
+        out = trk.update(Detections(tlbr, np.array([0.9]), emb), Frame(seq, f))
+        ids |= set(out.ids.tolist())
+        reported.append(out.tlbr)
+        given.append(tlbr)
+        x, v = x + v, min(v + 1.0, 10.0)
+    return ids, reported, given
+
+
+def test_association_ablation_modes():
+    """iou: no motion model (a track is where its last detection was, and a fast walker breaks into pieces);
+    iou_kalman: the Kalman prediction bridges the same walker; reid_kalman (official) too."""
+    ids_iou, reported, given = _accelerating_walker("iou")
+    assert len(ids_iou) > 3
+    for out, det in zip(reported[1:], given[1:], strict=True):
+        if len(out):
+            np.testing.assert_allclose(out, det.astype(np.float32), atol=1e-3)  # the state is the detection
+    ids_kf, reported_kf, given_kf = _accelerating_walker("iou_kalman")
+    assert len(ids_kf) == 1
+    assert len(_accelerating_walker("reid_kalman")[0]) == 1
+    assert any(len(o) and not np.allclose(o, d, atol=1) for o, d in zip(reported_kf, given_kf, strict=True))
+    with pytest.raises(ValueError, match="association"):
+        TRACKERS.create("fairmot", {"association": "appearance"})

@@ -190,3 +190,34 @@ def test_explained_screenshots(explained_pages, tmp_path: Path) -> None:
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 40_000, name
         if os.environ.get("MOT_BENCH_UPDATE_SCREENSHOT") == "1":
             shutil.copyfile(shot, REPO / "docs" / "img" / name)
+def test_ablation_report_with_seeds_renders(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    """The comparison report of an ablation over seeds (``mot-bench ablate``): the seed table (mean, min-max),
+    the wall-time table and the training curves render in the browser."""
+    from mot_bench.reports import write_comparison
+
+    root = tmp_path_factory.mktemp("seeds")
+    runs, train_dirs = [], {}
+    for head, shift in (("anchor_free", 0.0), ("anchor_based", -0.05)):
+        for seed in (1, 2):
+            run = make_run(root / f"{head}-{seed}", f"fairmot {head} seed {seed}", tracker="fairmot",
+                           detector="fairmot", quality=shift + 0.01 * seed)
+            log = root / f"train-{head}-{seed}" / "train_log.jsonl"
+            log.parent.mkdir()
+            lines = [{"type": "iter", "epoch": 1, "iter": i, "loss": 5 / (1 + i) + shift, "id_loss": 3 / (1 + i),
+                      "hm_loss" if head == "anchor_free" else "conf_loss": 1 / (1 + i)} for i in range(60)]
+            lines.append({"type": "epoch", "epoch": 1, "iters": 60, "images": 480, "seconds": 100.0 + seed})
+            log.write_text("".join(json.dumps(r) + "\n" for r in lines))
+            runs.append((run, {"head": head, "seed": seed}))
+            train_dirs[str(run)] = str(log.parent)
+    table = write_comparison(runs[0][0], runs[1:], root / "cmp", base_axes=runs[0][1], repeat_axis="seed",
+                             train_dirs=train_dirs)
+    assert "comparison_seeds_csv" in table["files"]
+    dom = _dom(tmp_path, Path(table["files"]["html"]), "?selftest=1")
+    seeds = re.search(r'<table id="seeds-table">(.*?)</table>', dom, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", seeds.split("<tbody>")[1], re.S)
+    assert len(rows) == 2 and "anchor_free (base)" in rows[0] and "1,2" in rows[0]
+    assert re.search(r'class="num worse">[\d.]+ \([\d.]+–[\d.]+\)<br><span class="delta">\(-', rows[1])
+    assert "<td class=\"num\">102 (101–102)</td>" in dom  # wall times: mean (min-max) of the two seeds
+    sizes = json.loads(htmlmod.unescape(re.search(r'<pre id="selftest">(.*?)</pre>', dom, re.S).group(1)))
+    curves = [s for s in sizes if s["figure"] == "fig-train-curves"]
+    assert curves and curves[0]["visible"] and curves[0]["width"] > 400 and curves[0]["height"] > 100

@@ -226,22 +226,43 @@ def test_run_options_keep_single_tracker_callers_working():
         RunOptions(trackers=["sort", "sort"])
 
 
+# FairMOT end to end on the sample with the bundled checkpoint (README command 1's FairMOT row). Refresh after an
+# intended change of the checkpoint, the network or the tracker:
+#   mot-bench run    (the main job)
+#   mot-bench check runs/MOT15-train-fairmot-fairmot --write-baseline tests/baselines/sample_fairmot.json
+FAIRMOT_BASELINE = Path(__file__).resolve().parent / "baselines" / "sample_fairmot.json"
+
+
 def test_default_cli_run_feeds_every_motion_only_tracker_from_one_detector_pass(tmp_path, monkeypatch):
-    """README's first command: the bundled sample, public detections, every motion-only tracker."""
-    calls = []
+    """README's first command: the bundled sample, public detections feeding every motion-only tracker, then the
+    bundled FairMOT checkpoint feeding FairMOT's own tracker (a second detector pass); one summary table."""
+    from mot_bench.detectors.fairmot.detector import FairMOTDetector
+
+    calls, network = [], []
     original = PublicDetector.__call__
     monkeypatch.setattr(PublicDetector, "__call__", lambda self, frame: calls.append(frame.frame_id)
                         or original(self, frame))
+    detect = FairMOTDetector.detect_images
+    monkeypatch.setattr(FairMOTDetector, "detect_images", lambda self, images: network.extend([1] * len(images))
+                        or detect(self, images))
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["run", "--no-progress"])
     assert result.exit_code == 0, result.output
     motion_only = [n for n in TRACKERS.names() if getattr(TRACKERS.get(n), "motion_only", False)]
     assert len(motion_only) >= 2
     assert calls == list(range(1, 72))  # TUD-Campus: 71 frames, each detected once
+    assert len(network) == 71  # and once through FairMOT's network
     for name in motion_only:
         folder = RunFolder(tmp_path / "runs" / f"MOT15-train-public-{name}")
         assert folder.completed_sequences() == {"TUD-Campus"} and folder.read_metrics()["combined"]["HOTA"] > 0
         assert f"public+{name}" in result.output
+    fairmot = RunFolder(tmp_path / "runs" / "MOT15-train-fairmot-fairmot")
+    assert fairmot.completed_sequences() == {"TUD-Campus"} and "\nfairmot+fairmot " in result.output
+    config = fairmot.read_config()
+    assert config["detector"]["bundled_weights"] and config["tracker"]["conf_thres"] == config["detector"]["conf_thres"]
+    check = CliRunner().invoke(main, ["check", str(fairmot.path), "--baseline", str(FAIRMOT_BASELINE)])
+    assert check.exit_code == 0, check.output
+    assert "PASS:" in check.output and "'fairmot+fairmot'" in check.output
 
 
 @pytest.mark.usefixtures("torch_one_thread")

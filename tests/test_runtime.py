@@ -162,8 +162,10 @@ def test_training_precision_has_the_run_name_and_old_amp_configs_still_load():
     assert TrainConfig().key() == "c3fe5937b7a6"
     with pytest.raises(ValueError, match="disagree"):
         TrainConfig.from_dict({"amp": True, "precision": "fp32"})
+    # bf16 is training-only (bfloat16 autocast, CPU or CUDA); it hashes apart from fp32
+    assert TrainConfig.from_dict({"precision": "bf16"}).key() != TrainConfig.from_dict({"precision": "fp32"}).key()
     with pytest.raises(ValueError, match="precision must be one of"):
-        TrainConfig.from_dict({"precision": "bf16"})
+        TrainConfig.from_dict({"precision": "int8"})
 
 
 def test_precision_flag_is_one_name_on_the_command_line():

@@ -140,19 +140,22 @@ def comparison_markdown(table: dict[str, Any]) -> str:
 
 def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, sort_by: str = "HOTA",
                      figures: bool = True, explain: bool = True, data: str | Path | None = None,
-                     bootstrap: Settings | None = None) -> dict:
+                     bootstrap: Settings | None = None, base_axes: dict[str, Any] | None = None,
+                     repeat_axis: str | None = None, train_dirs: dict[str, str | None] | None = None) -> dict:
     """Compare variant run folders to a base run folder; write comparison.csv/.md and the full HTML report.
 
     ``variants`` pairs each run folder with its axis values (e.g. ``{"head": "anchor_free"}``); pass
-    empty dicts to use the options that differ from the base. Returns the comparison table as a dict,
-    with ``files`` naming what was written. ``explain``: with the runs' scoring events (read, or computed
-    from the gt under ``data`` or their config's), bootstrap intervals of each difference and the
-    identities that changed.
+    empty dicts to use the options that differ from the base. ``base_axes``: the base run's own axis values
+    (default "(base)"). Returns the comparison table as a dict, with ``files`` naming what was written.
+    ``explain``: with the runs' scoring events (read, or computed from the gt under ``data`` or their
+    config's), bootstrap intervals of each difference and the identities that changed. ``repeat_axis``
+    (e.g. ``seed``): an axis of repetitions; the report then also groups the runs over it (mean and min-max
+    per metric: :mod:`mot_bench.reports.ablation`, ``comparison_seeds.csv``), with the training curves and
+    wall times of ``train_dirs`` (run folder -> training folder).
     """
     runs = load_runs([base, *(Path(v) for v, _ in variants)])
     base_run, var_runs = runs[0], runs[1:]
     axes = [dict(ax) for _, ax in variants]
-    base_axes = None
     if not any(axes):
         base_axes, axes = differing_axes(base_run, var_runs)
     table = comparison_table(base_run, list(zip(var_runs, axes, strict=True)), base_axes)
@@ -162,12 +165,21 @@ def write_comparison(base: Path, variants: list[tuple[Path, dict]], out: Path, s
         add_intervals(table, events, bootstrap)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    markdown = comparison_markdown(table)
+    seeds_html = None
+    if repeat_axis and repeat_axis in table["axes"]:
+        from mot_bench.reports.ablation import write_seed_summary
+
+        table["seeds"], seeds_md, seeds_html = write_seed_summary(table, out, train_dirs or {}, repeat_axis, figures)
+        markdown = seeds_md + "\n" + markdown
     atomic_write_text(out / "comparison.csv", comparison_frame(table).to_csv(index=False))
-    atomic_write_text(out / "comparison.md", comparison_markdown(table))
+    atomic_write_text(out / "comparison.md", markdown)
     files = write_report(runs, out, sort_by=sort_by, comparison=table, figures=figures, events=events,
-                         explain=explain, bootstrap=bootstrap)
+                         explain=explain, bootstrap=bootstrap, ablation=seeds_html)
     table["files"] = {"comparison_csv": str(out / "comparison.csv"), "comparison_md": str(out / "comparison.md"),
                       **files}
+    if seeds_html is not None:
+        table["files"]["comparison_seeds_csv"] = str(out / "comparison_seeds.csv")
     return table
 
 

@@ -76,10 +76,12 @@ def _rows(df, columns: Sequence[str]) -> list[list[dict[str, Any]]]:
 def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
                  comparison: dict[str, Any] | None = None, figures: bool = True,
                  tuning: str | None = None, events: Sequence[RunEvents] | None = None, explain: bool = True,
-                 data: str | Path | None = None, bootstrap: Settings | None = None) -> dict[str, str]:
+                 data: str | Path | None = None, bootstrap: Settings | None = None,
+                 ablation: str | None = None) -> dict[str, str]:
     """Write every report file for ``runs`` into ``out``; return {kind: path}. ``figures=False`` skips
     the plots (a second or more of matplotlib) and leaves the HTML with tables only. ``tuning``: the
-    tuning section's HTML (``mot_bench.reports.tuning.tuning_section``) for a study's report.
+    tuning section's HTML (``mot_bench.reports.tuning.tuning_section``) for a study's report; ``ablation``:
+    the seed section of an ablation (``mot_bench.reports.ablation.seeds_section``).
 
     ``explain`` adds each run's scoring events (``events``, else read or computed per run, the gt found
     under ``data`` or the run's config): identity timelines and, beside each run, a ``bootstrap`` interval
@@ -121,7 +123,7 @@ def write_report(runs: Sequence[RunSummary], out: Path, sort_by: str = "HOTA",
                      "sources": "; ".join(f"{e.run.label} {e.source}" for e in kept),
                      "interval_note": interval_note}
     atomic_write_text(files["html"], render_html(runs, board, per_seq, sort_by, comparison, figures,
-                                                       tuning, explained))
+                                                       tuning, explained, ablation))
     return {k: str(v) for k, v in files.items()}
 
 
@@ -143,7 +145,7 @@ def _json_script(obj: Any) -> Markup:
 
 def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
                 comparison: dict[str, Any] | None = None, figures: bool = True, tuning: str | None = None,
-                explained: dict[str, Any] | None = None) -> str:
+                explained: dict[str, Any] | None = None, ablation: str | None = None) -> str:
     ordered = {r.label: r for r in runs}
     runs_sorted = [ordered[label] for label in board["label"]]
     stage_cols = [c for c in STAGE_FPS_COLUMNS if board[c].notna().any()]
@@ -212,4 +214,5 @@ def render_html(runs: Sequence[RunSummary], board, per_seq, sort_by: str,
         tuning=tuning,
         explained=explained,
         explained_json=_json_script(explained["data"]) if explained else "",
+        ablation=ablation,
     )

@@ -14,12 +14,17 @@ Per frame:
    between tracked and lost (IoU > 0.85) dropped (shared with ByteTrack, see :mod:`mot_bench.trackers.common.jde`).
 Embeddings are smoothed with alpha 0.9 and re-normalised. The reported boxes pass ``src/track.py``'s
 filter: area > ``min_box_area`` (100) and not w/h > 1.6.
+
+``association`` reproduces the FairMOT paper's association ablation without retraining: ``reid_kalman`` is
+the official step 1 above; ``iou_kalman`` replaces the embedding distance by the IoU distance to the
+Kalman-predicted boxes (threshold 0.5, as step 2); ``iou`` drops the motion model as well: no prediction,
+and a matched track's state is set to its new detection's box, so tracks are compared by their last box.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -40,10 +45,11 @@ from mot_bench.types import Detections
 class FeatureSTrack(AppearanceSTrack):
     """STrack with FairMOT's appearance state: current and exponentially smoothed embedding."""
 
-    def __init__(self, tlwh: np.ndarray, score: float, feat: np.ndarray) -> None:
+    def __init__(self, tlwh: np.ndarray, score: float, feat: np.ndarray, motion: bool = True) -> None:
         super().__init__(tlwh, score)
         self.smooth_feat: np.ndarray | None = None
         self.curr_feat: np.ndarray | None = None
+        self.motion = motion  # False: no motion model, the state is the last detection's box (association=iou)
         self.update_features(np.array(feat, dtype=np.float32, copy=True))
 
     def re_activate(self, new_track: STrack, frame_id: int) -> None:
@@ -51,6 +57,7 @@ class FeatureSTrack(AppearanceSTrack):
         self.mean, self.covariance = self.kalman_filter.update(
             self.mean, self.covariance, self.tlwh_to_xyah(new_track.tlwh)
         )
+        self._pin(new_track)
         self.update_features(new_track.curr_feat)
         self.tracklet_len = 0
         self.state = TrackState.TRACKED
@@ -59,7 +66,13 @@ class FeatureSTrack(AppearanceSTrack):
 
     def update(self, new_track: STrack, frame_id: int) -> None:
         super().update(new_track, frame_id)
+        self._pin(new_track)
         self.update_features(new_track.curr_feat)
+
+    def _pin(self, det: STrack) -> None:
+        """Without a motion model the track is where its detection is (a fresh state at that box)."""
+        if not self.motion:
+            self.mean, self.covariance = self.kalman_filter.initiate(self.tlwh_to_xyah(det.tlwh))
 
 
 @dataclass
@@ -74,6 +87,10 @@ class FairMOTTrackerOptions:
                                                range=(1.0, 3.0), bounds=(0.0, None))
     frame_rate: float | None = option(None, "frame rate for the lost-track buffer (none: the sequence's)",
                                       bounds=(0.0, None))
+    association: Literal["reid_kalman", "iou_kalman", "iou"] = option(
+        "reid_kalman", "first association: re-ID embeddings gated and fused with the Kalman motion (official); "
+        "iou_kalman: IoU with the Kalman-predicted boxes; iou: IoU with each track's last box, no motion model "
+        "(the paper's association ablation)")
 
 
 class FairMOTTracker(JDEStyleTracker):
@@ -103,20 +120,25 @@ class FairMOTTracker(JDEStyleTracker):
         tlwh = tlbr_to_tlwh64(detections.tlbr[keep])
         scores = detections.scores[keep]
         feats = detections.embeddings[keep] if detections.embeddings is not None else np.zeros((0, 1), np.float32)
-        dets = [FeatureSTrack(b, s, f) for b, s, f in zip(tlwh, scores, feats, strict=True)]
+        motion = self.association != "iou"
+        dets = [FeatureSTrack(b, s, f, motion) for b, s, f in zip(tlwh, scores, feats, strict=True)]
 
         unconfirmed, tracked = self._split_tracked()
 
         # Step 2: appearance + motion association of confirmed and lost tracks.
         pool = joint_stracks(tracked, self.lost_stracks)
-        STrack.multi_predict(pool)
-        dists = embedding_distance([t.smooth_feat for t in pool], [d.curr_feat for d in dets])
-        if dists.size:
-            measurements = np.asarray([d.to_xyah() for d in dets])
-            dists = fuse_motion(
-                self.kalman_filter, dists, [t.mean for t in pool], [t.covariance for t in pool], measurements
-            )
-        matches, u_track, u_det = linear_assignment(dists, thresh=0.4)
+        if motion:
+            STrack.multi_predict(pool)
+        if self.association == "reid_kalman":
+            dists = embedding_distance([t.smooth_feat for t in pool], [d.curr_feat for d in dets])
+            if dists.size:
+                measurements = np.asarray([d.to_xyah() for d in dets])
+                dists = fuse_motion(
+                    self.kalman_filter, dists, [t.mean for t in pool], [t.covariance for t in pool], measurements
+                )
+            matches, u_track, u_det = linear_assignment(dists, thresh=0.4)
+        else:  # the association ablation: boxes only
+            matches, u_track, u_det = linear_assignment(track_iou_distance(pool, dets), thresh=0.5)
         self._apply_matches(pool, dets, matches, activated, refind)
 
         # Step 3: IoU association of the remaining tracked tracks.

@@ -2,6 +2,7 @@
 
 >>> model = load_model("fairmot_dla34.pth", arch="dla34", dcn="fast")   # eval mode, on CPU
 >>> model = load_model("exp/fairmot/model_last.pth")   # ours: the checkpoint names its network
+>>> model = load_model(bundled_checkpoint())    # the MobileNetV2 FairMOT shipped in the package
 >>> out = model(images)          # images: (N, 3, H, W) float, letterboxed RGB / 255
 >>> out["hm"], out["wh"], out["reg"], out["id"]   # stride 4; hm before sigmoid, id before L2-norm
 
@@ -30,7 +31,7 @@ from mot_bench.detectors.fairmot.checkpoint import (
     save_checkpoint,
 )
 from mot_bench.detectors.fairmot.dcn import BACKENDS, DCN, set_dcn_backend
-from mot_bench.detectors.fairmot.networks import DEFAULT_HEADS, canonical_arch, create_network
+from mot_bench.detectors.fairmot.networks import DEFAULT_HEADS, MOBILENET_ARCHS, canonical_arch, create_network
 from mot_bench.detectors.weights import weights_hash
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_HEADS",
     "CheckpointError",
     "NetworkSpec",
+    "build_from_spec",
     "build_model",
     "canonical_arch",
     "heads_from_state_dict",
@@ -51,10 +53,21 @@ __all__ = [
 
 
 def build_model(
-    arch: str = "dla34", heads: Mapping[str, int] | None = None, head_conv: int = 256, dcn: str = "torchvision"
+    arch: str = "dla34", heads: Mapping[str, int] | None = None, head_conv: int = 256, dcn: str = "torchvision", *,
+    down_ratio: int = 4, input_norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> nn.Module:
-    """A randomly initialised FairMOT network (official init rules), in train mode, for training."""
-    return create_network(arch, dict(heads) if heads is not None else None, head_conv, dcn)
+    """A randomly initialised FairMOT network (official init rules), in train mode, for training.
+    ``down_ratio``/``input_norm``: MobileNetV2 archs only (see ``create_network``)."""
+    return create_network(arch, dict(heads) if heads is not None else None, head_conv, dcn, down_ratio=down_ratio,
+                          input_norm=input_norm)
+
+
+def build_from_spec(spec: NetworkSpec, dcn: str = "fast") -> nn.Module:
+    """The (randomly initialised) network a :class:`NetworkSpec` describes: arch, heads, head_conv, and for the
+    MobileNetV2 archs the output stride and input normalisation recorded in the checkpoint's meta."""
+    mobile = canonical_arch(spec.arch) in MOBILENET_ARCHS
+    return create_network(spec.arch, dict(spec.heads), spec.head_conv, dcn, down_ratio=spec.down_ratio if mobile else 4,
+                          input_norm=spec.input_norm if mobile else None)
 
 
 def _origin(source: str | Path | Mapping[str, Any]) -> str:
@@ -91,6 +104,6 @@ def load_model(
     origin = _origin(checkpoint_path_or_state_dict)
     spec = resolve_network(state, checkpoint_meta(extra, origin), arch=arch, heads=heads, head_conv=head_conv,
                            origin=origin)
-    model = create_network(spec.arch, dict(spec.heads), spec.head_conv, dcn)
+    model = build_from_spec(spec, dcn)
     load_state_dict(model, state, strict=strict, origin=f"{origin} (arch {spec.arch})")
     return model.to(device).eval()

