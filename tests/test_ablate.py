@@ -170,8 +170,13 @@ def test_committed_ablation_configs_still_load() -> None:
     assert paper["base"]["precision"] == "fp16" and paper["ddp_nproc"] >= 2
     cpu = load_config(ablations["ablation_cpu.json"])
     assert len(all_axes(cpu)["seed"]) == 3 and cpu["calibrate"]["eval"]["benchmark"] == "PETS2009"
-    variants, base = expand(cpu)  # one factor at a time around the base, 3 seeds each: 15 trainings, 21 runs
-    assert len(variants) == 21 and len({json.dumps(v["options"], sort_keys=True) for v in variants}) == 21
+    # one factor at a time around the base, 3 seeds each: anchor-free, anchor-based at strides 4 and 8, re-ID 64 and
+    # 256, fixed loss weights (18 trainings) and two more associations on the base models (24 runs)
+    variants, base = expand(cpu)
+    assert len(variants) == 24 and len({json.dumps(v["options"], sort_keys=True) for v in variants}) == 24
+    trainings = {json.dumps({k: v for k, v in var["options"].items() if k != "tracker_options"}, sort_keys=True)
+                 for var in variants}
+    assert len(trainings) == 18
     assert variants[base]["axes"]["head"] == "anchor_free" and variants[base]["axes"]["reid_dim"] == 128
 
 
