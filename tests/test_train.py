@@ -165,6 +165,22 @@ def test_random_affine_moves_boxes_with_pixels() -> None:
     np.testing.assert_allclose(new[0], hull, atol=6)
 
 
+def test_aug_scale_sets_the_affine_scale_range(syn_root) -> None:
+    """``aug_scale`` reaches the random affine: a fixed factor scales every box by it (up to JDE's <3 % rotation
+    shrink and shear); JDE's range stays the default and keeps old training keys."""
+    box = np.array([[140.0, 80.0, 160.0, 120.0]])  # 20x40 in the middle of 300x200
+    _, twice, _ = random_affine(np.zeros((200, 300, 3), np.uint8), box, random.Random(1), scale=(2.0, 2.0))
+    np.testing.assert_allclose(twice[0, 2:] - twice[0, :2], [40, 80], rtol=0.15)  # rotated hull: wider
+    ds = JointDataset([{"root": str(syn_root)}], 128, 64, augment=False, aug_scale=(0.5, 0.5))
+    _, plain = load_sample(ds.samples[0], 64, 128, False, random.Random(0))
+    _, half = load_sample(ds.samples[0], 64, 128, True, random.Random(0), aug_scale=ds.aug_scale)
+    assert np.median(half[:, 5]) == pytest.approx(0.5 * np.median(plain[:, 5]), rel=0.15)
+    assert TrainConfig().aug_scale == [0.5, 1.2]
+    assert TrainConfig(aug_scale=[0.5, 1.2]).key() == TrainConfig().key() != TrainConfig(aug_scale=[0.5, 3.0]).key()
+    with pytest.raises(ValueError, match="aug_scale"):
+        TrainConfig.from_dict({"aug_scale": [2.0, 1.0]})
+
+
 def test_augmented_sample_labels_stay_normalised_and_flip(syn_root) -> None:
     ds = JointDataset([{"root": str(syn_root)}], 128, 64, augment=False)
     img, labels = load_sample(ds.samples[0], 64, 128, False, random.Random(0))

@@ -9,7 +9,8 @@ What the official pipeline does in two steps (``gen_labels_*.py`` writing label 
   (sequence, id)), then offset by the identity counts of the datasets before it; nID is the total
   plus one, exactly as JointDataset counts (max label + 1 per dataset, + 1).
 - augmentation (train): HSV saturation/value jitter (fraction 0.5), letterbox to the input size,
-  random affine (degrees +-5, translate 0.1, scale 0.5-1.2, shear +-2), horizontal flip p=0.5.
+  random affine (degrees +-5, translate 0.1, scale 0.5-1.2 or the training's ``aug_scale``, shear +-2),
+  horizontal flip p=0.5.
 - image tensor: RGB, float in [0, 1] (ToTensor), no mean/std, as the official loader.
 """
 
@@ -180,7 +181,8 @@ def random_affine(
 
 
 def load_sample(
-    sample: Sample, height: int, width: int, augment: bool, rng: random.Random
+    sample: Sample, height: int, width: int, augment: bool, rng: random.Random,
+    aug_scale: tuple[float, float] = (0.50, 1.20),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read, augment and letterbox one image. Returns (BGR image (height, width, 3), labels (N, 6)
     as class, id, cx, cy, w, h normalised to the input)."""
@@ -194,7 +196,7 @@ def load_sample(
     boxes = sample.boxes * ratio + np.array([padw, padh, padw, padh])
     ids = sample.ids
     if augment:
-        img, boxes, keep = random_affine(img, boxes, rng)
+        img, boxes, keep = random_affine(img, boxes, rng, scale=aug_scale)
         ids = ids[keep]
     # Official: boxes are only clipped through the centre clip in the target builder; we also clip
     # hull corners to the image so a box half outside keeps its visible extent.
@@ -228,14 +230,15 @@ class JointDataset(Dataset):
     """MOTChallenge sequences -> (image tensor, targets) for FairMOT or the anchor-based head."""
 
     def __init__(self, datasets: list[dict], input_w: int = 1088, input_h: int = 608, down_ratio: int = 4,
-                 augment: bool = True, max_objs: int = MAX_OBJS, seed: int = 0, target_fn=None) -> None:
+                 augment: bool = True, max_objs: int = MAX_OBJS, seed: int = 0, target_fn=None,
+                 aug_scale: tuple[float, float] = (0.50, 1.20)) -> None:
         if input_w % (down_ratio * 8) or input_h % (down_ratio * 8):
             raise ValueError(f"input size {input_w}x{input_h} must be a multiple of {down_ratio * 8}")
         self.samples, self.num_ids, self.summary = collect_samples(datasets)
         if not self.samples:
             raise DataError(f"no training images found in {datasets}")
         self.input_w, self.input_h, self.down_ratio = input_w, input_h, down_ratio
-        self.augment, self.max_objs, self.seed = augment, max_objs, seed
+        self.augment, self.max_objs, self.seed, self.aug_scale = augment, max_objs, seed, aug_scale
         self.epoch = 0
         self.target_fn = target_fn
 
@@ -248,7 +251,8 @@ class JointDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = random.Random(hash((self.seed, self.epoch, index)) & 0xFFFFFFFF)
-        img, labels = load_sample(self.samples[index], self.input_h, self.input_w, self.augment, rng)
+        img, labels = load_sample(self.samples[index], self.input_h, self.input_w, self.augment, rng,
+                                  self.aug_scale)
         out_w, out_h = self.input_w // self.down_ratio, self.input_h // self.down_ratio
         item: dict[str, torch.Tensor] = {"input": to_tensor(img)}
         if self.target_fn is not None:

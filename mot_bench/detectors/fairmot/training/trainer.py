@@ -45,7 +45,7 @@ HEAD_TYPES = ("anchor_free", "anchor_based")
 # Options added after runs were keyed: hashed only when set away from these defaults, so earlier
 # training directories keep their keys.
 _LATER_OPTIONS = {"anchor_conf_loss": "ce", "anchor_box_weight": 1.0, "trunk_init": "auto", "trunk_lr_mult": 1.0,
-                  "lr_schedule": "step", "warmup_iters": 0}
+                  "lr_schedule": "step", "warmup_iters": 0, "aug_scale": [0.5, 1.2]}
 LR_SCHEDULES = ("step", "cosine")
 TRAIN_PRECISIONS = (*PRECISIONS, "bf16")
 TRUNK_INITS = ("auto", "imagenet", "none")
@@ -95,6 +95,9 @@ class TrainConfig:
     lr_schedule: str = "step"
     warmup_iters: int = 0
     augment: bool = True
+    # Range of the random affine's scale factor (JDE's 0.5-1.2). Wider ranges teach the size head boxes larger
+    # than the training scenes hold (the shipped PETS checkpoint meets TUD-Campus's 2.8x taller people).
+    aug_scale: list[float] = field(default_factory=lambda: [0.5, 1.2])
     num_workers: int = 2
     seed: int = 317  # the official opts default
     # fp16: float16 autocast + gradient scaling (mixed precision) on CUDA; a CPU device trains fp32 and the
@@ -156,6 +159,8 @@ class TrainConfig:
                              f"{self.arch!r} (official archs start from load_model)")
         if self.warmup_iters < 0 or self.trunk_lr_mult < 0:
             raise ValueError("warmup_iters and trunk_lr_mult must be >= 0")
+        if len(self.aug_scale) != 2 or not 0 < self.aug_scale[0] <= self.aug_scale[1]:
+            raise ValueError(f"aug_scale must be [low, high] with 0 < low <= high, got {self.aug_scale}")
         for s in self.datasets:
             if "root" not in s:
                 raise ValueError(f"dataset entry {s} has no 'root'")
@@ -369,7 +374,7 @@ def make_dataset(cfg: TrainConfig):
 
         target_fn = AnchorTargets(cfg.anchor_config())
     return JointDataset(cfg.datasets, cfg.input_w, cfg.input_h, cfg.down_ratio, cfg.augment, cfg.max_objs,
-                        cfg.seed, target_fn)
+                        cfg.seed, target_fn, aug_scale=tuple(cfg.aug_scale))
 
 
 def lr_at(cfg: TrainConfig, epoch: int, step: int = 0, total_steps: int = 0) -> float:
