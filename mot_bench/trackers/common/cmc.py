@@ -234,22 +234,25 @@ def ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray, downscale: int = 2)
     return warp
 
 
-def strongsort_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.ndarray:
-    """``ecc_strongsort``: StrongSORT's ``ECC(prev, curr, MOTION_EUCLIDEAN, eps=1e-5, max_iter=100,
-    scale=0.1)``, the float32 result as float64 (identity if ECC fails)."""
+def _ecc_euclidean_warp(method: str, prev_image: np.ndarray, curr_image: np.ndarray, scale: float | None,
+                        eps: float) -> np.ndarray:
+    """The ECC both StrongSORT and BoostTrack run: grey frames resized by ``scale`` (None: to
+    ``BOOSTTRACK_ECC_WIDTH`` pixels wide), ``findTransformECC`` with MOTION_EUCLIDEAN, 100 iterations and ``eps``;
+    the translation scaled back in place on the float32 matrix, the result as float64 (identity if ECC fails)."""
     import cv2
 
     if prev_image.shape != curr_image.shape:
-        raise ValueError(f"ecc_strongsort: frames of different shapes {prev_image.shape} and {curr_image.shape}")
+        raise ValueError(f"{method}: frames of different shapes {prev_image.shape} and {curr_image.shape}")
     prev, curr = prev_image, curr_image
     if prev.ndim == 3:
         prev = cv2.cvtColor(prev, cv2.COLOR_BGR2GRAY)
         curr = cv2.cvtColor(curr, cv2.COLOR_BGR2GRAY)
-    scale = STRONGSORT_ECC_SCALE
+    if scale is None:
+        scale = BOOSTTRACK_ECC_WIDTH / prev.shape[1]
     prev = cv2.resize(prev, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
     curr = cv2.resize(curr, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
     warp = np.eye(2, 3, dtype=np.float32)
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, eps)
     try:
         _, warp = cv2.findTransformECC(prev, curr, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
     except cv2.error:
@@ -262,30 +265,16 @@ def strongsort_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.nd
     return np.asarray(warp, dtype=np.float64)
 
 
+def strongsort_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.ndarray:
+    """``ecc_strongsort``: StrongSORT's ``ECC(prev, curr, MOTION_EUCLIDEAN, eps=1e-5, max_iter=100,
+    scale=0.1)``, the float32 result as float64 (identity if ECC fails)."""
+    return _ecc_euclidean_warp("ecc_strongsort", prev_image, curr_image, STRONGSORT_ECC_SCALE, 1e-5)
+
+
 def boosttrack_ecc_warp(prev_image: np.ndarray, curr_image: np.ndarray) -> np.ndarray:
     """``ecc_boosttrack``: BoostTrack's ``ecc(prev, curr, MOTION_EUCLIDEAN, eps=1e-4, max_iter=100,
-    scale=350)``, the float32 result as float64 (identity if ECC fails)."""
-    import cv2
-
-    if prev_image.shape != curr_image.shape:
-        raise ValueError(f"ecc_boosttrack: frames of different shapes {prev_image.shape} and {curr_image.shape}")
-    prev, curr = prev_image, curr_image
-    if prev.ndim == 3:
-        prev = cv2.cvtColor(prev, cv2.COLOR_BGR2GRAY)
-        curr = cv2.cvtColor(curr, cv2.COLOR_BGR2GRAY)
-    scale = BOOSTTRACK_ECC_WIDTH / prev.shape[1]
-    prev = cv2.resize(prev, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    curr = cv2.resize(curr, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    warp = np.eye(2, 3, dtype=np.float32)
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-4)
-    try:
-        _, warp = cv2.findTransformECC(prev, curr, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 1)
-    except cv2.error:
-        return identity()
-    # numpy < 2: float32 scalar / Python float is a float64 division, stored back as float32
-    warp[0, 2] = float(warp[0, 2]) / scale
-    warp[1, 2] = float(warp[1, 2]) / scale
-    return np.asarray(warp, dtype=np.float64)
+    scale=350)`` (frames resized to 350 px wide), the float32 result as float64 (identity if ECC fails)."""
+    return _ecc_euclidean_warp("ecc_boosttrack", prev_image, curr_image, None, 1e-4)
 
 
 def estimate_warp(
