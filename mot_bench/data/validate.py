@@ -13,6 +13,7 @@ expected``. A long run that would fail at frame 72 of 80 fails here instead, hav
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from mot_bench.data.gt import length_source, read_gt
@@ -108,12 +109,7 @@ def check_run_inputs(seqs: list[SeqInfo], detector, score: bool, gt_min_cols: in
             check_tracker_inputs(tracker, seq)
         if score and seq.gt_path.is_file():
             read_gt(seq, min_cols=gt_min_cols)
-        inputs = detector.input_files(seq) if hasattr(detector, "input_files") else {}
-        for kind, path in inputs.items():
-            path = Path(path)
-            if not path.is_file():
-                raise InputCheckError(path, f"no such file; detector {getattr(detector, 'name', '?')!r} reads "
-                                            f"its {kind} file for sequence {seq.name} here")
+        for kind, path in _declared_inputs(detector, "detector", seq):
             file_format = kind.split()[-1]  # "det", "gt", or a longer kind ending in one ("looser-NMS det")
             if kind == "gt":
                 read_gt(seq)
@@ -125,10 +121,16 @@ def check_run_inputs(seqs: list[SeqInfo], detector, score: bool, gt_min_cols: in
 
 def check_tracker_inputs(tracker, seq: SeqInfo) -> None:
     """A tracker's per-sequence input files for ``seq``: each present and parsed by the tracker's reader."""
-    files = tracker.input_files(seq) if hasattr(tracker, "input_files") else {}
+    for kind, path in _declared_inputs(tracker, "tracker", seq):
+        type(tracker).read_input(kind, path)
+
+
+def _declared_inputs(plugin, role: str, seq: SeqInfo) -> Iterator[tuple[str, Path]]:
+    """The per-sequence input files a detector or tracker declares (``input_files``), each checked to exist."""
+    files = plugin.input_files(seq) if hasattr(plugin, "input_files") else {}
     for kind, path in files.items():
         path = Path(path)
         if not path.is_file():
-            raise InputCheckError(path, f"no such file; tracker {getattr(tracker, 'name', '?')!r} reads its {kind} "
+            raise InputCheckError(path, f"no such file; {role} {getattr(plugin, 'name', '?')!r} reads its {kind} "
                                         f"file for sequence {seq.name} here")
-        type(tracker).read_input(kind, path)
+        yield kind, path
